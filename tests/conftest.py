@@ -1,0 +1,84 @@
+"""Shared fixtures: a real simulator on loopback and a real client talking HTTP to it."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests import pictures
+from tryon_demo.auth import BearerAuth
+from tryon_demo.client import TryOnClient
+from tryon_demo.simulator import SimulatorConfig, SimulatorServer
+
+#: A recognisable fake key: any output that contains it has leaked it.
+FAKE_KEY = "sk-FAKE-KEY-0123456789-must-never-leak"
+
+StartSimulator = Callable[..., SimulatorServer]
+
+
+@pytest.fixture
+def start_simulator() -> Iterator[StartSimulator]:
+    """Start simulators with any config; all are stopped after the test."""
+    servers: list[SimulatorServer] = []
+
+    def start(config: SimulatorConfig | None = None, **options: object) -> SimulatorServer:
+        if config is None:
+            options.setdefault("task_seconds", 0.6)
+            config = SimulatorConfig(**options)  # type: ignore[arg-type]
+        server = SimulatorServer(config).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def simulator(start_simulator: StartSimulator) -> SimulatorServer:
+    return start_simulator()
+
+
+def fast_client(server: SimulatorServer, key: str = FAKE_KEY, **options: object) -> TryOnClient:
+    """A client with short pauses so tests stay quick."""
+    params: dict[str, object] = {
+        "poll_interval": 0.05,
+        "poll_max_interval": 0.2,
+        "backoff_base": 0.01,
+        "backoff_max": 0.05,
+        "secrets": (key,),
+    }
+    params.update(options)
+    return TryOnClient(server.gateway_base, BearerAuth(key), **params)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def client(simulator: SimulatorServer) -> Iterator[TryOnClient]:
+    with fast_client(simulator) as api:
+        yield api
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+@pytest.fixture
+def person_b64() -> str:
+    return b64(pictures.person_jpeg())
+
+
+@pytest.fixture
+def garment_b64() -> str:
+    return b64(pictures.garment_png())
+
+
+@pytest.fixture
+def image_files(tmp_path: Path) -> tuple[Path, Path]:
+    person = tmp_path / "person.jpg"
+    garment = tmp_path / "garment.png"
+    person.write_bytes(pictures.person_jpeg())
+    garment.write_bytes(pictures.garment_png())
+    return person, garment

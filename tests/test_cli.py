@@ -1,0 +1,139 @@
+"""The command line, run as a subprocess against a simulator on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests import pictures
+from tests.conftest import FAKE_KEY, StartSimulator
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tryon_demo", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+        cwd=cwd,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture
+def api_env(start_simulator: StartSimulator) -> dict[str, str]:
+    server = start_simulator(task_seconds=0.3)
+    return {
+        "KLING_API_KEY": FAKE_KEY,
+        "KLING_API_BASE": server.gateway_base,
+        "TRYON_POLL_INTERVAL": "0.1",
+    }
+
+
+def test_submit_wait_saves_the_result_and_exits_0(
+    api_env: dict[str, str], image_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    person, garment = image_files
+    out = tmp_path / "out"
+    result = run(
+        ["submit", "--human", str(person), "--cloth", str(garment), "--wait", "--out", str(out)],
+        api_env,
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "succeed" in result.stdout
+    assert "expire after about 30 days" in result.stdout
+    assert len(list(out.glob("*.png"))) == 1
+    assert FAKE_KEY not in result.stdout + result.stderr
+
+
+def test_submit_json_prints_the_task_envelope(
+    api_env: dict[str, str], image_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    person, garment = image_files
+    result = run(
+        ["submit", "--human", str(person), "--cloth", str(garment), "--json"], api_env, tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["data"]["task_status"] == "submitted"
+
+
+def test_query_shows_a_task(
+    api_env: dict[str, str], image_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    person, garment = image_files
+    created = run(
+        ["submit", "--human", str(person), "--cloth", str(garment), "--json"], api_env, tmp_path
+    )
+    task_id = json.loads(created.stdout)["data"]["task_id"]
+    result = run(["query", task_id, "--json"], api_env, tmp_path)
+    assert json.loads(result.stdout)["data"]["task_id"] == task_id
+
+
+def test_bad_input_exits_2_with_a_clear_message(api_env: dict[str, str], tmp_path: Path) -> None:
+    small = tmp_path / "small.jpg"
+    small.write_bytes(pictures.small_image())
+    result = run(
+        ["submit", "--human", str(small), "--cloth", "https://a.example/c.jpg"], api_env, tmp_path
+    )
+    assert result.returncode == 2
+    assert "Person image: it is 200 x 200 pixels" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_api_error_exits_1_with_the_request_id(api_env: dict[str, str], tmp_path: Path) -> None:
+    result = run(["query", "no-such-task"], api_env, tmp_path)
+    assert result.returncode == 1
+    assert "No task with that id" in result.stderr
+    assert "request_id" in result.stderr
+
+
+def test_a_failed_task_exits_1(
+    start_simulator: StartSimulator, image_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    from tryon_demo.simulator import Faults
+
+    server = start_simulator(
+        task_seconds=0.2, faults=Faults(fail_share=1.0, fail_message="Pose not supported")
+    )
+    env = {
+        "KLING_API_KEY": FAKE_KEY,
+        "KLING_API_BASE": server.gateway_base,
+        "TRYON_POLL_INTERVAL": "0.1",
+    }
+    person, garment = image_files
+    result = run(
+        ["submit", "--human", str(person), "--cloth", str(garment), "--wait"], env, tmp_path
+    )
+    assert result.returncode == 1
+    assert "Pose not supported" in result.stdout
+
+
+def test_prepare_prints_what_preparation_does_as_json(tmp_path: Path) -> None:
+    photo = tmp_path / "photo.webp"
+    photo.write_bytes(pictures.webp())
+    result = run(["prepare", str(photo)], {}, tmp_path)
+    report = json.loads(result.stdout)
+    assert report["original_format"] == "WEBP"
+    assert report["final_format"] == "JPEG"
+    assert report["final_bytes"] > 0
+
+
+def test_offline_mode_uses_the_built_in_simulator(
+    image_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    person, garment = image_files
+    env = {"KLING_API_KEY": "", "TRYON_SIM_TASK_SECONDS": "0.3", "TRYON_POLL_INTERVAL": "0.1"}
+    result = run(
+        ["submit", "--human", str(person), "--cloth", str(garment), "--wait"], env, tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Offline demo: simulated results" in result.stderr

@@ -1,0 +1,320 @@
+"""The API client against the simulator on loopback: every status and every error path."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+import requests
+
+from tests.conftest import FAKE_KEY, StartSimulator, fast_client
+from tryon_demo import errors
+from tryon_demo.auth import BearerAuth, JwtAuth, make_jwt
+from tryon_demo.client import TryOnClient
+from tryon_demo.simulator import Faults, SimulatorConfig, SimulatorServer
+from tryon_demo.simulator.app import CONTRACT_ERRORS
+
+
+def test_submit_returns_the_created_task_with_the_raw_envelope(
+    client: TryOnClient, person_b64: str, garment_b64: str
+) -> None:
+    task = client.submit(person_b64, garment_b64, "kolors-virtual-try-on-v1-5")
+    assert task.task_status == "submitted"
+    assert task.raw["code"] == 0
+    assert task.raw["message"] == "SUCCEED"
+    assert task.request_id == task.raw["request_id"]
+    assert isinstance(task.created_at, int) and task.created_at > 1_700_000_000_000
+
+
+def test_wait_yields_each_status_change_until_succeed(
+    client: TryOnClient, person_b64: str, garment_b64: str
+) -> None:
+    task = client.submit(person_b64, garment_b64)
+    statuses = [t.task_status for t in client.wait(task.task_id)]
+    assert statuses == ["submitted", "processing", "succeed"]
+
+
+def test_a_succeeded_task_points_to_a_result_image_the_simulator_serves(
+    client: TryOnClient, person_b64: str, garment_b64: str
+) -> None:
+    task = client.wait_for_result(client.submit(person_b64, garment_b64).task_id)
+    assert task.images[0].index == 0
+    response = requests.get(task.result_url or "", timeout=10)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "image/png"
+
+
+def test_a_failed_task_ends_the_wait_and_raises_task_failed_with_the_reason(
+    start_simulator: StartSimulator, person_b64: str, garment_b64: str
+) -> None:
+    server = start_simulator(faults=Faults(fail_share=1.0, fail_message="No person found"))
+    with fast_client(server) as api:
+        task = api.submit(person_b64, garment_b64)
+        assert [t.task_status for t in api.wait(task.task_id)][-1] == "failed"
+        with pytest.raises(errors.TaskFailedError, match="No person found") as caught:
+            api.wait_for_result(task.task_id)
+    assert caught.value.task_id == task.task_id
+
+
+def test_get_an_unknown_task_raises_not_found_with_the_request_id(client: TryOnClient) -> None:
+    with pytest.raises(errors.TaskNotFoundError) as caught:
+        client.get("no-such-task")
+    assert caught.value.http_status == 404
+    assert caught.value.code == 1203
+    assert caught.value.request_id
+    assert caught.value.request_id in str(caught.value)
+
+
+def test_list_returns_this_keys_tasks_newest_first(
+    client: TryOnClient, person_b64: str, garment_b64: str
+) -> None:
+    first = client.submit(person_b64, garment_b64)
+    second = client.submit(person_b64, garment_b64)
+    assert [t.task_id for t in client.list()] == [second.task_id, first.task_id]
+    assert [t.task_id for t in client.list(page_num=2, page_size=1)] == [first.task_id]
+
+
+@pytest.mark.parametrize("code", sorted(CONTRACT_ERRORS))
+def test_every_contract_error_code_reaches_the_caller_as_the_right_exception(
+    start_simulator: StartSimulator, code: int, person_b64: str, garment_b64: str
+) -> None:
+    expected = {
+        range(1000, 1005): errors.AuthenticationError,
+        range(1100, 1103): errors.QuotaError,
+        range(1103, 1104): errors.PermissionDeniedError,
+        range(1200, 1203): errors.InvalidRequestError,
+        range(1203, 1204): errors.TaskNotFoundError,
+        range(1300, 1302): errors.ContentPolicyError,
+        range(1302, 1304): errors.RateLimitError,
+        range(1304, 1305): errors.PermissionDeniedError,
+        range(5000, 5003): errors.ServerError,
+    }
+    cls = next(c for r, c in expected.items() if code in r)
+    server = start_simulator(faults=Faults(error_code=code, applies_to="create"))
+    with fast_client(server) as api, pytest.raises(cls) as caught:
+        api.submit(person_b64, garment_b64)
+    error = caught.value
+    assert type(error) is cls
+    assert (error.http_status, error.code) == (CONTRACT_ERRORS[code][0], code)
+    assert error.api_message and "simulated" in error.api_message
+    assert error.request_id
+    assert len(error.message) > 20  # a sentence a person can act on, not a bare code
+
+
+def test_quota_errors_arrive_as_429_but_are_not_mistaken_for_rate_limits(
+    start_simulator: StartSimulator, person_b64: str, garment_b64: str
+) -> None:
+    server = start_simulator(faults=Faults(error_code=1102, applies_to="create"))
+    with fast_client(server) as api, pytest.raises(errors.QuotaError) as caught:
+        api.submit(person_b64, garment_b64)
+    assert not caught.value.retryable
+    assert "credits" in caught.value.message
+
+
+def test_a_rate_limit_error_says_when_to_try_again(
+    start_simulator: StartSimulator, person_b64: str, garment_b64: str
+) -> None:
+    server = start_simulator(faults=Faults(rate_limit_share=1.0, applies_to="create"))
+    with (
+        fast_client(server) as api,
+        pytest.raises(errors.RateLimitError, match=r"Try again in 1 s"),
+    ):
+        api.submit(person_b64, garment_b64)
+
+
+def test_a_create_is_never_sent_twice_even_on_a_retryable_error(
+    start_simulator: StartSimulator, person_b64: str, garment_b64: str
+) -> None:
+    server = start_simulator(faults=Faults(error_code=5002, applies_to="create"))
+    with (
+        fast_client(server, get_retries=5) as api,
+        pytest.raises(errors.ServerError, match="created anyway"),
+    ):
+        api.submit(person_b64, garment_b64)
+    assert server.simulator.requests_seen == 1
+
+
+@pytest.mark.parametrize(
+    "faults",
+    [
+        Faults(rate_limit_share=0.5, applies_to="query", seed=3),
+        Faults(server_error_share=0.5, applies_to="query", seed=3),
+        Faults(malformed_share=0.5, applies_to="query", seed=3),
+    ],
+    ids=["429-1302", "500-5000", "non-json-502"],
+)
+def test_queries_are_retried_through_transient_failures(
+    start_simulator: StartSimulator, faults: Faults, person_b64: str, garment_b64: str
+) -> None:
+    server = start_simulator(faults=faults)
+    with fast_client(server, get_retries=8) as api:
+        task = api.submit(person_b64, garment_b64)
+        assert api.wait_for_result(task.task_id).task_status == "succeed"
+    assert server.simulator.faults_fired >= 1
+
+
+def test_queries_give_up_after_the_configured_retries(start_simulator: StartSimulator) -> None:
+    server = start_simulator(faults=Faults(server_error_share=1.0, applies_to="query"))
+    with fast_client(server, get_retries=2) as api, pytest.raises(errors.ServerError):
+        api.get("anything")
+    assert server.simulator.requests_seen == 3
+
+
+def test_a_non_json_reply_is_an_unexpected_response_keeping_status_and_body(
+    start_simulator: StartSimulator,
+) -> None:
+    server = start_simulator(faults=Faults(malformed_share=1.0))
+    with (
+        fast_client(server, get_retries=0) as api,
+        pytest.raises(errors.UnexpectedResponseError) as caught,
+    ):
+        api.get("anything")
+    assert caught.value.http_status == 502
+    assert "502 Bad Gateway" in caught.value.message
+    assert "not JSON" in caught.value.message
+
+
+def test_a_reply_slower_than_the_read_timeout_is_a_network_error_that_warns_about_duplicates(
+    start_simulator: StartSimulator, person_b64: str, garment_b64: str
+) -> None:
+    server = start_simulator(faults=Faults(latency=1.0))
+    with fast_client(server, read_timeout=0.2) as api, pytest.raises(errors.NetworkError) as caught:
+        api.submit(person_b64, garment_b64)
+    assert "did not answer within 0.2 s" in caught.value.message
+    assert "may have been created anyway" in caught.value.message
+    assert caught.value.may_have_reached_server
+
+
+def test_an_unreachable_api_is_a_network_error_that_says_nothing_was_sent(
+    person_b64: str, garment_b64: str
+) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/kling"
+    with (
+        TryOnClient(url, BearerAuth(FAKE_KEY), get_retries=0) as api,
+        pytest.raises(errors.NetworkError) as caught,
+    ):
+        api.submit(person_b64, garment_b64)
+    assert not caught.value.may_have_reached_server
+    assert "could not be reached" in caught.value.message
+
+
+def test_a_task_that_never_finishes_ends_in_a_wait_timeout(
+    start_simulator: StartSimulator, person_b64: str, garment_b64: str
+) -> None:
+    server = start_simulator(faults=Faults(never_finish=True))
+    with fast_client(server, wait_timeout=0.5) as api:
+        task = api.submit(person_b64, garment_b64)
+        with pytest.raises(
+            errors.WaitTimeoutError, match=r"still processing after 0\.5 s"
+        ) as caught:
+            list(api.wait(task.task_id))
+    assert caught.value.task_id == task.task_id
+
+
+def test_cancel_stops_waiting_at_once(
+    client: TryOnClient, person_b64: str, garment_b64: str
+) -> None:
+    task = client.submit(person_b64, garment_b64)
+    cancel = threading.Event()
+    threading.Timer(0.1, cancel.set).start()
+    started = time.monotonic()
+    with pytest.raises(errors.CancelledError, match="keeps running at the API"):
+        list(client.wait(task.task_id, cancel=cancel))
+    assert time.monotonic() - started < 0.5
+
+
+def test_the_client_refuses_an_unknown_model_before_sending(client: TryOnClient) -> None:
+    with pytest.raises(errors.InputError, match="Unknown model 'kolors-v9'"):
+        client.submit("https://a.example/p.jpg", "https://a.example/c.jpg", "kolors-v9")
+
+
+def test_the_client_refuses_a_data_prefix_before_sending(client: TryOnClient) -> None:
+    with pytest.raises(errors.InputError, match="without a 'data:"):
+        client.submit("data:image/jpeg;base64,AAAA", "https://a.example/c.jpg")
+
+
+def test_a_wrong_key_is_an_authentication_error_that_does_not_repeat_the_key(
+    start_simulator: StartSimulator, person_b64: str, garment_b64: str
+) -> None:
+    server = start_simulator(api_keys=frozenset({"sk-the-right-one"}), task_seconds=0.5)
+    with fast_client(server) as api, pytest.raises(errors.AuthenticationError) as caught:
+        api.submit(person_b64, garment_b64)
+    error = caught.value
+    assert error.code == 1002
+    for text in (str(error), repr(error), str(error.to_dict()), repr(api), repr(api._session.auth)):
+        assert FAKE_KEY not in text
+
+
+def test_official_keys_sign_a_jwt_that_the_official_path_accepts(
+    start_simulator: StartSimulator, person_b64: str, garment_b64: str
+) -> None:
+    server = start_simulator(jwt_secrets={"ak-1": "secret-1"}, task_seconds=0.5)
+    with TryOnClient(server.url, JwtAuth("ak-1", "secret-1")) as api:
+        assert api.submit(person_b64, garment_b64).task_status == "submitted"
+
+
+def test_an_expired_jwt_is_reported_as_expired(
+    start_simulator: StartSimulator, person_b64: str, garment_b64: str
+) -> None:
+    server = start_simulator(jwt_secrets={"ak-1": "secret-1"}, task_seconds=0.5)
+    stale = make_jwt("ak-1", "secret-1", now=time.time() - 3600)
+    with (
+        TryOnClient(server.url, BearerAuth(stale)) as api,
+        pytest.raises(errors.AuthenticationError) as caught,
+    ):
+        api.submit(person_b64, garment_b64)
+    assert caught.value.code == 1004
+
+
+def test_a_jwt_signed_with_the_wrong_secret_is_invalid(
+    start_simulator: StartSimulator, person_b64: str, garment_b64: str
+) -> None:
+    server = start_simulator(jwt_secrets={"ak-1": "secret-1"}, task_seconds=0.5)
+    with (
+        TryOnClient(server.url, JwtAuth("ak-1", "wrong")) as api,
+        pytest.raises(errors.AuthenticationError) as caught,
+    ):
+        api.submit(person_b64, garment_b64)
+    assert caught.value.code == 1002
+
+
+def test_the_jwt_is_cached_until_shortly_before_expiry() -> None:
+    auth = JwtAuth("ak", "sk")
+    first = auth.token(now=1_000_000)
+    assert auth.token(now=1_000_000 + 1000) == first
+    assert auth.token(now=1_000_000 + 1600) != first
+
+
+def test_the_server_error_after_create_timeout_names_the_duplicate_risk(
+    start_simulator: StartSimulator,
+) -> None:
+    assert (
+        "created anyway"
+        in errors.api_error(
+            http_status=504, code=5002, api_message="timeout", request_id="r1"
+        ).message
+    )
+
+
+def test_one_session_reuses_its_connection_across_polls(
+    simulator: SimulatorServer, person_b64: str, garment_b64: str
+) -> None:
+    with fast_client(simulator) as api:
+        task = api.submit(person_b64, garment_b64)
+        list(api.wait(task.task_id))
+        pool = api._session.get_adapter(api.base_url).poolmanager
+        assert len(pool.pools) == 1
+
+
+def test_a_simulator_with_official_paths_answers_the_same_as_the_gateway_paths(
+    start_simulator: StartSimulator, person_b64: str, garment_b64: str
+) -> None:
+    server: SimulatorServer = start_simulator(SimulatorConfig(task_seconds=0.3))
+    with TryOnClient(server.url, BearerAuth(FAKE_KEY), poll_interval=0.05) as api:
+        task = api.submit(person_b64, garment_b64)
+        assert api.wait_for_result(task.task_id).task_status == "succeed"

@@ -1,0 +1,236 @@
+"""Image preparation: every real-world image becomes a valid payload or a clear refusal."""
+
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from tests import pictures
+from tryon_demo.errors import ImageError
+from tryon_demo.images import API_MAX_BYTES, ImageLimits, PreparedImage, prepare_image
+
+
+def decoded(prepared: PreparedImage) -> Image.Image:
+    """Open the payload exactly as the API would."""
+    assert not prepared.payload.startswith("data:")
+    image = Image.open(io.BytesIO(base64.b64decode(prepared.payload, validate=True)))
+    image.load()
+    return image
+
+
+def assert_api_acceptable(prepared: PreparedImage) -> Image.Image:
+    image = decoded(prepared)
+    assert image.format in {"JPEG", "PNG"}
+    assert image.mode == "RGB"
+    assert min(image.size) >= 300
+    assert len(base64.b64decode(prepared.payload)) <= API_MAX_BYTES
+    return image
+
+
+def test_an_acceptable_jpeg_is_sent_byte_for_byte() -> None:
+    data = pictures.person_jpeg()
+    prepared = prepare_image(data)
+    assert base64.b64decode(prepared.payload) == data
+    assert prepared.report.passthrough
+    assert prepared.report.original_bytes == prepared.report.final_bytes == len(data)
+
+
+def test_a_file_path_is_read_and_reported_as_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "me.jpg"
+    path.write_bytes(pictures.person_jpeg())
+    prepared = prepare_image(path)
+    assert prepared.report.source == "file"
+    assert prepared.report.final_size == (600, 900)
+
+
+def test_a_string_path_works_like_a_path(tmp_path: Path) -> None:
+    path = tmp_path / "me.jpg"
+    path.write_bytes(pictures.person_jpeg())
+    assert prepare_image(str(path)).report.source == "file"
+
+
+def test_an_http_url_passes_through_unchanged() -> None:
+    url = "https://gw.alicdn.com/imgextra/i1/1860536677/O1CN012wEzZ11zC7RDNm0Jr_!!1860536677.jpg"
+    prepared = prepare_image(url)
+    assert prepared.payload == url
+    assert prepared.is_url
+    assert prepared.report.source == "url"
+
+
+@pytest.mark.parametrize(
+    "url", ["file:///etc/passwd", "ftp://example.com/a.jpg", "javascript:alert(1)"]
+)
+def test_links_with_other_schemes_are_refused(url: str) -> None:
+    with pytest.raises(ImageError, match="only http:// and https:// links"):
+        prepare_image(url, field="Person image")
+
+
+def test_a_data_url_is_decoded_and_sent_without_its_prefix() -> None:
+    data = pictures.person_jpeg()
+    prepared = prepare_image("data:image/jpeg;base64," + base64.b64encode(data).decode())
+    assert base64.b64decode(prepared.payload) == data
+
+
+def test_a_pil_image_is_encoded() -> None:
+    prepared = prepare_image(pictures.person())
+    assert assert_api_acceptable(prepared).size == (600, 900)
+    assert prepared.report.source == "pil"
+
+
+def test_exif_orientation_is_applied_so_phone_photos_arrive_upright() -> None:
+    prepared = prepare_image(pictures.exif_rotated_jpeg())
+    image = assert_api_acceptable(prepared)
+    assert image.size == (400, 600)
+    top, bottom = image.getpixel((200, 100)), image.getpixel((200, 500))
+    assert top[0] > 200 and top[2] < 60  # red on top
+    assert bottom[2] > 200 and bottom[0] < 60  # blue below
+    assert any("EXIF orientation 6" in action for action in prepared.report.actions)
+
+
+def test_a_cmyk_jpeg_becomes_rgb() -> None:
+    prepared = prepare_image(pictures.cmyk_jpeg())
+    image = assert_api_acceptable(prepared)
+    colour = image.getpixel((300, 600))
+    assert all(abs(a - b) < 30 for a, b in zip(colour, pictures.PERSON_COLOUR, strict=True))
+    assert "converted CMYK to RGB" in prepared.report.actions
+
+
+def test_transparency_is_flattened_onto_white() -> None:
+    prepared = prepare_image(pictures.rgba_png())
+    image = assert_api_acceptable(prepared)
+    assert image.getpixel((10, 10)) == (255, 255, 255)
+    assert image.getpixel((250, 250))[0] > 180
+    assert "flattened transparency onto white" in prepared.report.actions
+
+
+def test_a_palette_png_with_transparency_is_flattened() -> None:
+    image = assert_api_acceptable(prepare_image(pictures.palette_png()))
+    assert image.mode == "RGB"
+
+
+def test_a_16_bit_png_keeps_its_tones_instead_of_turning_white() -> None:
+    prepared = prepare_image(pictures.png_16bit())
+    image = assert_api_acceptable(prepared)
+    assert image.getpixel((0, 200))[0] < 10
+    assert 100 < image.getpixel((200, 200))[0] < 160
+    assert image.getpixel((399, 200))[0] > 245
+
+
+@pytest.mark.parametrize(
+    ("make", "fmt"),
+    [
+        (pictures.webp, "WEBP"),
+        (pictures.gif, "GIF"),
+        (pictures.bmp, "BMP"),
+        (pictures.tiff, "TIFF"),
+    ],
+)
+def test_formats_the_api_refuses_are_converted_to_jpeg(make, fmt: str) -> None:  # type: ignore[no-untyped-def]
+    prepared = prepare_image(make())
+    assert assert_api_acceptable(prepared).format == "JPEG"
+    assert prepared.report.original_format == fmt
+    assert any(f"converted {fmt} to JPEG" in action for action in prepared.report.actions)
+
+
+def test_a_greyscale_jpeg_is_sent_as_rgb() -> None:
+    assert assert_api_acceptable(prepare_image(pictures.greyscale_jpeg())).mode == "RGB"
+
+
+def test_a_12mp_jpeg_over_10mb_is_downscaled_under_the_limit() -> None:
+    data = pictures.noisy_jpeg_over_10mb()
+    assert len(data) > API_MAX_BYTES
+    prepared = prepare_image(data)
+    image = assert_api_acceptable(prepared)
+    assert max(image.size) == 2048
+    assert prepared.report.original_size == (4000, 3000)
+
+
+def test_with_the_long_side_limit_off_an_oversized_file_is_re_encoded_under_10mb() -> None:
+    prepared = prepare_image(pictures.noisy_jpeg_over_10mb(), limits=ImageLimits(max_long_side=0))
+    assert_api_acceptable(prepared)
+    assert not prepared.report.passthrough
+
+
+def test_an_image_still_too_heavy_after_re_encoding_is_shrunk_until_it_fits() -> None:
+    limits = ImageLimits(max_long_side=0, max_output_bytes=2 * 2**20)
+    prepared = prepare_image(pictures.noisy_jpeg_over_10mb(), limits=limits)
+    assert len(base64.b64decode(prepared.payload)) <= 2 * 2**20
+    assert max(decoded(prepared).size) < 4000
+    assert any("stay under 10 MB" in action for action in prepared.report.actions)
+
+
+def test_a_24mp_phone_photo_is_decoded_at_reduced_size_and_downscaled() -> None:
+    prepared = prepare_image(pictures.phone_photo_24mp())
+    assert assert_api_acceptable(prepared).size == (2048, 1365)
+    assert any("decoded at reduced size" in action for action in prepared.report.actions)
+
+
+def test_downscaling_never_takes_the_short_side_below_300() -> None:
+    panorama = pictures.encode(pictures.person((6000, 320)), "JPEG")
+    image = assert_api_acceptable(prepare_image(panorama))
+    assert image.height >= 300
+
+
+def test_an_image_smaller_than_300_pixels_is_refused_with_its_size() -> None:
+    with pytest.raises(
+        ImageError, match=r"Person image: it is 200 x 200 pixels.*at least 300 x 300"
+    ):
+        prepare_image(pictures.small_image(), field="Person image")
+
+
+def test_a_truncated_jpeg_is_refused_as_damaged() -> None:
+    with pytest.raises(ImageError, match="damaged or cut off"):
+        prepare_image(pictures.truncated_jpeg())
+
+
+def test_a_text_file_named_jpg_is_refused_as_not_an_image(tmp_path: Path) -> None:
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(pictures.text_file())
+    with pytest.raises(ImageError, match="Garment image: this file is not an image"):
+        prepare_image(path, field="Garment image")
+
+
+def test_a_decompression_bomb_is_refused_before_decoding() -> None:
+    with pytest.raises(ImageError, match=r"Person image: the picture is larger than .*bomb"):
+        prepare_image(pictures.decompression_bomb(), field="Person image")
+
+
+def test_a_picture_over_the_pixel_budget_is_refused_with_its_claimed_size() -> None:
+    huge = pictures.encode(Image.new("1", (13000, 10000)), "PNG")
+    with pytest.raises(ImageError, match=r"it claims 13000 x 10000 pixels \(130 MP\)"):
+        prepare_image(huge)
+
+
+def test_an_upload_over_the_app_limit_is_refused_with_both_sizes() -> None:
+    with pytest.raises(
+        ImageError, match=r"the file is 2\.0 MB; this app accepts files up to 1\.0 MB"
+    ):
+        prepare_image(b"\xff" * 2 * 2**20, limits=ImageLimits(max_input_bytes=2**20))
+
+
+def test_an_empty_file_is_refused() -> None:
+    with pytest.raises(ImageError, match="the file is empty"):
+        prepare_image(b"")
+
+
+@pytest.mark.parametrize("value", [None, "", "   "])
+def test_nothing_given_is_refused(value: str | None) -> None:
+    with pytest.raises(ImageError, match="nothing was given"):
+        prepare_image(value, field="Person image")
+
+
+def test_a_missing_file_is_refused_by_name(tmp_path: Path) -> None:
+    with pytest.raises(ImageError, match=r"'nope\.jpg' was not found"):
+        prepare_image(tmp_path / "nope.jpg")
+
+
+def test_the_report_says_what_was_done() -> None:
+    report = prepare_image(pictures.webp()).report.to_dict()
+    assert report["original_format"] == "WEBP"
+    assert report["final_format"] == "JPEG"
+    assert report["final_size"] == (600, 900)
+    assert isinstance(report["elapsed_ms"], float)

@@ -1,0 +1,342 @@
+"""The Kolors virtual try-on API client: create, query, list and wait.
+
+One ``requests.Session`` per client so connections are reused across polls. Queries are retried
+with backoff on the codes the contract calls retryable; a create is never re-sent once it may have
+reached the server, because a second create would bill twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import TypeVar
+from urllib.parse import quote, urlsplit
+
+import requests
+from requests.auth import AuthBase
+
+from . import __version__
+from .auth import auth_for
+from .errors import (
+    CancelledError,
+    InputError,
+    NetworkError,
+    RateLimitError,
+    ServerError,
+    TaskFailedError,
+    TryOnError,
+    UnexpectedResponseError,
+    WaitTimeoutError,
+    redact,
+)
+from .models import Task, parse_task_list_reply, parse_task_reply
+from .settings import DEFAULT_MODEL, MODELS, Settings
+
+log = logging.getLogger(__name__)
+
+API_PATH = "/v1/images/kolors-virtual-try-on"
+_T = TypeVar("_T")
+_RETRYABLE_HTTP = frozenset({502, 503, 504})
+
+
+class TryOnClient:
+    """A client of one API base (the gateway, the official API, or the simulator)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        auth: AuthBase | None = None,
+        *,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 60.0,
+        get_retries: int = 3,
+        backoff_base: float = 1.0,
+        backoff_max: float = 8.0,
+        poll_interval: float = 1.0,
+        poll_max_interval: float = 5.0,
+        wait_timeout: float = 300.0,
+        secrets: tuple[str | None, ...] = (),
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = (connect_timeout, read_timeout)
+        self.get_retries = get_retries
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.poll_interval = poll_interval
+        self.poll_max_interval = poll_max_interval
+        self.wait_timeout = wait_timeout
+        self._secrets = secrets
+        self._sleep = sleep
+        self._session = session or requests.Session()
+        self._session.auth = auth
+        self._session.headers["User-Agent"] = f"kolors-tryon-studio/{__version__}"
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, base_url: str | None = None, auth: AuthBase | None = None
+    ) -> TryOnClient:
+        """A client configured from :class:`Settings`; ``base_url`` and ``auth`` override them
+        (the simulator's address and token)."""
+        url = base_url or settings.base_url
+        if not url:
+            raise InputError("No API base URL: configure a key, or start the simulator.")
+        return cls(
+            url,
+            auth or auth_for(settings),
+            connect_timeout=settings.connect_timeout,
+            read_timeout=settings.read_timeout,
+            get_retries=settings.get_retries,
+            poll_interval=settings.poll_interval,
+            poll_max_interval=settings.poll_max_interval,
+            wait_timeout=settings.wait_timeout,
+            secrets=settings.secrets(),
+        )
+
+    def __repr__(self) -> str:
+        return f"TryOnClient(base_url={self.base_url!r})"
+
+    def __enter__(self) -> TryOnClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close pooled connections."""
+        self._session.close()
+
+    @property
+    def endpoint(self) -> str:
+        """The create/list URL."""
+        return self.base_url + API_PATH
+
+    # --- the API --------------------------------------------------------------------------
+
+    @staticmethod
+    def create_body(
+        human_image: str,
+        cloth_image: str,
+        model_name: str = DEFAULT_MODEL,
+        callback_url: str | None = None,
+        external_task_id: str | None = None,
+    ) -> dict[str, str]:
+        """The JSON body of a create request, checked before anything is sent."""
+        if model_name not in MODELS:
+            raise InputError(f"Unknown model {model_name!r}; choose one of: {', '.join(MODELS)}.")
+        body = {"model_name": model_name}
+        for name, value in (("human_image", human_image), ("cloth_image", cloth_image)):
+            if not isinstance(value, str) or not value:
+                raise InputError(f"{name} is required: an http(s) URL or raw base64.")
+            if value[:5].lower() == "data:":
+                raise InputError(f"{name} must be raw base64 without a 'data:...;base64,' prefix.")
+            body[name] = value
+        if callback_url:
+            if (
+                urlsplit(callback_url).scheme not in {"http", "https"}
+                or not urlsplit(callback_url).hostname
+            ):
+                raise InputError(
+                    f"The callback URL must be an http(s) address, not {callback_url[:80]!r}."
+                )
+            body["callback_url"] = callback_url
+        if external_task_id:
+            body["external_task_id"] = external_task_id
+        return body
+
+    def submit(
+        self,
+        human_image: str,
+        cloth_image: str,
+        model_name: str = DEFAULT_MODEL,
+        callback_url: str | None = None,
+        external_task_id: str | None = None,
+    ) -> Task:
+        """Create a try-on task. Sent once: never retried once it may have reached the API."""
+        body = self.create_body(
+            human_image, cloth_image, model_name, callback_url, external_task_id
+        )
+        return self.submit_body(body)
+
+    def submit_body(self, body: dict[str, str]) -> Task:
+        """Send a create body made by :meth:`create_body` (once, never retried)."""
+        status, text, retry_after = self._send("POST", self.endpoint, json_body=body)
+        return parse_task_reply(status, text, retry_after)
+
+    def get(self, task_id: str) -> Task:
+        """Query one task, retrying transient failures with backoff."""
+        task_id = (task_id or "").strip()
+        if not task_id:
+            raise InputError("Enter a task id.")
+        url = f"{self.endpoint}/{quote(task_id, safe='')}"
+        return self._with_retries(lambda: parse_task_reply(*self._send("GET", url)))
+
+    def list(self, page_num: int = 1, page_size: int = 30) -> list[Task]:
+        """One page of this key's tasks, newest first (pageNum 1..1000, pageSize 1..500)."""
+        if not 1 <= page_num <= 1000 or not 1 <= page_size <= 500:
+            raise InputError("page_num must be 1..1000 and page_size 1..500.")
+        params = {"pageNum": page_num, "pageSize": page_size}
+        return self._with_retries(
+            lambda: parse_task_list_reply(*self._send("GET", self.endpoint, params=params))
+        )
+
+    def wait(
+        self,
+        task_id: str,
+        *,
+        timeout: float | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[Task]:
+        """Poll until the task ends, yielding the task each time its status changes.
+
+        The last task yielded is terminal (``succeed`` or ``failed``). Raises
+        :class:`WaitTimeoutError` after ``timeout`` seconds (default: the wait limit) and
+        :class:`CancelledError` when ``cancel`` is set; the task itself keeps running.
+        """
+        limit = self.wait_timeout if timeout is None else timeout
+        deadline = time.monotonic() + limit
+        interval = self.poll_interval
+        last_status: str | None = None
+        while True:
+            if cancel is not None and cancel.is_set():
+                raise CancelledError(
+                    f"Stopped waiting for task {task_id}; it keeps running at the API.",
+                    task_id=task_id,
+                )
+            task = self.get(task_id)
+            if task.task_status != last_status:
+                last_status = task.task_status
+                yield task
+            if task.is_terminal:
+                return
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise WaitTimeoutError(
+                    f"Task {task_id} was still {last_status} after {limit:g} s. It may still "
+                    "finish: query it again later with its task id.",
+                    task_id=task_id,
+                    last_status=last_status,
+                )
+            pause = min(interval, remaining)
+            if cancel is not None:
+                cancel.wait(pause)
+            else:
+                self._sleep(pause)
+            interval = min(interval * 1.5, self.poll_max_interval)
+
+    def wait_for_result(
+        self, task_id: str, *, timeout: float | None = None, cancel: threading.Event | None = None
+    ) -> Task:
+        """Wait for the end: the task if it succeeded, else :class:`TaskFailedError`."""
+        updates = list(self.wait(task_id, timeout=timeout, cancel=cancel))
+        task = updates[-1]  # wait() yields at least once or raises
+        raise_for_failed(task)
+        return task
+
+    # --- transport ------------------------------------------------------------------------
+
+    def _with_retries(self, call: Callable[[], _T]) -> _T:
+        attempt = 0
+        while True:
+            try:
+                return call()
+            except (RateLimitError, ServerError, NetworkError, UnexpectedResponseError) as exc:
+                if not _retryable(exc) or attempt >= self.get_retries:
+                    raise
+                delay = min(self.backoff_max, self.backoff_base * 2**attempt)
+                if exc.retry_after is not None:
+                    delay = max(delay, exc.retry_after)
+                log.info("retrying in %.1f s after %s", delay, type(exc).__name__)
+                self._sleep(delay)
+                attempt += 1
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        json_body: dict[str, str] | None = None,
+        params: dict[str, int] | None = None,
+    ) -> tuple[int, str, float | None]:
+        started = time.perf_counter()
+        try:
+            response = self._session.request(
+                method, url, json=json_body, params=params, timeout=self.timeout
+            )
+        except requests.exceptions.RequestException as exc:
+            raise self._network_error(method, exc) from None
+        text = redact(response.text, self._secrets)
+        log.debug(
+            "%s %s -> HTTP %s in %.0f ms",
+            method,
+            urlsplit(url).path,
+            response.status_code,
+            (time.perf_counter() - started) * 1000,
+        )
+        return response.status_code, text, _retry_after(response)
+
+    def _network_error(
+        self, method: str, exc: requests.exceptions.RequestException
+    ) -> NetworkError:
+        host = urlsplit(self.base_url).hostname or self.base_url
+        reached = not _never_connected(exc)
+        if isinstance(exc, requests.exceptions.ReadTimeout):
+            what = f"did not answer within {self.timeout[1]:g} s"
+        elif isinstance(exc, requests.exceptions.ConnectTimeout):
+            what = f"could not be reached within {self.timeout[0]:g} s"
+        elif not reached:
+            what = "could not be reached (connection refused or no network)"
+        else:
+            what = "dropped the connection before answering"
+        message = f"The API at {host} {what}."
+        if method == "POST" and reached:
+            message += (
+                " The task may have been created anyway: check the task list before "
+                "submitting again."
+            )
+        else:
+            message += " Check the network connection and KLING_API_BASE, then try again."
+        return NetworkError(redact(message, self._secrets), may_have_reached_server=reached)
+
+
+def raise_for_failed(task: Task) -> None:
+    """Raise :class:`TaskFailedError` for a failed task; do nothing otherwise."""
+    if task.task_status == "failed":
+        reason = task.task_status_msg or "the API gave no reason"
+        raise TaskFailedError(
+            f"Task {task.task_id} failed: {reason}",
+            task_id=task.task_id,
+            request_id=task.request_id,
+        )
+
+
+def _retryable(exc: TryOnError) -> bool:
+    if isinstance(exc, UnexpectedResponseError):
+        return exc.http_status in _RETRYABLE_HTTP
+    return exc.retryable
+
+
+def _never_connected(exc: requests.exceptions.RequestException) -> bool:
+    """True when the request certainly never reached the server (safe to say 'not created')."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        text = repr(exc)
+        return any(
+            marker in text
+            for marker in ("NewConnectionError", "NameResolutionError", "Connection refused")
+        )
+    return isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema)
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None

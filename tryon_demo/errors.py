@@ -1,0 +1,294 @@
+"""One exception hierarchy for everything a person can get wrong or the API can answer.
+
+Every error carries a message a person can act on. API errors also keep the HTTP status, the
+API's business ``code``, its own ``message`` and its ``request_id`` so support can trace them.
+None of them ever holds the API key: messages built from server replies are redacted first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class TryOnError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+    #: Short, stable name of the cause, for the UI and for JSON output.
+    kind: str = "error"
+    #: Whether trying the same thing again later may work.
+    retryable: bool = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        http_status: int | None = None,
+        code: int | None = None,
+        api_message: str | None = None,
+        request_id: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.http_status = http_status
+        self.code = code
+        self.api_message = api_message
+        self.request_id = request_id
+        self.retry_after = retry_after
+
+    def __str__(self) -> str:
+        if self.request_id:
+            return f"{self.message} (request_id: {self.request_id})"
+        return self.message
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self.message!r}, http_status={self.http_status!r}, "
+            f"code={self.code!r}, request_id={self.request_id!r})"
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-ready view of the error for display; holds nothing secret."""
+        return {
+            "error": self.kind,
+            "message": self.message,
+            "http_status": self.http_status,
+            "code": self.code,
+            "api_message": self.api_message,
+            "request_id": self.request_id,
+            "retry_after": self.retry_after,
+        }
+
+
+# --- Input the app can judge itself -------------------------------------------------------
+
+
+class InputError(TryOnError):
+    """Something the user supplied cannot be sent; nothing reached the API."""
+
+    kind = "invalid_input"
+
+
+class ImageError(InputError):
+    """An image breaks a rule that preparation cannot fix."""
+
+    kind = "invalid_image"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class ConfigurationError(TryOnError):
+    """Settings are incomplete or contradictory."""
+
+    kind = "configuration"
+
+
+# --- Answers from the API -----------------------------------------------------------------
+
+
+class ApiError(TryOnError):
+    """The API answered with an error envelope."""
+
+    kind = "api_error"
+
+
+class AuthenticationError(ApiError):
+    """The key is missing, wrong or expired (codes 1000-1004)."""
+
+    kind = "authentication"
+
+
+class PermissionDeniedError(ApiError):
+    """The key may not use this resource or model, or the IP is not allowed (1103, 1304)."""
+
+    kind = "permission_denied"
+
+
+class QuotaError(ApiError):
+    """The account is abnormal, in arrears or out of resource packs (1100-1102)."""
+
+    kind = "quota"
+
+
+class RateLimitError(ApiError):
+    """Too many requests or tasks at once (1302, 1303); try again after ``retry_after``."""
+
+    kind = "rate_limited"
+    retryable = True
+
+
+class InvalidRequestError(ApiError):
+    """The API refused the request's content (1200, 1201, 1202)."""
+
+    kind = "invalid_request"
+
+
+class TaskNotFoundError(InvalidRequestError):
+    """No task with that id exists for this key (1203)."""
+
+    kind = "task_not_found"
+
+
+class ContentPolicyError(ApiError):
+    """The platform's policy or content-safety check refused the images (1300, 1301)."""
+
+    kind = "content_policy"
+
+
+class ServerError(ApiError):
+    """The API failed internally or is under maintenance (5000-5002)."""
+
+    kind = "server_error"
+    retryable = True
+
+
+# --- Transport and task outcome -----------------------------------------------------------
+
+
+class NetworkError(TryOnError):
+    """The API could not be reached, or the connection broke or timed out."""
+
+    kind = "network"
+    retryable = True
+
+    def __init__(self, message: str, *, may_have_reached_server: bool = True) -> None:
+        super().__init__(message)
+        self.may_have_reached_server = may_have_reached_server
+
+
+class UnexpectedResponseError(TryOnError):
+    """The reply was not JSON, or not the contract's envelope."""
+
+    kind = "unexpected_response"
+
+
+class TaskFailedError(TryOnError):
+    """The task ended with ``task_status == "failed"``."""
+
+    kind = "task_failed"
+
+    def __init__(self, message: str, *, task_id: str, request_id: str | None = None) -> None:
+        super().__init__(message, request_id=request_id)
+        self.task_id = task_id
+
+
+class WaitTimeoutError(TryOnError):
+    """The task did not finish within the wait limit; it may still finish at the API."""
+
+    kind = "timeout"
+    retryable = True
+
+    def __init__(self, message: str, *, task_id: str, last_status: str | None = None) -> None:
+        super().__init__(message)
+        self.task_id = task_id
+        self.last_status = last_status
+
+
+class CancelledError(TryOnError):
+    """The caller stopped waiting; the task keeps running at the API."""
+
+    kind = "cancelled"
+
+    def __init__(self, message: str, *, task_id: str) -> None:
+        super().__init__(message)
+        self.task_id = task_id
+
+
+def redact(text: str, secrets: Iterable[str | None]) -> str:
+    """Replace every secret (at least 4 characters long) in ``text`` with ``***``."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return text
+
+
+# What each business code means to the person in front of the app. The API's own message is
+# kept beside this in ``api_message``; these sentences say what to do about it.
+_CODE_TABLE: dict[int, tuple[type[ApiError], str]] = {
+    1000: (
+        AuthenticationError,
+        "The API refused the key. Check KLING_API_KEY or the key you entered.",
+    ),
+    1001: (AuthenticationError, "No API key reached the API. Set KLING_API_KEY or enter a key."),
+    1002: (AuthenticationError, "The API key is not valid. Check that it was copied whole."),
+    1003: (AuthenticationError, "The API token is not valid yet. Check this computer's clock."),
+    1004: (
+        AuthenticationError,
+        "The API token has expired. Check this computer's clock, or renew the key.",
+    ),
+    1100: (QuotaError, "The API account is flagged as abnormal. Contact the provider."),
+    1101: (QuotaError, "The API account is in arrears. Top up the account, then try again."),
+    1102: (
+        QuotaError,
+        "The account's resource pack is used up or expired. Buy more credits, then try again.",
+    ),
+    1103: (
+        PermissionDeniedError,
+        "This key may not use this model or resource. Pick another model or check the plan.",
+    ),
+    1200: (InvalidRequestError, "The API refused the request as invalid."),
+    1201: (InvalidRequestError, "The API refused a parameter. Check the images and the model."),
+    1202: (
+        InvalidRequestError,
+        "The API does not accept this method on this path. Check KLING_API_BASE.",
+    ),
+    1203: (TaskNotFoundError, "No task with that id exists for this key."),
+    1300: (ContentPolicyError, "The platform's policy refused these images. Try other pictures."),
+    1301: (
+        ContentPolicyError,
+        "The content-safety check refused these images. Try other pictures.",
+    ),
+    1302: (RateLimitError, "Too many requests at once."),
+    1303: (RateLimitError, "Too many tasks are running for this account's plan."),
+    1304: (
+        PermissionDeniedError,
+        "The API refused this computer's IP address (allow-list policy).",
+    ),
+    5000: (ServerError, "The API had an internal error."),
+    5001: (ServerError, "The API is temporarily unavailable (maintenance)."),
+    5002: (
+        ServerError,
+        "The API timed out internally. The task may have been created anyway: "
+        "check the task list before trying again.",
+    ),
+}
+
+_STATUS_FALLBACK: dict[int, type[ApiError]] = {
+    400: InvalidRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: TaskNotFoundError,
+    429: RateLimitError,
+}
+
+
+def api_error(
+    *,
+    http_status: int,
+    code: int | None,
+    api_message: str | None,
+    request_id: str | None,
+    retry_after: float | None = None,
+) -> ApiError:
+    """Build the right :class:`ApiError` for an error envelope, deciding on the business code."""
+    if code is not None and code in _CODE_TABLE:
+        cls, advice = _CODE_TABLE[code]
+    else:
+        cls = _STATUS_FALLBACK.get(http_status, ServerError if http_status >= 500 else ApiError)
+        advice = f"The API answered with an error (HTTP {http_status}, code {code})."
+    if cls is RateLimitError:
+        # The contract: back off from at least 1 s when the API names no delay itself.
+        advice = f"{advice} Try again in {max(retry_after or 0.0, 1.0):g} s."
+    message = advice
+    if api_message and api_message.upper() not in {"SUCCEED", "SUCCESS"}:
+        message = f"{advice} API says: {api_message}"
+    return cls(
+        message,
+        http_status=http_status,
+        code=code,
+        api_message=api_message,
+        request_id=request_id,
+        retry_after=retry_after,
+    )

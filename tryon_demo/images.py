@@ -1,0 +1,454 @@
+"""Validate and normalise images so the try-on API accepts them.
+
+The API takes an http(s) URL or raw base64 of a JPEG or PNG of at most 10 MB and at least
+300 x 300 pixels. Phone photos break those rules in many small ways (EXIF rotation, HEIC, CMYK,
+transparency, 24 MP); everything fixable is fixed here and everything else is refused with a
+message that names the image and the rule. Nothing in this module knows about Gradio.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import os
+import re
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from PIL import Image, ImageChops, ImageOps, UnidentifiedImageError
+
+from .errors import ImageError
+from .settings import Settings
+
+try:  # HEIC/HEIF phone photos, only where the optional decoder is installed.
+    from pillow_heif import register_heif_opener  # type: ignore[import-not-found]
+
+    register_heif_opener()
+except ImportError:  # pragma: no cover - depends on the machine
+    pass
+
+API_MAX_BYTES = 10 * 1024 * 1024
+API_MIN_SIDE = 300
+API_FORMATS = frozenset({"JPEG", "PNG"})
+MAX_URL_LENGTH = 2048
+
+_ORIENTATION_TAG = 0x0112
+_SWAPS_SIDES = frozenset({5, 6, 7, 8})
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
+
+SourceKind = Literal["url", "file", "bytes", "pil"]
+ImageSource = str | bytes | os.PathLike[str] | Image.Image
+
+
+@dataclass(frozen=True)
+class ImageLimits:
+    """The rules preparation enforces; defaults follow the API and :class:`Settings`."""
+
+    #: Longest side sent to the API; 0 sends originals untouched when the API accepts them.
+    max_long_side: int = 2048
+    max_input_bytes: int = 40 * 1024 * 1024
+    max_input_pixels: int = 120_000_000
+    max_output_bytes: int = API_MAX_BYTES
+    min_side: int = API_MIN_SIDE
+    jpeg_quality: int = 90
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ImageLimits:
+        """Limits configured by ``TRYON_MAX_LONG_SIDE`` and ``TRYON_MAX_UPLOAD_MB``."""
+        return cls(
+            max_long_side=settings.max_long_side,
+            max_input_bytes=settings.max_input_bytes,
+            max_input_pixels=settings.max_input_pixels,
+        )
+
+
+@dataclass(frozen=True)
+class PreparationReport:
+    """What preparation found and did, for the UI and the ``prepare`` command."""
+
+    source: SourceKind
+    original_format: str | None = None
+    original_size: tuple[int, int] | None = None
+    original_bytes: int | None = None
+    final_format: str | None = None
+    final_size: tuple[int, int] | None = None
+    final_bytes: int | None = None
+    actions: tuple[str, ...] = ()
+    passthrough: bool = False
+    elapsed_ms: float = 0.0
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-ready copy."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class PreparedImage:
+    """An image ready for the API: ``payload`` is an http(s) URL or raw base64 (no ``data:``)."""
+
+    payload: str
+    report: PreparationReport
+    #: The bytes behind the base64 payload; ``None`` for URLs.
+    data: bytes | None = field(default=None, repr=False)
+
+    @property
+    def is_url(self) -> bool:
+        """Whether the API will fetch the image itself."""
+        return self.data is None
+
+    @property
+    def mime_type(self) -> str | None:
+        """``image/jpeg`` or ``image/png`` for local images."""
+        fmt = self.report.final_format
+        return f"image/{fmt.lower()}" if fmt else None
+
+
+def prepare_image(
+    source: ImageSource | None, *, field: str = "Image", limits: ImageLimits | None = None
+) -> PreparedImage:
+    """Turn a path, bytes, PIL image, ``data:`` URL or http(s) URL into an API payload.
+
+    ``field`` names the image in messages ("Person image"). Raises :class:`ImageError` with a
+    message that names the image and the broken rule when it cannot be made acceptable.
+    """
+    limits = limits or ImageLimits()
+    started = time.perf_counter()
+    if source is None:
+        raise ImageError(
+            f"{field}: nothing was given. Upload a picture or paste an http(s) link.", field=field
+        )
+    if isinstance(source, Image.Image):
+        return _prepare_pil(source, field, limits, started)
+    if isinstance(source, bytes | bytearray | memoryview):
+        return _prepare_bytes(bytes(source), "bytes", field, limits, started)
+    if isinstance(source, str):
+        text = source.strip()
+        if not text:
+            raise ImageError(
+                f"{field}: nothing was given. Upload a picture or paste an http(s) link.",
+                field=field,
+            )
+        match = _SCHEME.match(text)
+        # A one-letter "scheme" is a Windows drive (C:\...), not a URL.
+        if match and len(match.group(1)) > 1:
+            scheme = match.group(1).lower()
+            if scheme in {"http", "https"}:
+                return _prepare_url(text, field, started)
+            if scheme == "data":
+                return _prepare_bytes(
+                    _decode_data_url(text, field), "bytes", field, limits, started
+                )
+            raise ImageError(
+                f"{field}: only http:// and https:// links can be sent to the API, "
+                f"not {scheme}: links. Upload the file instead.",
+                field=field,
+            )
+    return _prepare_bytes(_read_file(Path(source), field, limits), "file", field, limits, started)
+
+
+def _prepare_url(url: str, field: str, started: float) -> PreparedImage:
+    parts = urlsplit(url)
+    if not parts.hostname or any(ch.isspace() for ch in url):
+        raise ImageError(f"{field}: {url[:80]!r} is not a valid web address.", field=field)
+    if len(url) > MAX_URL_LENGTH:
+        raise ImageError(
+            f"{field}: the link is longer than {MAX_URL_LENGTH} characters.", field=field
+        )
+    report = PreparationReport(
+        source="url",
+        actions=("sent as a link: the API downloads it (jpg/png, <= 10 MB, >= 300 x 300)",),
+        passthrough=True,
+        elapsed_ms=_ms_since(started),
+    )
+    return PreparedImage(payload=url, report=report)
+
+
+def _decode_data_url(text: str, field: str) -> bytes:
+    header, _, body = text.partition(",")
+    if ";base64" not in header.lower():
+        raise ImageError(f"{field}: only base64 data: URLs are supported.", field=field)
+    try:
+        return base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError):
+        raise ImageError(
+            f"{field}: the data: URL does not hold valid base64.", field=field
+        ) from None
+
+
+def _read_file(path: Path, field: str, limits: ImageLimits) -> bytes:
+    try:
+        size = path.stat().st_size
+    except (OSError, ValueError):
+        raise ImageError(f"{field}: file {path.name!r} was not found.", field=field) from None
+    if path.is_dir():
+        raise ImageError(f"{field}: {path.name!r} is a folder, not an image file.", field=field)
+    _check_input_size(size, field, limits)
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ImageError(
+            f"{field}: file {path.name!r} could not be read ({exc.strerror}).", field=field
+        ) from None
+
+
+def _check_input_size(size: int, field: str, limits: ImageLimits) -> None:
+    if size == 0:
+        raise ImageError(f"{field}: the file is empty.", field=field)
+    if size > limits.max_input_bytes:
+        raise ImageError(
+            f"{field}: the file is {_mb(size)}; this app accepts files up to "
+            f"{_mb(limits.max_input_bytes)}. Export a smaller copy and try again.",
+            field=field,
+        )
+
+
+def _open(data: bytes, field: str, limits: ImageLimits) -> Image.Image:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError:
+        raise ImageError(
+            f"{field}: this file is not an image this app can read. Use a JPG or PNG photo.",
+            field=field,
+        ) from None
+    except Image.DecompressionBombError:
+        raise _bomb(field, None, limits) from None
+    except (OSError, SyntaxError, ValueError):
+        raise _damaged(field) from None
+    width, height = image.size
+    if width * height > limits.max_input_pixels:
+        raise _bomb(field, (width, height), limits)
+    return image
+
+
+def _prepare_bytes(
+    data: bytes, kind: SourceKind, field: str, limits: ImageLimits, started: float
+) -> PreparedImage:
+    _check_input_size(len(data), field, limits)
+    image = _open(data, field, limits)
+    fmt = image.format or "unknown"
+    orientation = _orientation(image)
+    upright = _upright_size(image.size, orientation)
+    _check_min_side(upright, field, limits)
+    target = _target_size(upright, limits)
+    if (
+        fmt in API_FORMATS
+        and image.mode == "RGB"
+        and orientation == 1
+        and target == upright
+        and len(data) <= limits.max_output_bytes
+    ):
+        _load(image, field, limits)  # a truncated file must not pass as-is
+        report = PreparationReport(
+            source=kind,
+            original_format=fmt,
+            original_size=upright,
+            original_bytes=len(data),
+            final_format=fmt,
+            final_size=upright,
+            final_bytes=len(data),
+            actions=("already acceptable: sent byte for byte",),
+            passthrough=True,
+            elapsed_ms=_ms_since(started),
+        )
+        return PreparedImage(payload=_b64(data), report=report, data=data)
+
+    actions: list[str] = []
+    if fmt not in API_FORMATS:
+        actions.append(f"converted {fmt} to JPEG (the API takes only JPG and PNG)")
+    if getattr(image, "n_frames", 1) > 1:
+        actions.append("used the first frame of an animated image")
+    if fmt == "JPEG" and target != upright:
+        # Decoding at 1/2, 1/4 or 1/8 scale is several times faster and lighter than a full
+        # decode that would be thrown away by the resize below.
+        stored_target = target if orientation not in _SWAPS_SIDES else (target[1], target[0])
+        image.draft(None, stored_target)
+    _load(image, field, limits)
+    return _finish(
+        image, kind, fmt, upright, len(data), orientation, target, actions, limits, started
+    )
+
+
+def _prepare_pil(
+    image: Image.Image, field: str, limits: ImageLimits, started: float
+) -> PreparedImage:
+    width, height = image.size
+    if width * height > limits.max_input_pixels:
+        raise _bomb(field, (width, height), limits)
+    orientation = _orientation(image)
+    upright = _upright_size(image.size, orientation)
+    _check_min_side(upright, field, limits)
+    target = _target_size(upright, limits)
+    fmt = image.format or "in-memory"
+    return _finish(image, "pil", fmt, upright, None, orientation, target, [], limits, started)
+
+
+def _finish(
+    image: Image.Image,
+    kind: SourceKind,
+    fmt: str,
+    upright: tuple[int, int],
+    original_bytes: int | None,
+    orientation: int,
+    target: tuple[int, int],
+    actions: list[str],
+    limits: ImageLimits,
+    started: float,
+) -> PreparedImage:
+    decoded_reduced = _upright_size(image.size, orientation) != upright
+    if orientation != 1:
+        image = ImageOps.exif_transpose(image)
+        actions.append(f"turned upright from EXIF orientation {orientation}")
+    image = _to_rgb(image, actions)
+    if image.size != target:
+        image = image.resize(target, Image.Resampling.LANCZOS)
+        actions.append(
+            f"downscaled {upright[0]} x {upright[1]} to {target[0]} x {target[1]}"
+            + (" (decoded at reduced size)" if decoded_reduced else "")
+        )
+    data = _encode_jpeg(image, limits.jpeg_quality)
+    while len(data) > limits.max_output_bytes:
+        # Only reachable with the long-side limit switched off: shrink until the API takes it.
+        scale = (limits.max_output_bytes / len(data)) ** 0.5 * 0.95
+        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        image = image.resize(size, Image.Resampling.LANCZOS)
+        data = _encode_jpeg(image, limits.jpeg_quality)
+        actions.append(f"downscaled to {size[0]} x {size[1]} to stay under 10 MB")
+    if not actions:
+        actions.append("re-encoded as JPEG")
+    report = PreparationReport(
+        source=kind,
+        original_format=fmt,
+        original_size=upright,
+        original_bytes=original_bytes,
+        final_format="JPEG",
+        final_size=image.size,
+        final_bytes=len(data),
+        actions=tuple(actions),
+        passthrough=False,
+        elapsed_ms=_ms_since(started),
+    )
+    return PreparedImage(payload=_b64(data), report=report, data=data)
+
+
+def _to_rgb(image: Image.Image, actions: list[str]) -> Image.Image:
+    mode = image.mode
+    if mode == "RGB":
+        return image
+    if mode in {"I;16", "I;16B", "I;16L", "I;16N", "I", "F"}:
+        # Plain convert() clips 16-bit values at 255 and turns the photo white; scale instead.
+        scale = 1 / 256 if mode.startswith("I;16") or mode == "I" else 255.0
+        image = image.convert("F").point(lambda v: v * scale).convert("L")
+        actions.append(f"converted {mode} (high bit depth) to 8-bit RGB")
+        return image.convert("RGB")
+    has_alpha = (
+        mode in {"RGBA", "LA", "PA", "RGBa", "La"}
+        or (mode == "P" and "transparency" in image.info)
+        or (mode in {"L", "RGB"} and "transparency" in image.info)
+    )
+    if has_alpha:
+        rgba = image.convert("RGBA")
+        alpha = rgba.getchannel("A")
+        flat = Image.new("RGB", rgba.size, (255, 255, 255))
+        flat.paste(rgba, mask=alpha)
+        if _has_transparency(alpha):
+            actions.append("flattened transparency onto white")
+        else:
+            actions.append(f"converted {mode} to RGB")
+        return flat
+    actions.append(f"converted {mode} to RGB")
+    return image.convert("RGB")
+
+
+def _has_transparency(alpha: Image.Image) -> bool:
+    """Whether any pixel of an alpha channel is less than fully opaque."""
+    return ImageChops.invert(alpha).getbbox() is not None
+
+
+def _encode_jpeg(image: Image.Image, quality: int) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=quality, optimize=True)
+    return buffer.getvalue()
+
+
+def _load(image: Image.Image, field: str, limits: ImageLimits) -> None:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image.load()
+    except Image.DecompressionBombError:
+        raise _bomb(field, image.size, limits) from None
+    except (OSError, SyntaxError, ValueError, EOFError):
+        raise _damaged(field) from None
+
+
+def _orientation(image: Image.Image) -> int:
+    try:
+        value = image.getexif().get(_ORIENTATION_TAG, 1)
+    except Exception:  # noqa: BLE001 - a broken EXIF block must not stop an otherwise fine photo
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def _upright_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
+    return (size[1], size[0]) if orientation in _SWAPS_SIDES else size
+
+
+def _target_size(size: tuple[int, int], limits: ImageLimits) -> tuple[int, int]:
+    width, height = size
+    if not limits.max_long_side or max(width, height) <= limits.max_long_side:
+        return size
+    scale = limits.max_long_side / max(width, height)
+    # Never shrink the short side below the API's minimum, even for a long panorama.
+    scale = max(scale, limits.min_side / min(width, height))
+    if scale >= 1:
+        return size
+    return (max(1, round(width * scale)), max(1, round(height * scale)))
+
+
+def _check_min_side(size: tuple[int, int], field: str, limits: ImageLimits) -> None:
+    if min(size) < limits.min_side:
+        raise ImageError(
+            f"{field}: it is {size[0]} x {size[1]} pixels; the API needs at least "
+            f"{limits.min_side} x {limits.min_side}. Use a larger picture.",
+            field=field,
+        )
+
+
+def _bomb(field: str, size: tuple[int, int] | None, limits: ImageLimits) -> ImageError:
+    claimed = (
+        f" it claims {size[0]} x {size[1]} pixels ({size[0] * size[1] / 1e6:.0f} MP) and"
+        if size
+        else " the picture"
+    )
+    return ImageError(
+        f"{field}:{claimed} is larger than the {limits.max_input_pixels / 1e6:.0f} MP this app "
+        "will decode; it may be a decompression bomb. Use a normal photo.",
+        field=field,
+    )
+
+
+def _damaged(field: str) -> ImageError:
+    return ImageError(
+        f"{field}: the file is damaged or cut off (truncated) and cannot be decoded. "
+        "Export or download it again.",
+        field=field,
+    )
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _mb(size: int) -> str:
+    return f"{size / 2**20:.1f} MB"
+
+
+def _ms_since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)

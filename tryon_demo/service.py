@@ -1,0 +1,104 @@
+"""The plain functions the UI, the CLI and the tests share: prepare a submission, show what is
+sent without megabytes of base64, and connect to the real API or the offline simulator.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from .auth import BearerAuth
+from .client import TryOnClient
+from .errors import InputError
+from .images import ImageLimits, ImageSource, PreparedImage, prepare_image
+from .settings import DEFAULT_MODEL, Settings
+from .simulator import SimulatorConfig, SimulatorServer
+
+#: The bearer token the app presents to its own simulator; not a secret, never a real key.
+OFFLINE_TOKEN = "offline-demo"
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A create request ready to send, and how its two images were prepared."""
+
+    body: dict[str, str]
+    human: PreparedImage
+    cloth: PreparedImage
+
+    def preview(self) -> dict[str, Any]:
+        """The body as it will be sent, each base64 image shortened to its start and size."""
+        return request_preview(self.body)
+
+
+def shorten_payload(value: str) -> str:
+    """``"/9j/4AAQSk... (183 KB)"`` for base64; a URL is shown whole."""
+    if value.lower().startswith(("http://", "https://")):
+        return value
+    size_kb = len(value) * 3 / 4 / 1024
+    return f"{value[:12]}... ({size_kb:,.0f} KB)"
+
+
+def request_preview(body: dict[str, str]) -> dict[str, Any]:
+    """A copy of a create body safe and short enough to display."""
+    return {
+        key: shorten_payload(value) if key in ("human_image", "cloth_image") else value
+        for key, value in body.items()
+    }
+
+
+def prepare_submission(
+    human: ImageSource | None,
+    cloth: ImageSource | None,
+    model_name: str = DEFAULT_MODEL,
+    callback_url: str | None = None,
+    *,
+    limits: ImageLimits | None = None,
+) -> Submission:
+    """Prepare both images and build the create body; raises :class:`InputError` on bad input."""
+    human_image = prepare_image(human, field="Person image", limits=limits)
+    cloth_image = prepare_image(cloth, field="Garment image", limits=limits)
+    if human_image.payload == cloth_image.payload:
+        raise InputError(
+            "Garment image: it is the same picture as the person image. Choose a photo of the "
+            "garment on its own."
+        )
+    body = TryOnClient.create_body(
+        human_image.payload,
+        cloth_image.payload,
+        model_name=model_name or DEFAULT_MODEL,
+        callback_url=(callback_url or "").strip() or None,
+    )
+    return Submission(body=body, human=human_image, cloth=cloth_image)
+
+
+_simulator_lock = threading.Lock()
+_simulator: SimulatorServer | None = None
+
+
+def shared_simulator(settings: Settings) -> SimulatorServer:
+    """The process's offline simulator, started on first use on a free loopback port."""
+    global _simulator
+    with _simulator_lock:
+        if _simulator is None:
+            config = SimulatorConfig(task_seconds=settings.simulator_task_seconds)
+            _simulator = SimulatorServer(config).start()
+        return _simulator
+
+
+def make_client(settings: Settings) -> TryOnClient:
+    """A client of the configured API, or of the built-in simulator when offline."""
+    if settings.mode == "offline":
+        server = shared_simulator(settings)
+        return TryOnClient.from_settings(
+            settings, base_url=server.gateway_base, auth=BearerAuth(OFFLINE_TOKEN)
+        )
+    return TryOnClient.from_settings(settings)
+
+
+def mode_banner(settings: Settings) -> str:
+    """One line saying where requests go."""
+    if settings.mode == "offline":
+        return "Offline demo: simulated results (no API key configured)"
+    return f"Connected to {settings.base_host}"

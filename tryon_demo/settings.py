@@ -1,0 +1,143 @@
+"""Settings from environment variables and an optional ``.env`` file.
+
+The process environment wins over ``.env`` so that a Space's secrets or a shell export always
+beat a stale file. With no key at all the app runs offline against the built-in simulator.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal, TypeVar
+from urllib.parse import urlsplit
+
+from dotenv import dotenv_values
+
+from .errors import ConfigurationError
+
+GATEWAY_BASE = "https://api.gpt.ge/kling"
+OFFICIAL_BASE = "https://api-singapore.klingai.com"
+MODELS: tuple[str, ...] = ("kolors-virtual-try-on-v1", "kolors-virtual-try-on-v1-5")
+DEFAULT_MODEL = MODELS[0]
+
+Mode = Literal["offline", "gateway", "official"]
+_T = TypeVar("_T", int, float)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the client, the app and the CLI need to know, secrets kept out of ``repr``."""
+
+    api_key: str | None = field(default=None, repr=False)
+    access_key: str | None = field(default=None, repr=False)
+    secret_key: str | None = field(default=None, repr=False)
+    api_base: str | None = None
+    force_offline: bool = False
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+    poll_interval: float = 1.0
+    poll_max_interval: float = 5.0
+    wait_timeout: float = 300.0
+    get_retries: int = 3
+    max_long_side: int = 2048
+    max_input_bytes: int = 40 * 1024 * 1024
+    max_input_pixels: int = 120_000_000
+    simulator_task_seconds: float = 3.0
+
+    @property
+    def mode(self) -> Mode:
+        """``offline`` without credentials, else ``official`` for JWT keys, else ``gateway``."""
+        if self.force_offline:
+            return "offline"
+        if self.access_key and self.secret_key:
+            return "official"
+        if self.api_key:
+            return "gateway"
+        return "offline"
+
+    @property
+    def base_url(self) -> str | None:
+        """The API base the client talks to; ``None`` offline (the simulator picks its port)."""
+        if self.mode == "offline":
+            return None
+        if self.api_base:
+            return self.api_base.rstrip("/")
+        return OFFICIAL_BASE if self.mode == "official" else GATEWAY_BASE
+
+    @property
+    def base_host(self) -> str:
+        """The host name shown in the UI's mode banner."""
+        return urlsplit(self.base_url or "").hostname or "simulator"
+
+    def secrets(self) -> tuple[str | None, ...]:
+        """The values that must never appear in any output."""
+        return (self.api_key, self.secret_key, self.access_key)
+
+    def with_api_key(self, key: str | None) -> Settings:
+        """A copy that uses ``key`` as the gateway key (a visitor's own key in the UI)."""
+        return replace(self, api_key=key or None, access_key=None, secret_key=None)
+
+
+def _number(env: Mapping[str, str], name: str, kind: Callable[[str], _T], default: _T) -> _T:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number, not {raw!r}.") from None
+    if value < 0:
+        raise ConfigurationError(f"{name} must not be negative (got {raw}).")
+    return value
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None,
+    dotenv_path: str | os.PathLike[str] | None = ".env",
+) -> Settings:
+    """Read settings from ``env`` (default ``os.environ``) over the ``.env`` file, if any.
+
+    Raises :class:`ConfigurationError` naming the variable when a value is unusable.
+    """
+    merged: dict[str, str] = {}
+    if dotenv_path is not None and Path(dotenv_path).is_file():
+        merged.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
+    merged.update(os.environ if env is None else env)
+
+    def text(name: str) -> str | None:
+        value = merged.get(name, "").strip()
+        return value or None
+
+    access, secret = text("KLING_ACCESS_KEY"), text("KLING_SECRET_KEY")
+    if bool(access) != bool(secret):
+        raise ConfigurationError(
+            "Set both KLING_ACCESS_KEY and KLING_SECRET_KEY for the official API, or neither."
+        )
+    base = text("KLING_API_BASE")
+    if base and urlsplit(base).scheme not in {"http", "https"}:
+        raise ConfigurationError(f"KLING_API_BASE must start with https:// (got {base!r}).")
+    defaults = Settings()
+    return Settings(
+        api_key=text("KLING_API_KEY"),
+        access_key=access,
+        secret_key=secret,
+        api_base=base,
+        force_offline=(text("TRYON_OFFLINE") or "").lower() in {"1", "true", "yes"},
+        connect_timeout=_number(merged, "TRYON_CONNECT_TIMEOUT", float, defaults.connect_timeout),
+        read_timeout=_number(merged, "TRYON_READ_TIMEOUT", float, defaults.read_timeout),
+        poll_interval=_number(merged, "TRYON_POLL_INTERVAL", float, defaults.poll_interval),
+        poll_max_interval=_number(
+            merged, "TRYON_POLL_MAX_INTERVAL", float, defaults.poll_max_interval
+        ),
+        wait_timeout=_number(merged, "TRYON_WAIT_TIMEOUT", float, defaults.wait_timeout),
+        get_retries=_number(merged, "TRYON_GET_RETRIES", int, defaults.get_retries),
+        max_long_side=_number(merged, "TRYON_MAX_LONG_SIDE", int, defaults.max_long_side),
+        max_input_bytes=int(
+            _number(merged, "TRYON_MAX_UPLOAD_MB", float, defaults.max_input_bytes / 2**20) * 2**20
+        ),
+        simulator_task_seconds=_number(
+            merged, "TRYON_SIM_TASK_SECONDS", float, defaults.simulator_task_seconds
+        ),
+    )
