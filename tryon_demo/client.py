@@ -198,7 +198,7 @@ class TryOnClient:
         """
         limit = self.wait_timeout if timeout is None else timeout
         deadline = time.monotonic() + limit
-        interval = self.poll_interval
+        pauses = self.poll_pauses()
         last_status: str | None = None
         while True:
             if cancel is not None and cancel.is_set():
@@ -214,17 +214,18 @@ class TryOnClient:
                 return
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise WaitTimeoutError(
-                    f"Task {task_id} was still {last_status} after {limit:g} s. It may still "
-                    "finish: query it again later with its task id.",
-                    task_id=task_id,
-                    last_status=last_status,
-                )
-            pause = min(interval, remaining)
+                raise wait_timeout_error(task_id, last_status, limit)
+            pause = min(next(pauses), remaining)
             if cancel is not None:
                 cancel.wait(pause)
             else:
                 self._sleep(pause)
+
+    def poll_pauses(self) -> Iterator[float]:
+        """Pauses between polls: fast at first (short tasks end early), then backing off."""
+        interval = self.poll_interval
+        while True:
+            yield interval
             interval = min(interval * 1.5, self.poll_max_interval)
 
     def wait_for_result(
@@ -300,6 +301,16 @@ class TryOnClient:
         else:
             message += " Check the network connection and KLING_API_BASE, then try again."
         return NetworkError(redact(message, self._secrets), may_have_reached_server=reached)
+
+
+def wait_timeout_error(task_id: str, last_status: str | None, limit: float) -> WaitTimeoutError:
+    """The error for a task still running when the wait limit is reached."""
+    return WaitTimeoutError(
+        f"Task {task_id} was still {last_status} after {limit:g} s. It may still finish: "
+        "query it again later with its task id.",
+        task_id=task_id,
+        last_status=last_status,
+    )
 
 
 def raise_for_failed(task: Task) -> None:

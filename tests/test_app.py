@@ -1,0 +1,294 @@
+"""The Gradio app, launched on a free port against the simulator and driven with gradio_client."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+
+from tests import pictures
+from tests.conftest import FAKE_KEY
+from tryon_demo.settings import Settings
+from tryon_demo.simulator import Faults, SimulatorConfig, SimulatorServer
+from tryon_demo.ui import build_demo, launch_options
+
+SEED_HUMAN = "https://gw.alicdn.com/imgextra/i1/1860536677/O1CN012wEzZ11zC7RDNm0Jr_!!1860536677.jpg"
+SEED_CLOTH = "https://gw.alicdn.com/imgextra/i4/3370044138/O1CN01p0Zl411gRFvj0NnwQ_!!3370044138.jpg"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class RunningApp:
+    def __init__(self, settings: Settings, workdir: Path) -> None:
+        self.demo = build_demo(settings, workdir=workdir)
+        _, self.url, _ = self.demo.launch(
+            prevent_thread_lock=True, quiet=True, server_port=free_port(), **launch_options(workdir)
+        )
+        self.client = Client(self.url, verbose=False)
+
+    def close(self) -> None:
+        self.demo.close()
+
+
+@pytest.fixture(scope="module")
+def simulator() -> Iterator[SimulatorServer]:
+    with SimulatorServer(
+        SimulatorConfig(task_seconds=0.5, api_keys=frozenset({FAKE_KEY}))
+    ) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def app(
+    simulator: SimulatorServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningApp]:
+    settings = Settings(
+        api_key=FAKE_KEY, api_base=simulator.gateway_base, poll_interval=0.05, poll_max_interval=0.2
+    )
+    running = RunningApp(settings, tmp_path_factory.mktemp("work"))
+    yield running
+    running.close()
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    folder = tmp_path_factory.mktemp("images")
+    made = {
+        "person": pictures.person_jpeg(),
+        "garment": pictures.garment_png(),
+        "small": pictures.small_image(),
+        "text": pictures.text_file(),
+        "bomb": pictures.decompression_bomb(),
+        "webp": pictures.webp(),
+    }
+    paths = {}
+    for name, data in made.items():
+        path = folder / f"{name}.jpg"
+        path.write_bytes(data)
+        paths[name] = str(path)
+    return paths
+
+
+def submit(
+    app: RunningApp,
+    human: Any,
+    cloth: Any,
+    model: str = "kolors-virtual-try-on-v1",
+    callback: str = "",
+) -> Any:
+    return app.client.predict(human, cloth, model, callback, api_name="/submit")
+
+
+def test_submit_returns_the_task_json_of_the_create_call(
+    app: RunningApp, files: dict[str, str]
+) -> None:
+    reply = submit(app, handle_file(files["person"]), handle_file(files["garment"]))
+    assert (reply["code"], reply["message"]) == (0, "SUCCEED")
+    assert reply["data"]["task_status"] == "submitted"
+    assert set(reply["data"]) >= {"task_id", "created_at", "updated_at"}
+
+
+def test_submit_accepts_links_and_passes_them_through_untouched(
+    app: RunningApp, simulator: SimulatorServer
+) -> None:
+    reply = submit(app, SEED_HUMAN, SEED_CLOTH, "kolors-virtual-try-on-v1-5")
+    task = simulator.simulator.tasks[reply["data"]["task_id"]]
+    assert (
+        task.human is None and task.cloth is None
+    )  # links: nothing was downloaded or sent as data
+    assert task.model_name == "kolors-virtual-try-on-v1-5"
+
+
+def test_submit_converts_formats_the_api_refuses(app: RunningApp, files: dict[str, str]) -> None:
+    reply = submit(app, handle_file(files["webp"]), handle_file(files["garment"]))
+    assert reply["data"]["task_status"] == "submitted"
+
+
+def test_tryon_waits_and_returns_the_result_image_and_final_task(
+    app: RunningApp, files: dict[str, str]
+) -> None:
+    image, task = app.client.predict(
+        handle_file(files["person"]),
+        handle_file(files["garment"]),
+        "kolors-virtual-try-on-v1",
+        "",
+        api_name="/tryon",
+    )
+    assert Path(image).read_bytes()[:4] == b"\x89PNG"
+    assert task["data"]["task_status"] == "succeed"
+    assert task["data"]["task_result"]["images"][0]["url"]
+
+
+def test_query_returns_the_task_json(app: RunningApp, files: dict[str, str]) -> None:
+    created = submit(app, handle_file(files["person"]), handle_file(files["garment"]))
+    reply = app.client.predict(created["data"]["task_id"], api_name="/query")
+    assert reply["data"]["task_id"] == created["data"]["task_id"]
+
+
+@pytest.mark.parametrize(
+    ("human", "cloth", "model", "message"),
+    [
+        (
+            "small",
+            "garment",
+            "kolors-virtual-try-on-v1",
+            "Person image: it is 200 x 200 pixels; the API needs at least 300 x 300",
+        ),
+        ("person", "text", "kolors-virtual-try-on-v1", "Garment image: this file is not an image"),
+        ("bomb", "garment", "kolors-virtual-try-on-v1", "decompression bomb"),
+        ("person", "garment", "kolors-v9", "Unknown model 'kolors-v9'"),
+        (
+            "file:///etc/passwd",
+            "garment",
+            "kolors-virtual-try-on-v1",
+            "only http:// and https:// links",
+        ),
+        (
+            "/etc/passwd",
+            "garment",
+            "kolors-virtual-try-on-v1",
+            "give an uploaded image or an http(s) link",
+        ),
+        ("person", "person", "kolors-virtual-try-on-v1", "same picture as the person image"),
+        ("", "garment", "kolors-virtual-try-on-v1", "Person image: nothing was given"),
+    ],
+    ids=[
+        "too-small",
+        "not-an-image",
+        "bomb",
+        "unknown-model",
+        "file-scheme",
+        "server-path",
+        "same-image",
+        "empty",
+    ],
+)
+def test_bad_input_is_a_readable_error_and_creates_no_task(
+    app: RunningApp,
+    simulator: SimulatorServer,
+    files: dict[str, str],
+    human: str,
+    cloth: str,
+    model: str,
+    message: str,
+) -> None:
+    def value(name: str) -> Any:
+        return handle_file(files[name]) if name in files else name
+
+    before = len(simulator.simulator.tasks)
+    with pytest.raises(AppError) as caught:
+        submit(app, value(human), value(cloth), model)
+    assert message in str(caught.value)
+    assert "Traceback" not in str(caught.value)
+    assert len(simulator.simulator.tasks) == before
+
+
+def test_an_unknown_task_id_is_a_readable_error_with_the_request_id(app: RunningApp) -> None:
+    with pytest.raises(AppError, match=r"No task with that id exists.*request_id"):
+        app.client.predict("no-such-task", api_name="/query")
+
+
+@pytest.mark.parametrize(
+    ("faults", "message"),
+    [
+        (
+            Faults(rate_limit_share=1.0, applies_to="create"),
+            "Too many requests at once. Try again in 1 s",
+        ),
+        (Faults(error_code=1102, applies_to="create"), "Buy more credits"),
+        (Faults(error_code=1301, applies_to="create"), "content-safety check refused these images"),
+        (Faults(malformed_share=1.0, applies_to="create"), "body that is not JSON"),
+    ],
+    ids=["rate-limit", "out-of-credits", "content-blocked", "non-json"],
+)
+def test_api_errors_reach_the_caller_in_plain_words(
+    faults: Faults, message: str, files: dict[str, str], tmp_path: Path
+) -> None:
+    with SimulatorServer(SimulatorConfig(task_seconds=0.3, faults=faults)) as server:
+        settings = Settings(api_key=FAKE_KEY, api_base=server.gateway_base, get_retries=0)
+        running = RunningApp(settings, tmp_path)
+        try:
+            with pytest.raises(AppError) as caught:
+                submit(running, handle_file(files["person"]), handle_file(files["garment"]))
+        finally:
+            running.close()
+    assert message in str(caught.value)
+
+
+def test_a_failed_task_is_a_readable_error_from_tryon(
+    files: dict[str, str], tmp_path: Path
+) -> None:
+    config = SimulatorConfig(
+        task_seconds=0.2, faults=Faults(fail_share=1.0, fail_message="No person found")
+    )
+    with SimulatorServer(config) as server:
+        settings = Settings(api_key=FAKE_KEY, api_base=server.gateway_base, poll_interval=0.05)
+        running = RunningApp(settings, tmp_path)
+        try:
+            with pytest.raises(AppError, match="The task failed: No person found"):
+                running.client.predict(
+                    handle_file(files["person"]),
+                    handle_file(files["garment"]),
+                    "kolors-virtual-try-on-v1",
+                    "",
+                    api_name="/tryon",
+                )
+        finally:
+            running.close()
+
+
+def test_the_key_never_appears_in_the_page_config_or_any_reply(
+    app: RunningApp, files: dict[str, str]
+) -> None:
+    texts = [
+        requests.get(app.url, timeout=10).text,
+        requests.get(app.url + "config", timeout=10).text,
+        requests.get(app.url + "gradio_api/info", timeout=10).text,
+        str(submit(app, handle_file(files["person"]), handle_file(files["garment"]))),
+    ]
+    with pytest.raises(AppError) as caught:
+        app.client.predict("no-such-task", api_name="/query")
+    texts.append(str(caught.value))
+    for text in texts:
+        assert FAKE_KEY not in text
+
+
+def test_the_page_says_it_is_connected_to_the_api_host(app: RunningApp) -> None:
+    assert "Connected to 127.0.0.1" in requests.get(app.url + "config", timeout=10).text
+
+
+def test_the_ui_events_are_not_callable_as_api_endpoints(app: RunningApp) -> None:
+    endpoints = set(app.client.view_api(print_info=False, return_format="dict")["named_endpoints"])
+    assert endpoints == {"/submit", "/tryon", "/query"}
+
+
+def test_without_a_key_the_app_runs_offline_against_its_simulator(
+    files: dict[str, str], tmp_path: Path
+) -> None:
+    running = RunningApp(Settings(simulator_task_seconds=0.3, poll_interval=0.05), tmp_path)
+    try:
+        assert (
+            "Offline demo: simulated results"
+            in requests.get(running.url + "config", timeout=10).text
+        )
+        image, task = running.client.predict(
+            handle_file(files["person"]),
+            handle_file(files["garment"]),
+            "kolors-virtual-try-on-v1",
+            "",
+            api_name="/tryon",
+        )
+    finally:
+        running.close()
+    assert task["data"]["task_status"] == "succeed"
+    assert Path(image).is_file()

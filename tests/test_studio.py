@@ -1,0 +1,155 @@
+"""The web app's flow without Gradio: what a run shows, step by step."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from tests import pictures
+from tests.conftest import FAKE_KEY, StartSimulator
+from tryon_demo.errors import ImageError
+from tryon_demo.settings import Settings
+from tryon_demo.simulator import Faults, SimulatorServer
+from tryon_demo.studio import Step, Studio, api_image_source
+
+
+def make_studio(server: SimulatorServer, tmp_path: Path, **options: object) -> Studio:
+    settings = Settings(
+        api_key=FAKE_KEY,
+        api_base=server.gateway_base,
+        poll_interval=0.05,
+        poll_max_interval=0.2,
+        **options,  # type: ignore[arg-type]
+    )
+    return Studio(settings, tmp_path / "work")
+
+
+def collect(studio: Studio, *args: object, **kwargs: object) -> list[Step]:
+    async def gather() -> list[Step]:
+        return [step async for step in studio.run(*args, **kwargs)]  # type: ignore[arg-type]
+
+    return asyncio.run(gather())
+
+
+def test_a_run_shows_the_request_then_each_status_then_the_result(
+    simulator: SimulatorServer, image_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    person, garment = image_files
+    steps = collect(make_studio(simulator, tmp_path), person, garment)
+    phases = [s.phase for s in steps]
+    assert phases[0] == "preparing"
+    assert phases[-1] == "succeed"
+    assert "submitted" in phases and "processing" in phases
+    with_request = next(s for s in steps if s.request)
+    assert with_request.request["human_image"].endswith("KB)")  # type: ignore[index]
+    first_task = next(s for s in steps if s.task)
+    assert first_task.task_json["data"]["task_status"] == "submitted"  # type: ignore[index]
+    final = steps[-1]
+    assert final.result_path is not None and final.result_path.is_file()
+    assert final.task is not None and final.task.task_status == "succeed"
+
+
+def test_elapsed_time_grows_while_waiting(
+    simulator: SimulatorServer, image_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    steps = collect(make_studio(simulator, tmp_path), *image_files)
+    elapsed = [s.elapsed for s in steps]
+    assert elapsed == sorted(elapsed)
+    assert len([s for s in steps if s.phase in ("submitted", "processing")]) >= 3
+
+
+def test_the_before_after_pair_has_equal_sizes(
+    simulator: SimulatorServer, image_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    final = collect(make_studio(simulator, tmp_path), *image_files)[-1]
+    assert final.comparison is not None
+    before, after = (Image.open(p) for p in final.comparison)
+    assert before.size == after.size
+
+
+def test_bad_input_ends_in_an_error_step_that_names_the_image(
+    simulator: SimulatorServer, image_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    small = tmp_path / "small.jpg"
+    small.write_bytes(pictures.small_image())
+    steps = collect(make_studio(simulator, tmp_path), small, image_files[1])
+    assert steps[-1].phase == "error"
+    assert "Person image: it is 200 x 200 pixels" in steps[-1].status_text()
+    assert simulator.simulator.tasks == {}  # nothing reached the API
+
+
+def test_a_failed_task_ends_in_a_failed_step_with_the_reason(
+    start_simulator: StartSimulator, image_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    server = start_simulator(faults=Faults(fail_share=1.0, fail_message="No person found"))
+    final = collect(make_studio(server, tmp_path), *image_files)[-1]
+    assert final.phase == "failed"
+    assert "No person found" in final.status_text()
+
+
+def test_a_task_past_the_wait_limit_ends_with_its_id_to_query_later(
+    start_simulator: StartSimulator, image_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    server = start_simulator(faults=Faults(never_finish=True))
+    final = collect(make_studio(server, tmp_path, wait_timeout=0.5), *image_files)[-1]
+    assert final.phase == "error"
+    assert final.task is not None
+    assert f"Task {final.task.task_id} was still processing" in final.status_text()
+
+
+def test_follow_re_attaches_to_an_earlier_task(
+    simulator: SimulatorServer, image_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    studio = make_studio(simulator, tmp_path)
+    task = asyncio.run(studio.submit(*image_files))
+
+    async def follow() -> list[Step]:
+        return [s async for s in studio.follow(task.task_id)]
+
+    final = asyncio.run(follow())[-1]
+    assert final.phase == "succeed"
+    assert final.task is not None and final.task.task_id == task.task_id
+
+
+def test_a_visitors_key_serves_only_that_visitors_request(
+    start_simulator: StartSimulator, image_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    server = start_simulator(api_keys=frozenset({"sk-visitor"}), task_seconds=0.3)
+    studio = make_studio(server, tmp_path)  # the owner's key is not accepted here
+    with_key = collect(studio, *image_files, api_key="sk-visitor")[-1]
+    without = collect(studio, *image_files)[-1]
+    assert with_key.phase == "succeed"
+    assert without.phase == "error"
+    assert "API key is not valid" in without.status_text()
+    assert "sk-visitor" not in without.status_text()
+
+
+def test_stopping_a_run_midway_raises_nothing(
+    simulator: SimulatorServer, image_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    studio = make_studio(simulator, tmp_path)
+
+    async def stop_after_submit() -> str:
+        steps = studio.run(*image_files)
+        async for step in steps:
+            if step.task is not None:
+                await steps.aclose()  # what Gradio does when Cancel is pressed
+                return step.task.task_id
+        return ""
+
+    assert asyncio.run(stop_after_submit())
+
+
+@pytest.mark.parametrize("text", ["/etc/passwd", "relative/photo.jpg", "C:\\\\photo.jpg"])
+def test_text_from_a_visitor_is_never_read_as_a_server_path(text: str) -> None:
+    with pytest.raises(ImageError, match="give an uploaded image or an http\\(s\\) link"):
+        api_image_source(text, "Person image")
+
+
+def test_an_uploaded_file_dict_becomes_its_path() -> None:
+    assert api_image_source({"path": "/tmp/gradio/x.png"}, "Person image") == Path(
+        "/tmp/gradio/x.png"
+    )

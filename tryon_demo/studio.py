@@ -1,0 +1,359 @@
+"""The try-on flow behind the web app, with no Gradio in it: prepare, submit, follow, fetch.
+
+Each run is an async generator of :class:`Step` values that the UI turns into component updates
+and the tests read directly. Waiting is ``asyncio.sleep``, so a visitor waiting 30 s for the API
+holds no thread; only the HTTP calls themselves run on a small thread pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+import re
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import requests
+from PIL import Image, ImageOps
+
+from .client import TryOnClient, wait_timeout_error
+from .errors import ImageError, TryOnError, UnexpectedResponseError
+from .images import ImageLimits, ImageSource
+from .models import Task
+from .service import make_client, prepare_submission
+from .settings import DEFAULT_MODEL, Settings
+
+log = logging.getLogger(__name__)
+
+Phase = Literal["preparing", "submitted", "processing", "succeed", "failed", "error"]
+_T = TypeVar("_T")
+
+#: HTTP calls run here, not on the event loop; sized for many visitors' short requests.
+_HTTP_POOL = ThreadPoolExecutor(max_workers=32, thread_name_prefix="tryon-http")
+RESULT_MAX_BYTES = 40 * 1024 * 1024
+_LINK = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
+
+_LABELS: dict[str, str] = {
+    "preparing": "Preparing images",
+    "submitted": "Submitted: waiting in the queue",
+    "processing": "Processing: the model is dressing the person",
+    "succeed": "Done",
+    "failed": "Failed",
+    "error": "Could not run",
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One moment of a run, everything the UI shows at that moment."""
+
+    phase: Phase
+    elapsed: float
+    request: dict[str, Any] | None = None
+    task: Task | None = None
+    result_path: Path | None = None
+    comparison: tuple[Path, Path] | None = None
+    error: TryOnError | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def task_json(self) -> dict[str, Any] | None:
+        """The API's last answer, or the error, for the JSON panel."""
+        if self.error is not None:
+            return {
+                "error": self.error.to_dict(),
+                "last_task": self.task.raw if self.task else None,
+            }
+        return self.task.raw if self.task else None
+
+    @property
+    def done(self) -> bool:
+        return self.phase in ("succeed", "failed", "error")
+
+    def status_text(self) -> str:
+        """One line of Markdown for the status panel."""
+        label = _LABELS[self.phase]
+        parts = [f"**{label}**"]
+        if self.task is not None:
+            parts.append(f"task `{self.task.task_id}`")
+        parts.append(f"{self.elapsed:.1f} s")
+        line = " · ".join(parts)
+        if self.error is not None:
+            line += f"\n\n{error_text(self.error)}"
+        elif self.phase == "failed" and self.task is not None:
+            line += f"\n\n{self.task.task_status_msg or 'The API gave no reason.'}"
+        return line
+
+
+def error_text(error: TryOnError) -> str:
+    """The sentence a person reads for an error, with the request id when there is one."""
+    return str(error)
+
+
+def api_image_source(value: Any, field_name: str) -> ImageSource | None:
+    """The image a caller of the web app gave: an uploaded file (Gradio's file dict, already
+    checked to be in the upload folder) or an http(s)/data: link. A bare string is never read
+    as a path on this server."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, Mapping):
+        path = value.get("path")
+        if isinstance(path, str) and path:
+            return Path(path)
+        raise ImageError(f"{field_name}: the upload arrived without a file.", field=field_name)
+    if isinstance(value, str):
+        text = value.strip()
+        if _LINK.match(text):
+            return text  # image preparation accepts http(s) and data: and names any other scheme
+        raise ImageError(
+            f"{field_name}: give an uploaded image or an http(s) link, not {text[:60]!r}.",
+            field=field_name,
+        )
+    raise ImageError(
+        f"{field_name}: unsupported value of type {type(value).__name__}.", field=field_name
+    )
+
+
+class Studio:
+    """Runs try-ons for the web app; one per app, shared by every visitor."""
+
+    def __init__(self, settings: Settings, workdir: Path) -> None:
+        self.settings = settings
+        self.limits = ImageLimits.from_settings(settings)
+        self.workdir = workdir
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self._shared: TryOnClient | None = None
+        self._downloads = requests.Session()  # never carries the API key: result URLs are public
+
+    # --- clients ------------------------------------------------------------------------
+
+    def _client(self, api_key: str | None) -> tuple[TryOnClient, bool]:
+        """The client for this request and whether the caller must close it.
+
+        A visitor's own key gets a client of its own, closed after the request, so the key is
+        neither kept nor ever used for anyone else.
+        """
+        key = (api_key or "").strip()
+        if key:
+            return TryOnClient.from_settings(self.settings.with_api_key(key)), True
+        if self._shared is None:
+            self._shared = make_client(self.settings)
+        return self._shared, False
+
+    # --- the flows ----------------------------------------------------------------------
+
+    async def run(
+        self,
+        human: ImageSource | None,
+        cloth: ImageSource | None,
+        model_name: str = DEFAULT_MODEL,
+        callback_url: str | None = None,
+        *,
+        api_key: str | None = None,
+        person_preview: Path | None = None,
+    ) -> AsyncIterator[Step]:
+        """Prepare, submit and follow one try-on, yielding a :class:`Step` at every change."""
+        started = time.monotonic()
+
+        def elapsed() -> float:
+            return time.monotonic() - started
+
+        yield Step("preparing", 0.0)
+        try:
+            submission = await _off_loop(
+                partial(
+                    prepare_submission, human, cloth, model_name, callback_url, limits=self.limits
+                )
+            )
+        except TryOnError as exc:
+            yield Step("error", elapsed(), error=exc)
+            return
+        preview = submission.preview()
+        notes = (
+            f"Person image: {', '.join(submission.human.report.actions)}",
+            f"Garment image: {', '.join(submission.cloth.report.actions)}",
+        )
+        yield Step("preparing", elapsed(), request=preview, notes=notes)
+        client, owned = self._client(api_key)
+        try:
+            try:
+                task = await _off_loop(partial(client.submit_body, submission.body))
+            except TryOnError as exc:
+                yield Step("error", elapsed(), request=preview, error=exc, notes=notes)
+                return
+            person = person_preview or _local_path(human)
+            async for step in self._follow(client, task, started, person):
+                yield Step(
+                    step.phase,
+                    step.elapsed,
+                    request=preview,
+                    task=step.task,
+                    result_path=step.result_path,
+                    comparison=step.comparison,
+                    error=step.error,
+                    notes=notes,
+                )
+        finally:
+            if owned:
+                client.close()
+
+    async def follow(self, task_id: str, *, api_key: str | None = None) -> AsyncIterator[Step]:
+        """Re-attach to a task submitted earlier: query it, then follow it to its end."""
+        started = time.monotonic()
+        client, owned = self._client(api_key)
+        try:
+            try:
+                task = await _off_loop(partial(client.get, task_id))
+            except TryOnError as exc:
+                yield Step("error", time.monotonic() - started, error=exc)
+                return
+            async for step in self._follow(client, task, started, None):
+                yield step
+        finally:
+            if owned:
+                client.close()
+
+    async def _follow(
+        self, client: TryOnClient, task: Task, started: float, person: Path | None
+    ) -> AsyncIterator[Step]:
+        deadline = started + client.wait_timeout
+        pauses = client.poll_pauses()
+        while not task.is_terminal:
+            yield Step(_phase(task), time.monotonic() - started, task=task)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                error = wait_timeout_error(task.task_id, task.task_status, client.wait_timeout)
+                yield Step("error", time.monotonic() - started, task=task, error=error)
+                return
+            await asyncio.sleep(min(next(pauses), remaining))
+            try:
+                task = await _off_loop(partial(client.get, task.task_id))
+            except TryOnError as exc:
+                yield Step("error", time.monotonic() - started, task=task, error=exc)
+                return
+        if task.task_status == "failed":
+            yield Step("failed", time.monotonic() - started, task=task)
+            return
+        try:
+            result = await _off_loop(partial(self.fetch_result, task))
+            comparison = (
+                await _off_loop(partial(self.comparison, person, result)) if person else None
+            )
+        except TryOnError as exc:
+            yield Step("error", time.monotonic() - started, task=task, error=exc)
+            return
+        yield Step(
+            "succeed",
+            time.monotonic() - started,
+            task=task,
+            result_path=result,
+            comparison=comparison,
+        )
+
+    async def submit(
+        self,
+        human: ImageSource | None,
+        cloth: ImageSource | None,
+        model_name: str = DEFAULT_MODEL,
+        callback_url: str | None = None,
+    ) -> Task:
+        """Prepare and create one task (no waiting); raises :class:`TryOnError`."""
+        submission = await _off_loop(
+            partial(prepare_submission, human, cloth, model_name, callback_url, limits=self.limits)
+        )
+        client, _ = self._client(None)
+        return await _off_loop(partial(client.submit_body, submission.body))
+
+    async def query(self, task_id: str) -> Task:
+        """Query one task; raises :class:`TryOnError`."""
+        client, _ = self._client(None)
+        return await _off_loop(partial(client.get, task_id))
+
+    # --- results ------------------------------------------------------------------------
+
+    def fetch_result(self, task: Task) -> Path:
+        """Download the task's result image into the work folder and return its path.
+
+        The app shows results from its own server: the page never loads the API's CDN (or, in
+        offline mode, the simulator's loopback address, which a visitor's browser cannot reach).
+        """
+        url = task.result_url
+        if not url:
+            raise UnexpectedResponseError(
+                f"Task {task.task_id} succeeded but named no result image.",
+                request_id=task.request_id,
+            )
+        try:
+            with self._downloads.get(url, timeout=(10, 60), stream=True) as response:
+                response.raise_for_status()
+                data = _read_capped(response, RESULT_MAX_BYTES)
+        except requests.RequestException as exc:
+            raise UnexpectedResponseError(
+                f"The result image of task {task.task_id} could not be downloaded "
+                f"({type(exc).__name__}). It is still at {url} for about 30 days."
+            ) from None
+        try:
+            with Image.open(io.BytesIO(data)) as image:
+                suffix = ".png" if image.format == "PNG" else ".jpg"
+                image.verify()
+        except Exception:  # noqa: BLE001 - anything Pillow rejects is "not an image" here
+            raise UnexpectedResponseError(
+                f"The result of task {task.task_id} is not an image this app can show. "
+                f"Open it directly: {url}"
+            ) from None
+        path = self.workdir / f"result-{_safe(task.task_id)}{suffix}"
+        path.write_bytes(data)
+        return path
+
+    def comparison(self, person: Path, result: Path) -> tuple[Path, Path]:
+        """A before/after pair of equal size: the person scaled to the result's frame."""
+        with Image.open(result) as after:
+            size = after.size
+        with Image.open(person) as before:
+            framed = ImageOps.pad(
+                ImageOps.exif_transpose(before).convert("RGB"), size, color=(255, 255, 255)
+            )
+        path = self.workdir / f"before-{result.stem.removeprefix('result-')}.jpg"
+        framed.save(path, format="JPEG", quality=90)
+        return path, result
+
+
+def _phase(task: Task) -> Phase:
+    return "processing" if task.task_status == "processing" else "submitted"
+
+
+def _local_path(source: ImageSource | None) -> Path | None:
+    if isinstance(source, Path):
+        return source
+    return None
+
+
+def _read_capped(response: requests.Response, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_content(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            raise requests.RequestException("result larger than the app accepts")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _safe(text: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in text)[:80]
+
+
+async def _off_loop(call: Callable[[], _T]) -> _T:
+    return await asyncio.get_running_loop().run_in_executor(_HTTP_POOL, call)
+
+
+def json_dumps_safe(value: Any) -> str:
+    """JSON text for a panel; never raises on odd values."""
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str)

@@ -1,0 +1,515 @@
+"""The Gradio Blocks page: layout and wiring only. Every decision lives in :mod:`studio`."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+from gradio.data_classes import FileData
+from gradio.events import api as gr_api
+
+from .components import OriginalImage
+from .errors import TryOnError
+from .images import ImageSource
+from .settings import DEFAULT_MODEL, MODELS, Settings, load_settings
+from .studio import Step, Studio, api_image_source, json_dumps_safe
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+WORKDIR = Path(tempfile.gettempdir()) / "kolors-tryon-studio"
+SEED_EXAMPLE_URLS = (
+    "https://gw.alicdn.com/imgextra/i1/1860536677/O1CN012wEzZ11zC7RDNm0Jr_!!1860536677.jpg",
+    "https://gw.alicdn.com/imgextra/i4/3370044138/O1CN01p0Zl411gRFvj0NnwQ_!!3370044138.jpg",
+)
+MODEL_CHOICES = [
+    ("Kolors v1: one garment", MODELS[0]),
+    ("Kolors v1.5: one garment, or top + bottom in one image", MODELS[1]),
+]
+PERSON_RULES = "JPG or PNG, up to 10 MB, at least 300 × 300 px. Full body, facing the camera."
+GARMENT_RULES = (
+    "JPG or PNG, up to 10 MB, at least 300 × 300 px. The garment alone on a plain light background."
+)
+CSS = """
+#app-header {display:flex; flex-wrap:wrap; align-items:center;
+  justify-content:space-between; gap:8px}
+#app-header h1 {margin:0; font-size:1.6rem}
+#app-header p {margin:2px 0 0; opacity:.75}
+.mode-banner {padding:6px 14px; border-radius:999px; font-weight:600; font-size:.9rem}
+.mode-offline {background:#fff4cc; color:#6b4e00; border:1px solid #f0d36b}
+.mode-online {background:#dcfce7; color:#14532d; border:1px solid #86efac}
+.step-title {margin-bottom:0 !important}
+.rules {font-size:.85rem; opacity:.8}
+#status {min-height:3.2em; padding:8px 12px; border-radius:8px;
+  background:var(--block-background-fill)}
+#task-json .cm-editor, #request-json .cm-editor {max-height:340px}
+footer {display:none !important}
+"""
+
+
+@dataclass
+class Outputs:
+    """The components one run updates, in the order handlers return them."""
+
+    status: gr.Markdown
+    request_json: gr.Code
+    task_json: gr.Code
+    notes: gr.Markdown
+    result: gr.Image
+    slider: gr.ImageSlider
+    download: gr.DownloadButton
+    link: gr.Markdown
+    run: gr.Button
+    cancel: gr.Button
+    current: gr.State
+
+    def all(self) -> list[Any]:
+        return list(self.__dict__.values())
+
+
+def _result_link(step: Step, offline: bool) -> str:
+    if step.task is None or not step.task.result_url:
+        return ""
+    if offline:
+        return (
+            f"Result URL: `{step.task.result_url}`  \n"
+            "(the built-in simulator's address, reachable only on the server: use the download "
+            "button). The real API deletes results after about 30 days."
+        )
+    return (
+        f"Result URL: <{step.task.result_url}>  \n"
+        "The API deletes results after about 30 days: download what you want to keep."
+    )
+
+
+def _render(step: Step, *, running: bool, offline: bool = False) -> tuple[Any, ...]:
+    """Component updates for one :class:`Step`."""
+    finished = step.phase == "succeed"
+    return (
+        step.status_text(),
+        json_dumps_safe(step.request) if step.request is not None else gr.skip(),
+        json_dumps_safe(step.task_json) if step.task_json is not None else gr.skip(),
+        "\n".join(f"- {note}" for note in step.notes) if step.notes else gr.skip(),
+        str(step.result_path) if finished and step.result_path else gr.skip(),
+        tuple(str(p) for p in step.comparison) if finished and step.comparison else gr.skip(),
+        gr.DownloadButton(value=str(step.result_path), visible=True)
+        if finished and step.result_path
+        else gr.skip(),
+        _result_link(step, offline) if finished else gr.skip(),
+        gr.Button(interactive=not running),
+        gr.Button(visible=running),
+        step.task.task_id if step.task else gr.skip(),
+    )
+
+
+def _cleared() -> tuple[Any, ...]:
+    return (
+        "**Preparing images** · 0.0 s",
+        "",
+        "",
+        "",
+        None,
+        None,
+        gr.DownloadButton(value=None, visible=False),
+        "",
+        gr.Button(interactive=False),
+        gr.Button(visible=True),
+        None,
+    )
+
+
+def _history_entry(step: Step, model_name: str) -> dict[str, Any] | None:
+    if step.task is None:
+        return None
+    return {
+        "task_id": step.task.task_id,
+        "model": model_name,
+        "status": step.task.task_status if step.phase != "error" else "error",
+        "time": time.strftime("%H:%M:%S"),
+        "thumb": str(step.result_path) if step.result_path else None,
+        "step": step,
+    }
+
+
+def _gallery(history: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    placeholder = str(ASSETS / "ui" / "no-result.png")
+    return [
+        (
+            entry["thumb"] or placeholder,
+            " · ".join(
+                (
+                    entry["time"],
+                    entry["status"],
+                    entry["model"].removeprefix("kolors-virtual-try-on-"),
+                    entry["task_id"][:10],
+                )
+            ),
+        )
+        for entry in reversed(history)
+    ]
+
+
+def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> gr.Blocks:
+    """The whole page, wired to a :class:`Studio`."""
+    settings = settings or load_settings()
+    studio = Studio(settings, workdir)
+    offline = settings.mode == "offline"
+    banner = (
+        '<span class="mode-banner mode-offline">Offline demo: simulated results</span>'
+        if offline
+        else f'<span class="mode-banner mode-online">Connected to {settings.base_host}</span>'
+    )
+    people = sorted(str(p) for p in (ASSETS / "people").glob("*.jpg"))
+    garments = sorted(str(p) for p in (ASSETS / "garments").glob("*.png"))
+
+    demo = gr.Blocks(title="Kolors Try-On Studio")
+    with demo:
+        history = gr.State([])
+        gr.HTML(
+            f'<div id="app-header"><div><h1>Kolors Try-On Studio</h1>'
+            f"<p>Pick a person and a garment, choose a model, press Run.</p></div>{banner}</div>",
+            elem_id="header",
+        )
+        with gr.Row(equal_height=False):
+            with gr.Column(min_width=300):
+                gr.Markdown("### 1. Person", elem_classes="step-title")
+                human = OriginalImage(
+                    label="Person photo",
+                    sources=["upload", "webcam", "clipboard"],
+                    type="filepath",
+                    height=380,
+                    elem_id="human-image",
+                )
+                human_url = gr.Textbox(
+                    label="…or paste an image link",
+                    placeholder="https://…",
+                    elem_id="human-url",
+                    max_lines=1,
+                )
+                gr.Markdown(PERSON_RULES, elem_classes="rules")
+                gr.Examples(
+                    people,
+                    inputs=[human],
+                    label="Example people",
+                    cache_examples=False,
+                    examples_per_page=8,
+                )
+            with gr.Column(min_width=300):
+                gr.Markdown("### 2. Garment", elem_classes="step-title")
+                cloth = OriginalImage(
+                    label="Garment photo",
+                    sources=["upload", "webcam", "clipboard"],
+                    type="filepath",
+                    height=380,
+                    elem_id="cloth-image",
+                )
+                cloth_url = gr.Textbox(
+                    label="…or paste an image link",
+                    placeholder="https://…",
+                    elem_id="cloth-url",
+                    max_lines=1,
+                )
+                gr.Markdown(GARMENT_RULES, elem_classes="rules")
+                gr.Examples(
+                    garments,
+                    inputs=[cloth],
+                    label="Example garments",
+                    cache_examples=False,
+                    examples_per_page=8,
+                )
+            with gr.Column(min_width=300):
+                gr.Markdown("### 3. Model and run", elem_classes="step-title")
+                model = gr.Dropdown(
+                    MODEL_CHOICES,
+                    value=DEFAULT_MODEL,
+                    label="Model",
+                    info="v1 takes a single garment; v1.5 also takes a top and a bottom "
+                    "combined in one picture.",
+                    elem_id="model-name",
+                )
+                with gr.Accordion("Advanced", open=False):
+                    callback = gr.Textbox(
+                        label="Callback URL (optional)",
+                        placeholder="https://your-server/hook",
+                        info="The API posts every status change there.",
+                        max_lines=1,
+                    )
+                    api_key = gr.Textbox(
+                        label="Your own API key (optional)",
+                        type="password",
+                        info="Used for your requests only. Never shown, logged or stored.",
+                        max_lines=1,
+                        elem_id="api-key",
+                    )
+                seed_links = gr.Button(
+                    "Use the API documentation's example links", size="sm", elem_id="seed-links"
+                )
+                with gr.Row():
+                    run = gr.Button("Run try-on", variant="primary", elem_id="run-button", scale=3)
+                    cancel = gr.Button("Cancel", visible=False, elem_id="cancel-button", scale=1)
+                status = gr.Markdown(
+                    "Ready: choose a person and a garment, then press **Run try-on**.",
+                    elem_id="status",
+                )
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=320):
+                with gr.Tabs():
+                    with gr.Tab("Result"):
+                        result = gr.Image(
+                            label="Try-on result",
+                            type="filepath",
+                            interactive=False,
+                            height=560,
+                            elem_id="result-image",
+                            buttons=["fullscreen"],
+                        )
+                    with gr.Tab("Before / after"):
+                        slider = gr.ImageSlider(
+                            label="Before / after",
+                            type="filepath",
+                            interactive=False,
+                            max_height=560,
+                            elem_id="comparison",
+                        )
+                download = gr.DownloadButton(
+                    "Download full-resolution result", visible=False, elem_id="download"
+                )
+                link = gr.Markdown(elem_id="result-link")
+            with gr.Column(scale=2, min_width=320):
+                request_json = gr.Code(
+                    label="Request sent to the API (images shortened)",
+                    language="json",
+                    interactive=False,
+                    elem_id="request-json",
+                )
+                task_json = gr.Code(
+                    label="Task JSON from the API",
+                    language="json",
+                    interactive=False,
+                    elem_id="task-json",
+                )
+                notes = gr.Markdown(elem_id="prep-notes")
+        with gr.Accordion("Session history", open=False, elem_id="history"):
+            gallery = gr.Gallery(
+                label="Tasks in this browser session",
+                columns=6,
+                height=260,
+                allow_preview=False,
+                elem_id="history-gallery",
+            )
+            with gr.Row():
+                task_id = gr.Textbox(
+                    label="Task id",
+                    placeholder="Re-attach to a task submitted earlier",
+                    scale=3,
+                    max_lines=1,
+                    elem_id="task-id",
+                )
+                attach = gr.Button("Check task", scale=1, elem_id="attach-button")
+
+        outputs = Outputs(
+            status,
+            request_json,
+            task_json,
+            notes,
+            result,
+            slider,
+            download,
+            link,
+            run,
+            cancel,
+            gr.State(None),
+        )
+
+        async def run_flow(
+            human_file: str | None,
+            human_link: str,
+            cloth_file: str | None,
+            cloth_link: str,
+            model_name: str,
+            callback_url: str,
+            visitor_key: str,
+            entries: list[dict[str, Any]],
+        ) -> AsyncIterator[tuple[Any, ...]]:
+            yield (*_cleared(), gr.skip(), gr.skip())
+            try:
+                person = _pick_source(human_file, human_link, "Person image")
+                garment = _pick_source(cloth_file, cloth_link, "Garment image")
+            except TryOnError as exc:
+                yield (*_render(Step("error", 0.0, error=exc), running=False), gr.skip(), gr.skip())
+                return
+            steps = studio.run(person, garment, model_name, callback_url, api_key=visitor_key)
+            async for step in steps:
+                if step.done:
+                    entry = _history_entry(step, model_name)
+                    entries = [*entries, entry] if entry else entries
+                    yield (
+                        *_render(step, running=False, offline=offline),
+                        entries,
+                        _gallery(entries),
+                    )
+                else:
+                    yield (*_render(step, running=True, offline=offline), gr.skip(), gr.skip())
+
+        async def follow_flow(
+            task: str, visitor_key: str, entries: list[dict[str, Any]]
+        ) -> AsyncIterator[tuple[Any, ...]]:
+            yield (*_cleared(), gr.skip(), gr.skip())
+            async for step in studio.follow(task, api_key=visitor_key):
+                if step.done:
+                    entry = _history_entry(step, "re-attached")
+                    entries = [*entries, entry] if entry else entries
+                    yield (
+                        *_render(step, running=False, offline=offline),
+                        entries,
+                        _gallery(entries),
+                    )
+                else:
+                    yield (*_render(step, running=True, offline=offline), gr.skip(), gr.skip())
+
+        def stop(current: str | None) -> tuple[Any, ...]:
+            where = f" Re-attach later with task id `{current}`." if current else ""
+            return (
+                f"**Stopped waiting.** The task keeps running at the API.{where}",
+                gr.Button(interactive=True),
+                gr.Button(visible=False),
+            )
+
+        def show_entry(entries: list[dict[str, Any]], evt: gr.SelectData) -> tuple[Any, ...]:
+            entry = list(reversed(entries))[evt.index]
+            return _render(entry["step"], running=False, offline=offline)
+
+        run_inputs = [human, human_url, cloth, cloth_url, model, callback, api_key, history]
+        run_event = run.click(
+            run_flow,
+            run_inputs,
+            [*outputs.all(), history, gallery],
+            concurrency_limit=None,
+            api_visibility="private",
+        )
+        attach_event = attach.click(
+            follow_flow,
+            [task_id, api_key, history],
+            [*outputs.all(), history, gallery],
+            concurrency_limit=None,
+            api_visibility="private",
+        )
+        task_id.submit(
+            follow_flow,
+            [task_id, api_key, history],
+            [*outputs.all(), history, gallery],
+            concurrency_limit=None,
+            api_visibility="private",
+        )
+        cancel.click(
+            stop,
+            [outputs.current],
+            [status, run, cancel],
+            cancels=[run_event, attach_event],
+            api_visibility="private",
+        )
+        gallery.select(show_entry, [history], outputs.all(), api_visibility="private")
+        # One source per image: an upload clears the link and a typed link clears the upload.
+        human.upload(lambda: "", None, human_url, api_visibility="private", queue=False)
+        cloth.upload(lambda: "", None, cloth_url, api_visibility="private", queue=False)
+        human_url.input(lambda: None, None, human, api_visibility="private", queue=False)
+        seed_links.click(
+            lambda: (*SEED_EXAMPLE_URLS, None, None),
+            None,
+            [human_url, cloth_url, human, cloth],
+            api_visibility="private",
+            queue=False,
+        )
+        cloth_url.input(lambda: None, None, cloth, api_visibility="private", queue=False)
+
+        # Programmatic endpoints for gradio_client (and the tests).
+        async def submit(
+            human_image: FileData | str,
+            cloth_image: FileData | str,
+            model_name: str = DEFAULT_MODEL,
+            callback_url: str = "",
+        ) -> dict[str, Any]:
+            """Create a try-on task and return the API's task JSON. Images: an uploaded file
+            (jpg/png, <= 10 MB, >= 300 x 300; other formats are converted) or an http(s) URL."""
+            try:
+                task = await studio.submit(
+                    api_image_source(human_image, "Person image"),
+                    api_image_source(cloth_image, "Garment image"),
+                    model_name,
+                    callback_url,
+                )
+            except TryOnError as exc:
+                raise gr.Error(str(exc), print_exception=False) from None
+            return task.raw
+
+        async def tryon(
+            human_image: FileData | str,
+            cloth_image: FileData | str,
+            model_name: str = DEFAULT_MODEL,
+            callback_url: str = "",
+        ) -> tuple[FileData, dict[str, Any]]:
+            """Run a try-on to the end; return the result image and the final task JSON."""
+            final: Step | None = None
+            try:
+                person = api_image_source(human_image, "Person image")
+                garment = api_image_source(cloth_image, "Garment image")
+            except TryOnError as exc:
+                raise gr.Error(str(exc), print_exception=False) from None
+            async for step in studio.run(person, garment, model_name, callback_url):
+                final = step
+            assert final is not None
+            if final.error is not None:
+                raise gr.Error(str(final.error), print_exception=False)
+            if final.phase == "failed" or final.result_path is None:
+                reason = final.task.task_status_msg if final.task else None
+                raise gr.Error(
+                    f"The task failed: {reason or 'the API gave no reason'}", print_exception=False
+                )
+            assert final.task is not None
+            return FileData(path=str(final.result_path)), final.task.raw
+
+        async def query(task_id: str) -> dict[str, Any]:
+            """Query one task by id and return the API's task JSON."""
+            try:
+                return (await studio.query(task_id)).raw
+            except TryOnError as exc:
+                raise gr.Error(str(exc), print_exception=False) from None
+
+        gr_api(submit, api_name="submit", concurrency_limit=None)
+        gr_api(tryon, api_name="tryon", concurrency_limit=None)
+        gr_api(query, api_name="query", concurrency_limit=None)
+    return demo
+
+
+def _pick_source(upload: str | None, link: str | None, field: str) -> ImageSource | None:
+    """A typed link wins over an upload (typing one clears the other anyway).
+
+    Uploads arrive as paths inside Gradio's upload folder, or as data: URLs from the webcam;
+    typed text is only ever treated as a link, never as a path on this server.
+    """
+    if link and link.strip():
+        return api_image_source(link, field)
+    if not upload:
+        return None
+    return upload if upload.startswith("data:") else Path(upload)
+
+
+def launch_options(workdir: Path = WORKDIR) -> dict[str, Any]:
+    """What ``demo.launch`` needs: theme and CSS (the Gradio 6 way), limits and privacy.
+
+    ``workdir`` must be the folder given to :func:`build_demo`: results are served from it.
+    """
+    return {
+        "theme": gr.themes.Soft(primary_hue="indigo", neutral_hue="slate"),
+        "css": CSS,
+        # The browser would otherwise keep a history of every run's inputs, the API key field
+        # included, in its local storage.
+        "run_history": False,
+        "footer_links": [],
+        "max_file_size": "100mb",
+        "allowed_paths": [str(workdir), str(ASSETS)],
+        "show_error": False,
+    }
