@@ -292,3 +292,17 @@ def test_without_a_key_the_app_runs_offline_against_its_simulator(
         running.close()
     assert task["data"]["task_status"] == "succeed"
     assert Path(image).is_file()
+
+
+def test_an_unreachable_api_is_a_readable_network_error(
+    files: dict[str, str], tmp_path: Path
+) -> None:
+    settings = Settings(
+        api_key=FAKE_KEY, api_base=f"http://127.0.0.1:{free_port()}/kling", get_retries=0
+    )
+    running = RunningApp(settings, tmp_path)
+    try:
+        with pytest.raises(AppError, match="could not be reached"):
+            submit(running, handle_file(files["person"]), handle_file(files["garment"]))
+    finally:
+        running.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from tests.conftest import FAKE_KEY, StartSimulator
 from tryon_demo.errors import ImageError
 from tryon_demo.settings import Settings
 from tryon_demo.simulator import Faults, SimulatorServer
-from tryon_demo.studio import Step, Studio, api_image_source
+from tryon_demo.studio import Step, Studio, api_image_source, guarded
 
 
 def make_studio(server: SimulatorServer, tmp_path: Path, **options: object) -> Studio:
@@ -153,3 +154,17 @@ def test_an_uploaded_file_dict_becomes_its_path() -> None:
     assert api_image_source({"path": "/tmp/gradio/x.png"}, "Person image") == Path(
         "/tmp/gradio/x.png"
     )
+
+
+def test_an_unexpected_bug_ends_the_run_in_a_plain_message() -> None:
+    async def broken() -> AsyncIterator[Step]:
+        yield Step("preparing", 0.0)
+        raise KeyError("bug")
+
+    async def gather() -> list[Step]:
+        return [s async for s in guarded(broken())]
+
+    steps = asyncio.run(gather())
+    assert steps[-1].phase == "error"
+    assert "Something went wrong inside the app" in steps[-1].status_text()
+    assert "KeyError" not in steps[-1].status_text()

@@ -325,6 +325,24 @@ class Studio:
         return path, result
 
 
+async def guarded(steps: AsyncIterator[Step]) -> AsyncIterator[Step]:
+    """Pass steps through; a bug ends the run in a plain message, never a traceback on screen."""
+    last: Step | None = None
+    try:
+        async for step in steps:
+            last = step
+            yield step
+    except Exception:
+        log.exception("the try-on flow failed unexpectedly")
+        error = TryOnError(
+            "Something went wrong inside the app. Try again; if it keeps happening, the details "
+            "are in the server log."
+        )
+        yield Step(
+            "error", last.elapsed if last else 0.0, task=last.task if last else None, error=error
+        )
+
+
 def _phase(task: Task) -> Phase:
     return "processing" if task.task_status == "processing" else "submitted"
 

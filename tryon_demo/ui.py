@@ -17,7 +17,7 @@ from .components import OriginalImage
 from .errors import TryOnError
 from .images import ImageSource
 from .settings import DEFAULT_MODEL, MODELS, Settings, load_settings
-from .studio import Step, Studio, api_image_source, json_dumps_safe
+from .studio import Step, Studio, api_image_source, guarded, json_dumps_safe
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 WORKDIR = Path(tempfile.gettempdir()) / "kolors-tryon-studio"
@@ -342,7 +342,7 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                 yield (*_render(Step("error", 0.0, error=exc), running=False), gr.skip(), gr.skip())
                 return
             steps = studio.run(person, garment, model_name, callback_url, api_key=visitor_key)
-            async for step in steps:
+            async for step in guarded(steps):
                 if step.done:
                     entry = _history_entry(step, model_name)
                     entries = [*entries, entry] if entry else entries
@@ -358,7 +358,7 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
             task: str, visitor_key: str, entries: list[dict[str, Any]]
         ) -> AsyncIterator[tuple[Any, ...]]:
             yield (*_cleared(), gr.skip(), gr.skip())
-            async for step in studio.follow(task, api_key=visitor_key):
+            async for step in guarded(studio.follow(task, api_key=visitor_key)):
                 if step.done:
                     entry = _history_entry(step, "re-attached")
                     entries = [*entries, entry] if entry else entries
