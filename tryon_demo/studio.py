@@ -38,6 +38,7 @@ _T = TypeVar("_T")
 #: HTTP calls run here, not on the event loop; sized for many visitors' short requests.
 _HTTP_POOL = ThreadPoolExecutor(max_workers=32, thread_name_prefix="tryon-http")
 RESULT_MAX_BYTES = 40 * 1024 * 1024
+TICK = 0.5
 _LINK = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
 
 _LABELS: dict[str, str] = {
@@ -232,7 +233,13 @@ class Studio:
                 error = wait_timeout_error(task.task_id, task.task_status, client.wait_timeout)
                 yield Step("error", time.monotonic() - started, task=task, error=error)
                 return
-            await asyncio.sleep(min(next(pauses), remaining))
+            pause = min(next(pauses), remaining)
+            # Tick the elapsed time on screen between polls without asking the API more often.
+            while pause > TICK:
+                await asyncio.sleep(TICK)
+                pause -= TICK
+                yield Step(_phase(task), time.monotonic() - started, task=task)
+            await asyncio.sleep(pause)
             try:
                 task = await _off_loop(partial(client.get, task.task_id))
             except TryOnError as exc:

@@ -26,8 +26,8 @@ SEED_EXAMPLE_URLS = (
     "https://gw.alicdn.com/imgextra/i4/3370044138/O1CN01p0Zl411gRFvj0NnwQ_!!3370044138.jpg",
 )
 MODEL_CHOICES = [
-    ("Kolors v1: one garment", MODELS[0]),
-    ("Kolors v1.5: one garment, or top + bottom in one image", MODELS[1]),
+    ("Kolors v1 (one garment)", MODELS[0]),
+    ("Kolors v1.5 (also top + bottom)", MODELS[1]),
 ]
 PERSON_RULES = "JPG or PNG, up to 10 MB, at least 300 × 300 px. Full body, facing the camera."
 GARMENT_RULES = (
@@ -283,12 +283,16 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                     label="Request sent to the API (images shortened)",
                     language="json",
                     interactive=False,
+                    wrap_lines=True,
+                    max_lines=24,
                     elem_id="request-json",
                 )
                 task_json = gr.Code(
                     label="Task JSON from the API",
                     language="json",
                     interactive=False,
+                    wrap_lines=True,
+                    max_lines=24,
                     elem_id="task-json",
                 )
                 notes = gr.Markdown(elem_id="prep-notes")
@@ -397,20 +401,17 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
             concurrency_limit=None,
             api_visibility="private",
         )
-        task_id.submit(
+        resubmit_event = task_id.submit(
             follow_flow,
             [task_id, api_key, history],
             [*outputs.all(), history, gallery],
             concurrency_limit=None,
             api_visibility="private",
         )
+        # Cancel first, then report: a late update from the stopped run must not land after it.
         cancel.click(
-            stop,
-            [outputs.current],
-            [status, run, cancel],
-            cancels=[run_event, attach_event],
-            api_visibility="private",
-        )
+            None, None, None, cancels=[run_event, attach_event, resubmit_event], queue=False
+        ).then(stop, [outputs.current], [status, run, cancel], api_visibility="private")
         gallery.select(show_entry, [history], outputs.all(), api_visibility="private")
         # One source per image: an upload clears the link and a typed link clears the upload.
         human.upload(lambda: "", None, human_url, api_visibility="private", queue=False)
@@ -503,7 +504,11 @@ def launch_options(workdir: Path = WORKDIR) -> dict[str, Any]:
     ``workdir`` must be the folder given to :func:`build_demo`: results are served from it.
     """
     return {
-        "theme": gr.themes.Soft(primary_hue="indigo", neutral_hue="slate"),
+        "theme": gr.themes.Soft(primary_hue="indigo", neutral_hue="slate").set(
+            button_primary_background_fill="*primary_600",
+            button_primary_background_fill_hover="*primary_700",
+            button_primary_text_color="white",
+        ),
         "css": CSS,
         # The browser would otherwise keep a history of every run's inputs, the API key field
         # included, in its local storage.
