@@ -1,0 +1,132 @@
+"""What a person sees and does on the page, in headless Chromium."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests import pictures
+from tests.browser.conftest import ROOT, save_screenshot
+
+pytestmark = pytest.mark.browser
+
+PERSON = str(ROOT / "assets" / "people" / "person-chloe.jpg")
+GARMENT = str(ROOT / "assets" / "garments" / "top-hoodie-green.png")
+
+
+def upload(page: Page, person: str = PERSON, garment: str = GARMENT) -> None:
+    page.locator("#human-image input[type=file]").set_input_files(person)
+    page.locator("#cloth-image input[type=file]").set_input_files(garment)
+    expect(page.locator("#human-image img")).to_be_visible()
+    expect(page.locator("#cloth-image img")).to_be_visible()
+
+
+def choose_model(page: Page, label: str) -> None:
+    page.locator("#model-name input").click()
+    page.get_by_role("option", name=label).click()
+
+
+def test_the_page_loads_with_the_offline_banner(page: Page) -> None:
+    expect(page.get_by_text("Offline demo: simulated results")).to_be_visible()
+    expect(page.locator("#run-button")).to_be_enabled()
+
+
+def test_a_full_run_shows_request_status_and_result(page: Page) -> None:
+    upload(page)
+    choose_model(page, "Kolors v1.5 (also top + bottom)")
+    page.click("#run-button")
+    expect(page.locator("#status")).to_contain_text("task", timeout=10_000)
+    expect(page.locator("#status")).to_contain_text("Processing")
+    expect(page.locator("#request-json")).to_contain_text("kolors-virtual-try-on-v1-5")
+    expect(page.locator("#request-json")).to_contain_text("KB)")
+    expect(page.locator("#result-image img")).to_be_visible(timeout=20_000)
+    expect(page.locator("#status")).to_contain_text("Done")
+    expect(page.locator("#task-json")).to_contain_text('"task_status": "succeed"')
+    expect(page.locator("#download")).to_be_visible()
+    expect(page.locator("#run-button")).to_be_enabled()
+    save_screenshot(page, "desktop")
+
+
+def test_the_history_lists_the_sessions_tasks(page: Page) -> None:
+    upload(page)
+    page.click("#run-button")
+    expect(page.locator("#result-image img")).to_be_visible(timeout=20_000)
+    page.get_by_text("Session history").click()
+    expect(page.locator("#history-gallery img").first).to_be_visible()
+    expect(page.locator("#history-gallery")).to_contain_text("succeed")
+
+
+def test_an_image_too_small_shows_the_rule_and_gives_the_button_back(
+    page: Page, tmp_path: Path
+) -> None:
+    small = tmp_path / "small.jpg"
+    small.write_bytes(pictures.small_image())
+    upload(page, person=str(small))
+    page.click("#run-button")
+    expect(page.locator("#status")).to_contain_text("Person image: it is 200 x 200 pixels")
+    expect(page.locator("#run-button")).to_be_enabled()
+
+
+def test_an_upload_that_is_not_an_image_gets_the_apps_message(page: Page, tmp_path: Path) -> None:
+    fake = tmp_path / "garment.png"
+    fake.write_bytes(pictures.text_file())
+    page.locator("#human-image input[type=file]").set_input_files(PERSON)
+    page.locator("#cloth-url input, #cloth-url textarea").fill("")
+    page.locator("#cloth-image input[type=file]").set_input_files(str(fake))
+    page.wait_for_timeout(500)
+    page.click("#run-button")
+    expect(page.locator("#status")).to_contain_text("Garment image")
+    expect(page.locator("#run-button")).to_be_enabled()
+
+
+def test_cancel_stops_waiting_and_says_the_task_keeps_running(page: Page) -> None:
+    upload(page)
+    page.click("#run-button")
+    expect(page.locator("#status")).to_contain_text("task")
+    page.click("#cancel-button")
+    expect(page.locator("#status")).to_contain_text("keeps running at the API")
+    expect(page.locator("#run-button")).to_be_enabled()
+    page.wait_for_timeout(2500)  # past the simulated task's end: nothing from the stopped run lands
+    expect(page.locator("#status")).to_contain_text("keeps running at the API")
+    expect(page.locator("#run-button")).to_be_enabled()
+    expect(page.locator("#result-image img")).to_have_count(0)
+
+
+def test_the_page_loads_nothing_from_outside_the_app(browser: Browser, app_url: str) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    outside: list[str] = []
+    page.on(
+        "request",
+        lambda r: (
+            outside.append(r.url) if not r.url.startswith((app_url, "data:", "blob:")) else None
+        ),
+    )
+    page.goto(app_url)
+    page.wait_for_selector("#run-button")
+    upload(page)
+    page.click("#run-button")
+    expect(page.locator("#result-image img")).to_be_visible(timeout=20_000)
+    context.close()
+    assert outside == []
+
+
+def test_on_a_phone_the_inputs_stack_and_nothing_overflows(browser: Browser, app_url: str) -> None:
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True
+    )
+    page = context.new_page()
+    page.goto(app_url)
+    page.wait_for_selector("#run-button")
+    person = page.locator("#human-image").bounding_box()
+    garment = page.locator("#cloth-image").bounding_box()
+    run = page.locator("#run-button").bounding_box()
+    assert person and garment and run
+    assert garment["y"] >= person["y"] + person["height"]  # stacked, not side by side
+    assert run["y"] > garment["y"]
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390
+    save_screenshot(page, "phone")
+    context.close()
