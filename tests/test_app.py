@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,7 @@ import pytest
 import requests
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
+from PIL import Image
 
 from tests import pictures
 from tests.conftest import FAKE_KEY
@@ -306,3 +309,43 @@ def test_an_unreachable_api_is_a_readable_network_error(
             submit(running, handle_file(files["person"]), handle_file(files["garment"]))
     finally:
         running.close()
+
+
+def test_concurrent_sessions_run_side_by_side_and_never_cross(tmp_path: Path) -> None:
+    """Twenty visitors at once: none waits behind another's task, each gets its own result."""
+    sessions = 20
+    people = []
+    for i in range(sessions):
+        path = tmp_path / f"person-{i}.png"
+        colour = (10 * i, 120, 250 - 10 * i)
+        path.write_bytes(pictures.encode(Image.new("RGB", (400, 600), colour), "PNG"))
+        people.append((path, colour))
+    garment = tmp_path / "garment.png"
+    garment.write_bytes(pictures.garment_png())
+    with SimulatorServer(SimulatorConfig(task_seconds=1.0)) as server:
+        settings = Settings(api_key=FAKE_KEY, api_base=server.gateway_base, poll_interval=0.1)
+        running = RunningApp(settings, tmp_path / "work")
+
+        def one(index: int) -> tuple[str, str]:
+            client = Client(running.url, verbose=False)
+            image, task = client.predict(
+                handle_file(str(people[index][0])),
+                handle_file(str(garment)),
+                "kolors-virtual-try-on-v1",
+                "",
+                api_name="/tryon",
+            )
+            return image, task["data"]["task_id"]
+
+        started = time.monotonic()
+        try:
+            with ThreadPoolExecutor(sessions) as pool:
+                results = list(pool.map(one, range(sessions)))
+        finally:
+            running.close()
+        total = time.monotonic() - started
+    assert len({task_id for _, task_id in results}) == sessions  # nothing lost or submitted twice
+    for (image, _), (_, colour) in zip(results, people, strict=True):
+        backdrop = Image.open(image).convert("RGB").getpixel((10, 300))  # this session's own person
+        assert all(abs(a - b) <= 4 for a, b in zip(backdrop, colour, strict=True))
+    assert total < sessions * 1.0 / 3  # queued one after another it would take 20 s

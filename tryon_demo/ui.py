@@ -46,6 +46,7 @@ CSS = """
 #status {min-height:3.2em; padding:8px 12px; border-radius:8px;
   background:var(--block-background-fill)}
 #task-json .cm-editor, #request-json .cm-editor {max-height:340px}
+#result-link code {word-break:break-all; white-space:pre-wrap}
 footer {display:none !important}
 """
 

@@ -126,6 +126,9 @@ def test_on_a_phone_the_inputs_stack_and_nothing_overflows(browser: Browser, app
     assert person and garment and run
     assert garment["y"] >= person["y"] + person["height"]  # stacked, not side by side
     assert run["y"] > garment["y"]
+    upload(page)
+    page.click("#run-button")
+    expect(page.locator("#result-image img")).to_be_visible(timeout=20_000)
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390
     save_screenshot(page, "phone")
