@@ -120,7 +120,7 @@ def parse_task(data: Any, *, raw: dict[str, Any], request_id: str | None = None)
         raise UnexpectedResponseError(
             f"The task has no task_id (keys: {_keys(data)}).", request_id=request_id
         )
-    if status not in TASK_STATUSES:
+    if not isinstance(status, str) or status not in TASK_STATUSES:
         raise UnexpectedResponseError(
             f"Task {task_id} has an unknown task_status {status!r}; expected one of "
             "submitted, processing, succeed, failed.",
