@@ -35,7 +35,10 @@ class RunningApp:
     def __init__(self, settings: Settings, workdir: Path) -> None:
         self.demo = build_demo(settings, workdir=workdir)
         _, self.url, _ = self.demo.launch(
-            prevent_thread_lock=True, quiet=True, server_port=free_port(), **launch_options(workdir)
+            prevent_thread_lock=True,
+            quiet=True,
+            server_port=free_port(),
+            **launch_options(workdir, settings),
         )
         self.client = Client(self.url, verbose=False)
 
@@ -326,9 +329,11 @@ def test_concurrent_sessions_run_side_by_side_and_never_cross(tmp_path: Path) ->
         settings = Settings(api_key=FAKE_KEY, api_base=server.gateway_base, poll_interval=0.1)
         running = RunningApp(settings, tmp_path / "work")
 
+        with ThreadPoolExecutor(sessions) as pool:  # connecting is client-side work: not timed
+            clients = list(pool.map(lambda _: Client(running.url, verbose=False), range(sessions)))
+
         def one(index: int) -> tuple[str, str]:
-            client = Client(running.url, verbose=False)
-            image, task = client.predict(
+            image, task = clients[index].predict(
                 handle_file(str(people[index][0])),
                 handle_file(str(garment)),
                 "kolors-virtual-try-on-v1",
@@ -349,3 +354,60 @@ def test_concurrent_sessions_run_side_by_side_and_never_cross(tmp_path: Path) ->
         backdrop = Image.open(image).convert("RGB").getpixel((10, 300))  # this session's own person
         assert all(abs(a - b) <= 4 for a, b in zip(backdrop, colour, strict=True))
     assert total < sessions * 1.0 / 3  # queued one after another it would take 20 s
+
+
+def test_a_session_over_the_submission_rate_gets_a_clear_message_and_no_task(
+    simulator: SimulatorServer, files: dict[str, str], tmp_path: Path
+) -> None:
+    settings = Settings(
+        api_key=FAKE_KEY, api_base=simulator.gateway_base, rate_per_session="2/minute"
+    )
+    running = RunningApp(settings, tmp_path)
+    try:
+        for _ in range(2):
+            submit(running, handle_file(files["person"]), handle_file(files["garment"]))
+        before = len(simulator.simulator.tasks)
+        with pytest.raises(
+            AppError, match=r"You have started 2 try-ons in the last 60 s.*Try again in"
+        ):
+            submit(running, handle_file(files["person"]), handle_file(files["garment"]))
+        assert len(simulator.simulator.tasks) == before
+        other_visitor = Client(running.url, verbose=False)  # a new session has its own allowance
+        other_visitor.predict(
+            handle_file(files["person"]),
+            handle_file(files["garment"]),
+            "kolors-virtual-try-on-v1",
+            "",
+            api_name="/submit",
+        )
+    finally:
+        running.close()
+
+
+def test_with_an_access_password_the_app_asks_for_it(
+    simulator: SimulatorServer, tmp_path: Path
+) -> None:
+    settings = Settings(
+        api_key=FAKE_KEY, api_base=simulator.gateway_base, access_password="open-sesame-123"
+    )
+    demo = build_demo(settings, workdir=tmp_path)
+    _, url, _ = demo.launch(
+        prevent_thread_lock=True,
+        quiet=True,
+        server_port=free_port(),
+        **launch_options(tmp_path, settings),
+    )
+    try:
+        assert requests.get(url + "config", timeout=10).status_code == 401
+        with pytest.raises(ValueError, match="credentials were not provided"):
+            Client(url, verbose=False)
+        client = Client(url, auth=("demo", "open-sesame-123"), verbose=False)
+        assert (
+            "/submit" in client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+        )
+        login = requests.post(
+            url + "login", data={"username": "demo", "password": "open-sesame-123"}, timeout=10
+        )
+        assert "open-sesame-123" not in login.text
+    finally:
+        demo.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from tests.conftest import FAKE_KEY, StartSimulator
 from tryon_demo.errors import ImageError
 from tryon_demo.settings import Settings
 from tryon_demo.simulator import Faults, SimulatorServer
-from tryon_demo.studio import Step, Studio, api_image_source, guarded
+from tryon_demo.studio import Step, Studio, api_image_source, guarded, json_dumps_safe
 
 
 def make_studio(server: SimulatorServer, tmp_path: Path, **options: object) -> Studio:
@@ -168,3 +169,29 @@ def test_an_unexpected_bug_ends_the_run_in_a_plain_message() -> None:
     assert steps[-1].phase == "error"
     assert "Something went wrong inside the app" in steps[-1].status_text()
     assert "KeyError" not in steps[-1].status_text()
+
+
+def test_the_key_never_reaches_a_log_line_a_step_or_a_repr(
+    start_simulator: StartSimulator,
+    image_files: tuple[Path, Path],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)  # every logger, urllib3's request lines included
+    server = start_simulator(api_keys=frozenset({FAKE_KEY}), task_seconds=0.3)
+    studio = make_studio(server, tmp_path)
+    good = collect(studio, *image_files)
+    refused = collect(studio, *image_files, api_key="sk-visitor-FAKE-0000-must-never-leak")
+    texts = [caplog.text, repr(studio.settings), repr(studio._client(None)[0])]
+    for step in good + refused:
+        texts += [
+            repr(step),
+            step.status_text(),
+            json_dumps_safe(step.task_json),
+            json_dumps_safe(step.request),
+        ]
+    assert good[-1].phase == "succeed"
+    assert refused[-1].phase == "error"
+    for text in texts:
+        assert FAKE_KEY not in text
+        assert "sk-visitor-FAKE-0000-must-never-leak" not in text

@@ -45,6 +45,13 @@ class Settings:
     max_input_bytes: int = 40 * 1024 * 1024
     max_input_pixels: int = 120_000_000
     simulator_task_seconds: float = 3.0
+    #: Public deployments: a password for the page (user name ``access_user``), and limits on
+    #: submissions that spend the owner's key ("5/minute" style rates, a daily cap).
+    access_password: str | None = field(default=None, repr=False)
+    access_user: str = "demo"
+    rate_per_session: str = ""
+    rate_global: str = ""
+    daily_cap: int = 0
 
     @property
     def mode(self) -> Mode:
@@ -73,7 +80,7 @@ class Settings:
 
     def secrets(self) -> tuple[str | None, ...]:
         """The values that must never appear in any output."""
-        return (self.api_key, self.secret_key, self.access_key)
+        return (self.api_key, self.secret_key, self.access_key, self.access_password)
 
     def with_api_key(self, key: str | None) -> Settings:
         """A copy that uses ``key`` as the gateway key (a visitor's own key in the UI)."""
@@ -119,6 +126,10 @@ def load_settings(
     if base and urlsplit(base).scheme not in {"http", "https"}:
         raise ConfigurationError(f"KLING_API_BASE must start with https:// (got {base!r}).")
     defaults = Settings()
+    from .limits import Rate  # here, not at the top: limits imports the error types settings uses
+
+    for name in ("TRYON_RATE_PER_SESSION", "TRYON_RATE_GLOBAL"):
+        Rate.parse(text(name), name)  # refuse a malformed rate at start-up, not at first use
     return Settings(
         api_key=text("KLING_API_KEY"),
         access_key=access,
@@ -140,4 +151,9 @@ def load_settings(
         simulator_task_seconds=_number(
             merged, "TRYON_SIM_TASK_SECONDS", float, defaults.simulator_task_seconds
         ),
+        access_password=text("TRYON_ACCESS_PASSWORD"),
+        access_user=text("TRYON_ACCESS_USER") or defaults.access_user,
+        rate_per_session=text("TRYON_RATE_PER_SESSION") or "",
+        rate_global=text("TRYON_RATE_GLOBAL") or "",
+        daily_cap=_number(merged, "TRYON_DAILY_CAP", int, 0),
     )

@@ -26,6 +26,7 @@ from PIL import Image, ImageOps
 from .client import TryOnClient, wait_timeout_error
 from .errors import ImageError, TryOnError, UnexpectedResponseError
 from .images import ImageLimits, ImageSource
+from .limits import Rate, SubmissionLimiter
 from .models import Task
 from .service import make_client, prepare_submission
 from .settings import DEFAULT_MODEL, Settings
@@ -132,6 +133,11 @@ class Studio:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self._shared: TryOnClient | None = None
         self._downloads = requests.Session()  # never carries the API key: result URLs are public
+        self.limiter = SubmissionLimiter(
+            Rate.parse(settings.rate_per_session, "TRYON_RATE_PER_SESSION"),
+            Rate.parse(settings.rate_global, "TRYON_RATE_GLOBAL"),
+            settings.daily_cap,
+        )
 
     # --- clients ------------------------------------------------------------------------
 
@@ -158,6 +164,7 @@ class Studio:
         callback_url: str | None = None,
         *,
         api_key: str | None = None,
+        session: str = "",
         person_preview: Path | None = None,
     ) -> AsyncIterator[Step]:
         """Prepare, submit and follow one try-on, yielding a :class:`Step` at every change."""
@@ -185,6 +192,8 @@ class Studio:
         client, owned = self._client(api_key)
         try:
             try:
+                if not owned:  # the owner's key (or the shared simulator) pays: count it
+                    self.limiter.acquire(session)
                 task = await _off_loop(partial(client.submit_body, submission.body))
             except TryOnError as exc:
                 yield Step("error", elapsed(), request=preview, error=exc, notes=notes)
@@ -270,11 +279,14 @@ class Studio:
         cloth: ImageSource | None,
         model_name: str = DEFAULT_MODEL,
         callback_url: str | None = None,
+        *,
+        session: str = "",
     ) -> Task:
         """Prepare and create one task (no waiting); raises :class:`TryOnError`."""
         submission = await _off_loop(
             partial(prepare_submission, human, cloth, model_name, callback_url, limits=self.limits)
         )
+        self.limiter.acquire(session)
         client, _ = self._client(None)
         return await _off_loop(partial(client.submit_body, submission.body))
 

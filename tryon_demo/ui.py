@@ -338,6 +338,7 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
             callback_url: str,
             visitor_key: str,
             entries: list[dict[str, Any]],
+            request: gr.Request,
         ) -> AsyncIterator[tuple[Any, ...]]:
             yield (*_cleared(), gr.skip(), gr.skip())
             try:
@@ -346,7 +347,14 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
             except TryOnError as exc:
                 yield (*_render(Step("error", 0.0, error=exc), running=False), gr.skip(), gr.skip())
                 return
-            steps = studio.run(person, garment, model_name, callback_url, api_key=visitor_key)
+            steps = studio.run(
+                person,
+                garment,
+                model_name,
+                callback_url,
+                api_key=visitor_key,
+                session=_session(request),
+            )
             async for step in guarded(steps):
                 if step.done:
                     entry = _history_entry(step, model_name)
@@ -433,6 +441,7 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
             cloth_image: FileData | str,
             model_name: str = DEFAULT_MODEL,
             callback_url: str = "",
+            request: gr.Request | None = None,
         ) -> dict[str, Any]:
             """Create a try-on task and return the API's task JSON. Images: an uploaded file
             (jpg/png, <= 10 MB, >= 300 x 300; other formats are converted) or an http(s) URL."""
@@ -442,6 +451,7 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                     api_image_source(cloth_image, "Garment image"),
                     model_name,
                     callback_url,
+                    session=_session(request),
                 )
             except TryOnError as exc:
                 raise gr.Error(str(exc), print_exception=False) from None
@@ -452,6 +462,7 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
             cloth_image: FileData | str,
             model_name: str = DEFAULT_MODEL,
             callback_url: str = "",
+            request: gr.Request | None = None,
         ) -> tuple[FileData, dict[str, Any]]:
             """Run a try-on to the end; return the result image and the final task JSON."""
             final: Step | None = None
@@ -460,7 +471,8 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                 garment = api_image_source(cloth_image, "Garment image")
             except TryOnError as exc:
                 raise gr.Error(str(exc), print_exception=False) from None
-            async for step in studio.run(person, garment, model_name, callback_url):
+            steps = studio.run(person, garment, model_name, callback_url, session=_session(request))
+            async for step in steps:
                 final = step
             assert final is not None
             if final.error is not None:
@@ -486,6 +498,11 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
     return demo
 
 
+def _session(request: gr.Request | None) -> str:
+    """The browser session (or API client) a submission counts against."""
+    return str(getattr(request, "session_hash", None) or "anonymous")
+
+
 def _pick_source(upload: str | None, link: str | None, field: str) -> ImageSource | None:
     """A typed link wins over an upload (typing one clears the other anyway).
 
@@ -499,12 +516,17 @@ def _pick_source(upload: str | None, link: str | None, field: str) -> ImageSourc
     return upload if upload.startswith("data:") else Path(upload)
 
 
-def launch_options(workdir: Path = WORKDIR) -> dict[str, Any]:
+def launch_options(workdir: Path = WORKDIR, settings: Settings | None = None) -> dict[str, Any]:
     """What ``demo.launch`` needs: theme and CSS (the Gradio 6 way), limits and privacy.
 
     ``workdir`` must be the folder given to :func:`build_demo`: results are served from it.
+    With ``TRYON_ACCESS_PASSWORD`` set, the page asks for it (user name ``TRYON_ACCESS_USER``).
     """
+    settings = settings or load_settings()
+    auth = (settings.access_user, settings.access_password) if settings.access_password else None
     return {
+        "auth": auth,
+        "auth_message": "This demo is private: enter the access password you were given.",
         "theme": gr.themes.Soft(primary_hue="indigo", neutral_hue="slate").set(
             button_primary_background_fill="*primary_600",
             button_primary_background_fill_hover="*primary_700",
