@@ -133,7 +133,7 @@ def test_a_create_is_never_sent_twice_even_on_a_retryable_error(
         pytest.raises(errors.ServerError, match="created anyway"),
     ):
         api.submit(person_b64, garment_b64)
-    assert server.simulator.requests_seen == 1
+    assert server.simulator.creates_received == 1
 
 
 @pytest.mark.parametrize(

@@ -59,6 +59,7 @@ def _parser() -> argparse.ArgumentParser:
         "--server-error-share", type=float, default=0.0, help="share answered 500/5000"
     )
     sim.add_argument("--malformed-share", type=float, default=0.0, help="share answered non-JSON")
+    sim.add_argument("--drop-share", type=float, default=0.0, help="share of connections dropped")
     sim.add_argument("--fail-share", type=float, default=0.0, help="share of tasks that fail")
     sim.add_argument("--never-finish", action="store_true", help="tasks stay processing")
     sim.add_argument("--max-concurrent", type=int, default=0, help="tasks at once before 429/1303")
@@ -104,6 +105,7 @@ def _simulate(args: argparse.Namespace) -> int:
         rate_limit_share=args.rate_limit_share,
         server_error_share=args.server_error_share,
         malformed_share=args.malformed_share,
+        drop_share=args.drop_share,
         fail_share=args.fail_share,
         never_finish=args.never_finish,
     )

@@ -87,6 +87,8 @@ class Faults:
     rate_limit_share: float = 0.0
     server_error_share: float = 0.0
     malformed_share: float = 0.0
+    #: Share of requests whose connection is closed with no reply at all.
+    drop_share: float = 0.0
     fail_share: float = 0.0
     fail_message: str = "Simulated failure: no person was found in the image."
     never_finish: bool = False
@@ -152,6 +154,8 @@ class Simulator:
         self.lock = threading.Lock()
         self.requests_seen = 0
         self.faults_fired = 0
+        #: Create requests received, answered or not: what "never submitted twice" is checked on.
+        self.creates_received = 0
         self.callbacks_sent: list[dict[str, Any]] = []
         self._dice = random.Random(self.config.faults.seed)
         self._callback_jobs: set[asyncio.Task[None]] = set()
@@ -291,6 +295,38 @@ def create_app(config: SimulatorConfig | None = None) -> FastAPI:
         app.add_api_route(prefix + API_PATH, _list_handler(sim), methods=["GET"])
         app.add_api_route(prefix + API_PATH + "/{task_id}", _query_handler(sim), methods=["GET"])
     return app
+
+
+class DropConnections:
+    """ASGI wrapper: abort a share of API connections without any reply, as a flaky network or
+    an overloaded gateway does. It must wrap the app directly under uvicorn, whose ``send`` is
+    bound to its request cycle and so reaches the socket's transport; under another server (or
+    inside Starlette's middleware, which wraps ``send``) the fault does nothing."""
+
+    def __init__(self, app: Any, simulator: Simulator) -> None:
+        self.app = app
+        self.simulator = simulator
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        faults = self.simulator.config.faults
+        is_api = scope["type"] == "http" and API_PATH in scope["path"]
+        if is_api and scope["method"] == "POST":
+            with self.simulator.lock:
+                self.simulator.creates_received += 1
+        if is_api and faults.drop_share > 0:
+            kind = "create" if scope["method"] == "POST" else "query"
+            if faults.applies_to in ("all", kind) and self.simulator.roll(faults.drop_share):
+                transport = getattr(getattr(send, "__self__", None), "transport", None)
+                if transport is not None:
+                    with self.simulator.lock:
+                        self.simulator.requests_seen += 1
+                    transport.abort()
+                    # Return only once uvicorn has seen the disconnect, so it does not log the
+                    # missing response as an application error.
+                    while (await receive())["type"] != "http.disconnect":
+                        pass
+                    return
+        await self.app(scope, receive, send)
 
 
 def _create_handler(sim: Simulator) -> Any:

@@ -11,6 +11,7 @@ import io
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont, ImageOps
 
 RESULT_LONG_SIDE = 1280
+GARMENT_WORK_SIDE = 512
 PLACEHOLDER_SIZE = (768, 1024)
 _BACKGROUND_LEVEL = 232  # a pixel whose darkest channel is above this counts as backdrop
 
@@ -19,7 +20,11 @@ def compose_tryon(person: bytes, garment: bytes) -> bytes:
     """PNG bytes of the garment over the person's upper body, stamped SIMULATED."""
     base = _open_rgb(person)
     base.thumbnail((RESULT_LONG_SIDE, RESULT_LONG_SIDE), Image.Resampling.LANCZOS)
-    cutout = cut_out_garment(_open_rgba(garment))
+    source = _open_rgba(garment)
+    # The garment ends up at about half the person's width: cut it out at that scale, not at
+    # full resolution, where the edge filters cost several times more.
+    source.thumbnail((GARMENT_WORK_SIDE, GARMENT_WORK_SIDE), Image.Resampling.LANCZOS)
+    cutout = cut_out_garment(source)
     width, height = base.size
     scale = min(0.56 * width / cutout.width, 0.5 * height / cutout.height)
     size = (max(1, round(cutout.width * scale)), max(1, round(cutout.height * scale)))
@@ -90,7 +95,7 @@ def _stamp(image: Image.Image, subtitle: str) -> bytes:
     draw.text((8, 2), "SIMULATED RESULT", fill=(20, 24, 33, 255), font=tag)
     out = Image.alpha_composite(image.convert("RGBA"), overlay).convert("RGB")
     buffer = io.BytesIO()
-    out.save(buffer, format="PNG")
+    out.save(buffer, format="PNG", compress_level=3)  # fast: it is served once, on loopback
     return buffer.getvalue()
 
 

@@ -12,7 +12,7 @@ import time
 
 import uvicorn
 
-from .app import Simulator, SimulatorConfig, create_app
+from .app import DropConnections, Simulator, SimulatorConfig, create_app
 
 
 class SimulatorServer:
@@ -28,7 +28,12 @@ class SimulatorServer:
         self._socket.bind((host, port))
         self.port: int = self._socket.getsockname()[1]
         self._server = uvicorn.Server(
-            uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off")
+            uvicorn.Config(
+                DropConnections(self.app, self.simulator),
+                log_level="warning",
+                access_log=False,
+                lifespan="off",
+            )
         )
         self._thread: threading.Thread | None = None
 
