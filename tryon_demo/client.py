@@ -226,7 +226,7 @@ class TryOnClient:
         interval = self.poll_interval
         while True:
             yield interval
-            interval = min(interval * 1.5, self.poll_max_interval)
+            interval = min(interval * 1.25, self.poll_max_interval)
 
     def wait_for_result(
         self, task_id: str, *, timeout: float | None = None, cancel: threading.Event | None = None
