@@ -50,7 +50,7 @@ class ImageLimits:
     """The rules preparation enforces; defaults follow the API and :class:`Settings`."""
 
     #: Longest side sent to the API; 0 sends originals untouched when the API accepts them.
-    max_long_side: int = 2048
+    max_long_side: int = 1500
     max_input_bytes: int = 40 * 1024 * 1024
     max_input_pixels: int = 120_000_000
     max_output_bytes: int = API_MAX_BYTES
@@ -308,6 +308,7 @@ def _finish(
     image = _to_rgb(image, actions)
     if image.size != target:
         image = image.resize(target, Image.Resampling.LANCZOS)
+    if target != upright:  # reduced-size decoding may already have landed on the target
         actions.append(
             f"downscaled {upright[0]} x {upright[1]} to {target[0]} x {target[1]}"
             + (" (decoded at reduced size)" if decoded_reduced else "")

@@ -41,7 +41,7 @@ class Settings:
     poll_max_interval: float = 5.0
     wait_timeout: float = 300.0
     get_retries: int = 3
-    max_long_side: int = 2048
+    max_long_side: int = 1500
     max_input_bytes: int = 40 * 1024 * 1024
     max_input_pixels: int = 120_000_000
     simulator_task_seconds: float = 3.0
