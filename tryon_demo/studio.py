@@ -165,7 +165,7 @@ class Studio:
         *,
         api_key: str | None = None,
         session: str = "",
-        person_preview: Path | None = None,
+        compare: bool = True,
     ) -> AsyncIterator[Step]:
         """Prepare, submit and follow one try-on, yielding a :class:`Step` at every change."""
         started = time.monotonic()
@@ -198,7 +198,7 @@ class Studio:
             except TryOnError as exc:
                 yield Step("error", elapsed(), request=preview, error=exc, notes=notes)
                 return
-            person = person_preview or _local_path(human)
+            person = _local_path(human) if compare else None
             async for step in self._follow(client, task, started, person):
                 yield Step(
                     step.phase,

@@ -471,7 +471,9 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                 garment = api_image_source(cloth_image, "Garment image")
             except TryOnError as exc:
                 raise gr.Error(str(exc), print_exception=False) from None
-            steps = studio.run(person, garment, model_name, callback_url, session=_session(request))
+            steps = studio.run(
+                person, garment, model_name, callback_url, session=_session(request), compare=False
+            )
             async for step in steps:
                 final = step
             assert final is not None
