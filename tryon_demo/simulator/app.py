@@ -44,6 +44,7 @@ RESULTS_PATH = "/simulator/results"
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 MIN_SIDE = 300
 MAX_BODY_BYTES = 32 * 1024 * 1024
+RENDER_CACHE_SIZE = 64
 #: Metadata key our outfit composer writes so the simulator can tell a combination apart.
 GARMENTS_KEY = "kolors-garments"
 
@@ -159,6 +160,7 @@ class Simulator:
         self.callbacks_sent: list[dict[str, Any]] = []
         self._dice = random.Random(self.config.faults.seed)
         self._callback_jobs: set[asyncio.Task[None]] = set()
+        self._renders: OrderedDict[bytes, bytes] = OrderedDict()
 
     # --- task lifecycle -----------------------------------------------------------------
 
@@ -212,11 +214,24 @@ class Simulator:
         return sum(1 for t in tasks if self.status(t)[0] in {"submitted", "processing"})
 
     def result_png(self, task: SimTask) -> bytes:
-        """Render (once) and return the task's result image."""
+        """Render (once) and return the task's result image.
+
+        Renders are cached by their inputs: the composite is deterministic, and a public
+        offline demo sees the same example pictures over and over.
+        """
         with task.render_lock:
             if task.result_png is None:
                 if task.human is not None and task.cloth is not None:
-                    task.result_png = compose_tryon(task.human, task.cloth)
+                    key = hashlib.sha256(task.human).digest() + hashlib.sha256(task.cloth).digest()
+                    with self.lock:
+                        cached = self._renders.get(key)
+                    if cached is None:
+                        cached = compose_tryon(task.human, task.cloth)
+                        with self.lock:
+                            self._renders[key] = cached
+                            while len(self._renders) > RENDER_CACHE_SIZE:
+                                self._renders.popitem(last=False)
+                    task.result_png = cached
                 else:
                     task.result_png = placeholder(URL_NOTE)
             return task.result_png
