@@ -1,0 +1,105 @@
+"""The outfit composer: a top and a bottom photographed apart, combined into the one garment
+picture that ``kolors-virtual-try-on-v1-5`` expects (both pieces on one white background).
+
+Pure functions, no Gradio. The result is a PNG that declares its pieces in a ``kolors-garments``
+text chunk; the simulator reads it, the real API ignores it.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from PIL import Image, ImageChops, PngImagePlugin
+
+from .errors import ImageError, InputError
+from .images import ImageSource, prepare_image
+
+GarmentKind = Literal["top", "bottom", "one-piece"]
+GARMENTS_KEY = "kolors-garments"
+#: The API's own rule (contract): which two pieces v1-5 can wear together.
+ALLOWED_PAIRS: frozenset[tuple[str, str]] = frozenset({("bottom", "top")})
+CANVAS_WIDTH = 768
+MAX_HEIGHT = 1500  # stays within the default long-side limit, so the PNG is sent as it is
+MARGIN = 48
+GAP = 40
+_WHITE_LEVEL = 236
+_LANCZOS = Image.Resampling.LANCZOS
+
+
+@dataclass(frozen=True)
+class ComposedOutfit:
+    """The combined garment picture, ready to send as the cloth image."""
+
+    png: bytes
+    size: tuple[int, int]
+    pieces: tuple[str, ...]
+
+
+def check_combination(kinds: Sequence[GarmentKind]) -> None:
+    """Refuse the combinations the model rejects (top+top, one-piece with anything, ...)."""
+    if len(kinds) < 2:
+        return
+    if len(kinds) > 2:
+        raise InputError("An outfit takes at most two pieces: a top and a bottom.")
+    pair = tuple(sorted(kinds))
+    if pair not in ALLOWED_PAIRS:
+        if "one-piece" in kinds:
+            reason = "a one-piece garment is worn alone"
+        else:
+            reason = f"two {kinds[0]}s cannot be worn together"
+        raise InputError(
+            f"{' + '.join(kinds)} is not a combination the model accepts: {reason}. "
+            "Combine one top with one bottom, or send a single garment."
+        )
+
+
+def compose_outfit(top: ImageSource, bottom: ImageSource) -> ComposedOutfit:
+    """Put ``top`` above ``bottom`` on white, scaled to a common width, centred, with margins."""
+    pieces = [_content(top, "Top"), _content(bottom, "Bottom")]
+    inner = CANVAS_WIDTH - 2 * MARGIN
+    scaled = [
+        piece.resize((inner, max(1, round(piece.height * inner / piece.width))), _LANCZOS)
+        for piece in pieces
+    ]
+    height = 2 * MARGIN + GAP + sum(piece.height for piece in scaled)
+    if height > MAX_HEIGHT:  # very long pieces: shrink both together, keep them centred
+        factor = (MAX_HEIGHT - 2 * MARGIN - GAP) / sum(piece.height for piece in scaled)
+        scaled = [
+            piece.resize(
+                (max(1, round(piece.width * factor)), max(1, round(piece.height * factor))),
+                _LANCZOS,
+            )
+            for piece in scaled
+        ]
+        height = MAX_HEIGHT
+    canvas = Image.new("RGB", (CANVAS_WIDTH, max(height, 300)), (255, 255, 255))
+    y = MARGIN
+    for piece in scaled:
+        canvas.paste(piece, ((CANVAS_WIDTH - piece.width) // 2, y))
+        y += piece.height + GAP
+    info = PngImagePlugin.PngInfo()
+    info.add_text(GARMENTS_KEY, "top,bottom")
+    buffer = io.BytesIO()
+    canvas.save(buffer, format="PNG", pnginfo=info, optimize=True)
+    return ComposedOutfit(png=buffer.getvalue(), size=canvas.size, pieces=("top", "bottom"))
+
+
+def _content(source: ImageSource, field: str) -> Image.Image:
+    """The garment photo upright on white, cropped to the garment itself."""
+    prepared = prepare_image(source, field=f"{field} garment")
+    if prepared.data is None:
+        raise ImageError(
+            f"{field} garment: the composer needs an uploaded picture, not a link.",
+            field=field,
+        )
+    with Image.open(io.BytesIO(prepared.data)) as image:
+        rgb = image.convert("RGB")
+    darkest = ImageChops.darker(*(rgb.getchannel(c) for c in "RG"))
+    darkest = ImageChops.darker(darkest, rgb.getchannel("B"))
+    box = darkest.point(lambda v: 255 if v < _WHITE_LEVEL else 0).getbbox()
+    if box is None:
+        raise ImageError(f"{field} garment: the picture is blank (all white).", field=field)
+    return rgb.crop(box)
