@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+from pathlib import Path
 
 import pytest
 import requests
@@ -14,6 +15,8 @@ from tests.conftest import StartSimulator
 from tryon_demo.errors import ImageError, InputError
 from tryon_demo.images import prepare_image
 from tryon_demo.outfit import CANVAS_WIDTH, MARGIN, check_combination, compose_outfit
+from tryon_demo.settings import Settings
+from tryon_demo.studio import Studio
 
 PATH = "/kling/v1/images/kolors-virtual-try-on"
 
@@ -127,3 +130,24 @@ def test_very_long_pieces_are_shrunk_to_stay_within_the_size_limit() -> None:
     tall.paste((40, 60, 150), (100, 0, 300, 2400))
     outfit = compose_outfit(pictures.encode(tall, "PNG"), pictures.encode(tall, "PNG"))
     assert outfit.size[1] <= 1500
+
+
+def test_the_studio_saves_a_composed_outfit_for_the_garment_input(tmp_path: Path) -> None:
+    studio = Studio(Settings(), tmp_path)
+    top, bottom = tmp_path / "top.png", tmp_path / "bottom.jpg"
+    top.write_bytes(pictures.garment_png())
+    bottom.write_bytes(bottom_photo())
+    path = studio.compose_outfit(top, bottom, ("top", "bottom"))
+    assert Image.open(path).text["kolors-garments"] == "top,bottom"
+
+
+def test_the_studio_names_the_missing_piece(tmp_path: Path) -> None:
+    studio = Studio(Settings(), tmp_path)
+    with pytest.raises(ImageError, match="add the bottom garment too"):
+        studio.compose_outfit(pictures.garment_png(), None, ("top", "bottom"))
+
+
+def test_the_studio_refuses_marked_combinations_before_composing(tmp_path: Path) -> None:
+    studio = Studio(Settings(), tmp_path)
+    with pytest.raises(InputError, match="a one-piece garment is worn alone"):
+        studio.compose_outfit(None, None, ("one-piece", "top"))

@@ -13,6 +13,7 @@ import json
 import logging
 import re
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from .errors import ImageError, TryOnError, UnexpectedResponseError
 from .images import ImageLimits, ImageSource
 from .limits import Rate, SubmissionLimiter
 from .models import Task
+from .outfit import check_combination, compose_outfit
 from .service import make_client, prepare_submission
 from .settings import DEFAULT_MODEL, Settings
 
@@ -294,6 +296,19 @@ class Studio:
         """Query one task; raises :class:`TryOnError`."""
         client, _ = self._client(None)
         return await _off_loop(partial(client.get, task_id))
+
+    def compose_outfit(
+        self, top: ImageSource | None, bottom: ImageSource | None, kinds: tuple[str, str]
+    ) -> Path:
+        """Combine a top and a bottom into one garment picture for v1.5; returns its path."""
+        check_combination(kinds)  # type: ignore[arg-type]
+        if top is None or bottom is None:
+            missing = "top" if top is None else "bottom"
+            raise ImageError(f"Outfit composer: add the {missing} garment too.", field=missing)
+        outfit = compose_outfit(top, bottom)
+        path = self.workdir / f"outfit-{uuid.uuid4().hex[:12]}.png"
+        path.write_bytes(outfit.png)
+        return path
 
     # --- results ------------------------------------------------------------------------
 

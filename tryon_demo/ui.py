@@ -25,6 +25,7 @@ SEED_EXAMPLE_URLS = (
     "https://gw.alicdn.com/imgextra/i1/1860536677/O1CN012wEzZ11zC7RDNm0Jr_!!1860536677.jpg",
     "https://gw.alicdn.com/imgextra/i4/3370044138/O1CN01p0Zl411gRFvj0NnwQ_!!3370044138.jpg",
 )
+PIECE_KINDS = [("top", "top"), ("bottom", "bottom"), ("one-piece (dress, jumpsuit)", "one-piece")]
 MODEL_CHOICES = [
     ("Kolors v1 (one garment)", MODELS[0]),
     ("Kolors v1.5 (also top + bottom)", MODELS[1]),
@@ -214,6 +215,43 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                     max_lines=1,
                 )
                 gr.Markdown(GARMENT_RULES, elem_classes="rules")
+                with gr.Accordion(
+                    "Outfit composer (v1.5): a top and a bottom", open=False, elem_id="outfit"
+                ):
+                    gr.Markdown(
+                        "Photographed apart? Add both pieces; the app puts them on one white "
+                        "picture, as v1.5 expects, and uses it as the garment.",
+                        elem_classes="rules",
+                    )
+                    with gr.Row():
+                        top_image = OriginalImage(
+                            label="First piece",
+                            type="filepath",
+                            height=200,
+                            sources=["upload", "clipboard"],
+                            elem_id="outfit-top",
+                        )
+                        bottom_image = OriginalImage(
+                            label="Second piece",
+                            type="filepath",
+                            height=200,
+                            sources=["upload", "clipboard"],
+                            elem_id="outfit-bottom",
+                        )
+                    with gr.Row():
+                        top_kind = gr.Dropdown(
+                            PIECE_KINDS,
+                            value="top",
+                            label="First piece is a",
+                            elem_id="outfit-top-kind",
+                        )
+                        bottom_kind = gr.Dropdown(
+                            PIECE_KINDS,
+                            value="bottom",
+                            label="Second piece is a",
+                            elem_id="outfit-bottom-kind",
+                        )
+                    compose = gr.Button("Compose outfit", elem_id="compose-button")
                 gr.Examples(
                     garments,
                     inputs=[cloth],
@@ -383,6 +421,30 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                 else:
                     yield (*_render(step, running=True, offline=offline), gr.skip(), gr.skip())
 
+        def compose_pieces(
+            first: str | None, second: str | None, first_kind: str, second_kind: str
+        ) -> tuple[Any, ...]:
+            try:
+                path = studio.compose_outfit(
+                    _pick_source(first, "", "Top garment"),
+                    _pick_source(second, "", "Bottom garment"),
+                    (first_kind, second_kind),
+                )
+            except TryOnError as exc:
+                return (
+                    gr.skip(),
+                    gr.skip(),
+                    gr.skip(),
+                    f"**Could not compose the outfit.**\n\n{exc}",
+                )
+            return (
+                str(path),
+                "",
+                MODELS[1],
+                "**Outfit composed**: both pieces are now the garment picture, and the model is "
+                "v1.5 (the one that takes a top and a bottom). Press **Run try-on**.",
+            )
+
         def stop(current: str | None) -> tuple[Any, ...]:
             where = f" Re-attach later with task id `{current}`." if current else ""
             return (
@@ -422,6 +484,12 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
             None, None, None, cancels=[run_event, attach_event, resubmit_event], queue=False
         ).then(stop, [outputs.current], [status, run, cancel], api_visibility="private")
         gallery.select(show_entry, [history], outputs.all(), api_visibility="private")
+        compose.click(
+            compose_pieces,
+            [top_image, bottom_image, top_kind, bottom_kind],
+            [cloth, cloth_url, model, status],
+            api_visibility="private",
+        )
         # One source per image: an upload clears the link and a typed link clears the upload.
         human.upload(lambda: "", None, human_url, api_visibility="private", queue=False)
         cloth.upload(lambda: "", None, cloth_url, api_visibility="private", queue=False)

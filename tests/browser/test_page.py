@@ -133,3 +133,32 @@ def test_on_a_phone_the_inputs_stack_and_nothing_overflows(browser: Browser, app
     assert width <= 390
     save_screenshot(page, "phone")
     context.close()
+
+
+def test_the_outfit_composer_feeds_a_top_and_bottom_to_v1_5(page: Page) -> None:
+    page.locator("#human-image input[type=file]").set_input_files(PERSON)
+    page.get_by_text("Outfit composer (v1.5)").click()
+    page.locator("#outfit-top input[type=file]").set_input_files(
+        str(ROOT / "assets" / "garments" / "top-tshirt-striped.png")
+    )
+    page.locator("#outfit-bottom input[type=file]").set_input_files(
+        str(ROOT / "assets" / "garments" / "bottom-jeans.png")
+    )
+    expect(page.locator("#outfit-bottom img")).to_be_visible()
+    page.click("#compose-button")
+    expect(page.locator("#status")).to_contain_text("Outfit composed")
+    expect(page.locator("#cloth-image img")).to_be_visible()
+    expect(page.locator("#model-name input")).to_have_value("Kolors v1.5 (also top + bottom)")
+    page.click("#run-button")
+    expect(page.locator("#result-image img")).to_be_visible(timeout=20_000)
+    expect(page.locator("#request-json")).to_contain_text("kolors-virtual-try-on-v1-5")
+
+
+def test_the_outfit_composer_refuses_two_tops(page: Page) -> None:
+    page.get_by_text("Outfit composer (v1.5)").click()
+    page.locator("#outfit-top input[type=file]").set_input_files(GARMENT)
+    page.locator("#outfit-bottom input[type=file]").set_input_files(GARMENT)
+    page.locator("#outfit-bottom-kind input").click()
+    page.get_by_role("option", name="top", exact=True).click()
+    page.click("#compose-button")
+    expect(page.locator("#status")).to_contain_text("two tops cannot be worn together")
