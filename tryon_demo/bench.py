@@ -1,0 +1,566 @@
+"""Benchmark: what the app adds on top of the API, measured side by side.
+
+``python -m tryon_demo.bench`` prints a table (each figure a median over repeated runs) and
+PASS/FAIL lines for the targets in BENCHMARKS.md. It starts the simulator and the app as
+separate processes on loopback, like the real deployment where the API renders elsewhere.
+``--quick`` uses fewer repetitions and sessions. Not part of the tests: numbers depend on the
+machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import io
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import requests
+from PIL import Image, ImageFilter
+
+from .images import ImageLimits, prepare_image
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKING_SIDE = 1024  # the model's working size: what "no visible loss" is judged at
+Row = tuple[str, str, str, str]
+
+
+# --- test images ----------------------------------------------------------------------------
+
+
+def photo_like(size: tuple[int, int], seed: int = 1) -> Image.Image:
+    """A synthetic photo with smooth shading, edges and sensor-like noise, so JPEG sizes and
+    decode costs resemble a phone camera's rather than a flat drawing's."""
+    width, height = size
+    small = Image.effect_noise((max(8, width // 64), max(8, height // 64)), 64).resize(
+        size, Image.Resampling.BICUBIC
+    )
+    shade = Image.linear_gradient("L").resize(size)
+    noise = Image.effect_noise(size, 18 + seed)
+    red = Image.blend(small, shade, 0.5)
+    green = Image.blend(shade.transpose(Image.Transpose.FLIP_TOP_BOTTOM), small, 0.4)
+    blue = Image.blend(noise, shade, 0.7)
+    image = Image.merge("RGB", (red, green, blue)).filter(ImageFilter.DETAIL)
+    return Image.blend(image, Image.merge("RGB", (noise, noise, noise)), 0.08)
+
+
+def make_inputs(folder: Path) -> dict[str, Path]:
+    """The benchmark's images, written once into ``folder``."""
+    specs: dict[str, tuple[tuple[int, int], str, dict[str, Any]]] = {
+        "24 MP JPEG": ((6000, 4000), "JPEG", {"quality": 92}),
+        "12 MP PNG": ((4000, 3000), "PNG", {"compress_level": 6}),
+        "2 MP JPEG": ((1920, 1080), "JPEG", {"quality": 92}),
+    }
+    paths = {}
+    for name, (size, fmt, params) in specs.items():
+        path = folder / (name.replace(" ", "-") + (".jpg" if fmt == "JPEG" else ".png"))
+        if not path.exists():
+            photo_like(size).save(path, format=fmt, **params)
+        paths[name] = path
+    garment = folder / "garment.png"
+    if not garment.exists():
+        garment.write_bytes((ROOT / "assets" / "garments" / "top-tshirt-red.png").read_bytes())
+    paths["garment"] = garment
+    paths["folder"] = folder
+    return paths
+
+
+def naive_prepare(path: Path, limits: ImageLimits) -> bytes:
+    """The obvious way: full decode, high-quality resize, re-encode, whatever the input."""
+    with Image.open(path) as opened:
+        rgb = opened.convert("RGB")
+    scale = min(1.0, limits.max_long_side / max(rgb.size))
+    size = (round(rgb.width * scale), round(rgb.height * scale))
+    buffer = io.BytesIO()
+    rgb.resize(size, Image.Resampling.LANCZOS).save(buffer, format="JPEG", quality=95)
+    return buffer.getvalue()
+
+
+# --- measuring ------------------------------------------------------------------------------
+
+
+def median_ms(call: Callable[[], object], repeat: int) -> float:
+    call()  # warm caches and imports
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+_PEAK_CHILD = """
+import sys, json
+from pathlib import Path
+from tryon_demo.bench import naive_prepare
+from tryon_demo.images import ImageLimits, prepare_image
+
+def status(key):
+    for line in open("/proc/self/status"):
+        if line.startswith(key):
+            return int(line.split()[1]) / 1024
+
+path = Path(sys.argv[2])
+data = path.read_bytes()
+before = status("VmRSS:")
+with open("/proc/self/clear_refs", "w") as refs:
+    refs.write("5")  # reset the high-water mark to the current size
+prepare_image(data) if sys.argv[1] == "ours" else naive_prepare(path, ImageLimits())
+print(json.dumps(status("VmHWM:") - before))
+"""
+
+
+def peak_mb(kind: str, path: Path) -> float:
+    """Peak memory one preparation adds, in a fresh process (the peak resident size during it
+    minus the size before). ``ru_maxrss`` would not do: Linux carries the forking parent's
+    high-water mark into the child."""
+    out = subprocess.run(
+        [sys.executable, "-c", _PEAK_CHILD, kind, str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    return float(out.stdout.strip())
+
+
+def ssim(a: Image.Image, b: Image.Image) -> float:
+    """Mean structural similarity of two same-size images on 8 x 8 blocks of luma."""
+    x = np.asarray(a.convert("L"), dtype=np.float64)
+    y = np.asarray(b.convert("L"), dtype=np.float64)
+    h, w = (x.shape[0] // 8) * 8, (x.shape[1] // 8) * 8
+    xb = x[:h, :w].reshape(h // 8, 8, w // 8, 8)
+    yb = y[:h, :w].reshape(h // 8, 8, w // 8, 8)
+    mx, my = xb.mean(axis=(1, 3)), yb.mean(axis=(1, 3))
+    vx, vy = xb.var(axis=(1, 3)), yb.var(axis=(1, 3))
+    cov = ((xb - mx[:, None, :, None]) * (yb - my[:, None, :, None])).mean(axis=(1, 3))
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    value = ((2 * mx * my + c1) * (2 * cov + c2)) / ((mx**2 + my**2 + c1) * (vx + vy + c2))
+    return float(value.mean())
+
+
+def at_working_size(data: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(data)).convert("RGB")
+    scale = WORKING_SIDE / max(image.size)
+    return image.resize(
+        (round(image.width * scale), round(image.height * scale)), Image.Resampling.LANCZOS
+    )
+
+
+# --- processes ------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_http(url: str, timeout: float = 60) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        try:
+            if requests.get(url, timeout=1).status_code < 500:
+                return time.monotonic() - started
+        except requests.RequestException:
+            pass
+        time.sleep(0.02)
+    raise RuntimeError(f"{url} did not answer within {timeout} s")
+
+
+@contextmanager
+def process(args: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    proc = subprocess.Popen(
+        args,
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+# --- the benchmark --------------------------------------------------------------------------
+
+
+def bench_preparation(
+    inputs: dict[str, Path], repeat: int, rows: list[Row], checks: dict[str, bool]
+) -> None:
+    limits = ImageLimits()
+    for name in ("24 MP JPEG", "12 MP PNG", "2 MP JPEG"):
+        path = inputs[name]
+        data = path.read_bytes()
+        ours = median_ms(partial(prepare_image, data, limits=limits), repeat)
+        naive = median_ms(partial(naive_prepare, path, limits), max(3, repeat // 2))
+        ours_mb, naive_mb = peak_mb("ours", path), peak_mb("naive", path)
+        rows.append(
+            (
+                f"prepare {name}",
+                f"{ours:.0f} ms, {ours_mb:.0f} MB peak",
+                f"naive {naive:.0f} ms, {naive_mb:.0f} MB",
+                f"{naive / ours:.1f}x faster",
+            )
+        )
+        if name == "24 MP JPEG":
+            checks["24 MP JPEG prepared in <= half the naive time"] = ours <= naive / 2
+            checks["24 MP JPEG prepared in <= 150 ms"] = ours <= 150
+
+
+def bench_payload(inputs: dict[str, Path], rows: list[Row], checks: dict[str, bool]) -> None:
+    person = inputs["24 MP JPEG"]
+    ours = prepare_image(person)
+    garment = prepare_image(inputs["garment"])
+    original = person.stat().st_size + inputs["garment"].stat().st_size
+    sent = len(ours.payload) + len(garment.payload)
+    person_bytes = len(base64.b64decode(ours.payload))
+    rows.append(
+        (
+            "bytes sent per try-on (24 MP photo + garment)",
+            f"{sent / 1e6:.2f} MB base64",
+            f"originals {original / 1e6:.2f} MB",
+            f"{original / sent:.1f}x smaller",
+        )
+    )
+    # The reference: the original decoded in full and resized with Lanczos, straight to the
+    # working size; ours has been through draft decoding, a resize and a JPEG round trip.
+    reference = at_working_size(person.read_bytes())
+    similarity = ssim(at_working_size(base64.b64decode(ours.payload)), reference)
+    rows.append(
+        (
+            f"quality at the model's {WORKING_SIDE} px working size",
+            f"SSIM {similarity:.4f}",
+            "vs the original, resized in full",
+            "1.0 = identical",
+        )
+    )
+    checks["24 MP photo payload <= 1 MB"] = person_bytes <= 1_000_000
+    checks["no visible loss at working size (SSIM >= 0.98)"] = similarity >= 0.98
+
+
+def raw_call(
+    session: requests.Session, base: str, endpoint: str, person: Path, garment: Path
+) -> list[Any]:
+    """An endpoint through Gradio's documented HTTP API: upload, call, read the event stream.
+    A light client, so the measurement is of the app rather than of gradio_client's threads."""
+    with person.open("rb") as a, garment.open("rb") as b:
+        paths = session.post(
+            f"{base}/upload",
+            files=[("files", (person.name, a)), ("files", (garment.name, b))],
+            timeout=30,
+        ).json()
+    data = [{"path": p, "meta": {"_type": "gradio.FileData"}} for p in paths] + [
+        "kolors-virtual-try-on-v1",
+        "",
+    ]
+    call = f"{base}/call/{endpoint}"
+    event = session.post(call, json={"data": data}, timeout=30).json()["event_id"]
+    with session.get(f"{call}/{event}", stream=True, timeout=120) as stream:
+        lines = [str(line) for line in stream.iter_lines(decode_unicode=True) if line]
+    # The stream may carry heartbeats; the last event is the outcome.
+    if lines[-2] != "event: complete":
+        raise RuntimeError(f"/{endpoint} failed: {lines[-2:]}")
+    result: list[Any] = json.loads(lines[-1].removeprefix("data: "))
+    return result
+
+
+def bench_app(
+    inputs: dict[str, Path],
+    repeat: int,
+    sessions: list[int],
+    task_seconds: float,
+    rows: list[Row],
+    checks: dict[str, bool],
+) -> None:
+
+    # A person photo at the default size passes through untouched: what is timed here is the
+    # app and the protocol, not image preparation (which has its own rows above).
+    person = inputs["folder"] / "person-1500.jpg"
+    with Image.open(inputs["2 MP JPEG"]) as image:
+        image.resize((1500, 844)).save(person, quality=92)
+    garment = inputs["garment"]
+    for name, task_time in (
+        ("submit", task_seconds),
+        ("wait", 4 * task_seconds),
+    ):
+        sim_port, app_port = free_port(), free_port()
+        sim_args = [
+            sys.executable,
+            "-m",
+            "tryon_demo",
+            "simulate",
+            "--port",
+            str(sim_port),
+            "--task-seconds",
+            str(task_time),
+        ]
+        app_env = {
+            "KLING_API_KEY": "bench-key",
+            "KLING_API_BASE": f"http://127.0.0.1:{sim_port}/kling",
+            "GRADIO_SERVER_PORT": str(app_port),
+            "GRADIO_ANALYTICS_ENABLED": "False",
+        }
+        with process(sim_args, {}) as sim, process([sys.executable, "app.py"], app_env) as app:
+            wait_http(f"http://127.0.0.1:{sim_port}/simulator/health")
+            wait_http(f"http://127.0.0.1:{app_port}/")
+            url = f"http://127.0.0.1:{app_port}/"
+            if name == "submit":
+                pids = (app.pid, sim.pid)
+                _bench_submit_and_sessions(
+                    url, sim_port, pids, person, garment, repeat, sessions, task_time, rows, checks
+                )
+            else:
+                _bench_waiting_memory(url, app.pid, max(sessions), task_time, rows, checks)
+
+
+def _bench_submit_and_sessions(
+    url: str,
+    sim_port: int,
+    pids: tuple[int, int],
+    person: Path,
+    garment: Path,
+    repeat: int,
+    sessions: list[int],
+    task_seconds: float,
+    rows: list[Row],
+    checks: dict[str, bool],
+) -> None:
+    from gradio_client import Client, handle_file
+
+    client = Client(url, verbose=False)
+    body = {
+        "model_name": "kolors-virtual-try-on-v1",
+        "human_image": prepare_image(person).payload,
+        "cloth_image": prepare_image(garment).payload,
+    }
+    http = requests.Session()
+    endpoint = f"http://127.0.0.1:{sim_port}/kling/v1/images/kolors-virtual-try-on"
+    bare = median_ms(
+        lambda: http.post(
+            endpoint, json=body, headers={"Authorization": "Bearer b"}, timeout=30
+        ).json(),
+        repeat,
+    )
+    api = url + "gradio_api"
+    raw = median_ms(lambda: raw_call(http, api, "submit", person, garment), repeat)
+    via_client = median_ms(
+        lambda: client.predict(
+            handle_file(str(person)),
+            handle_file(str(garment)),
+            "kolors-virtual-try-on-v1",
+            "",
+            api_name="/submit",
+        ),
+        repeat,
+    )
+    rows.append(
+        (
+            "submit through Gradio's HTTP API",
+            f"{raw:.0f} ms",
+            f"bare POST {bare:.0f} ms",
+            f"+{raw - bare:.0f} ms",
+        )
+    )
+    rows.append(
+        (
+            "submit through gradio_client",
+            f"{via_client:.0f} ms",
+            f"bare POST {bare:.0f} ms",
+            f"+{via_client - bare:.0f} ms",
+        )
+    )
+    checks["app overhead per submit <= 50 ms over the bare POST (HTTP API)"] = raw - bare <= 50
+    checks["app overhead per submit <= 50 ms over the bare POST (gradio_client)"] = (
+        via_client - bare <= 50
+    )
+
+    def tryon(_: object = None) -> str:
+        with requests.Session() as own:  # one visitor: their own connections
+            # gr.api sends a tuple result as one list: [[image, task_json]].
+            image_and_task = raw_call(own, api, "tryon", person, garment)[0]
+            return str(image_and_task[1]["data"]["task_id"])
+
+    one = statistics.median([timed(tryon) for _ in range(3)])
+    rows.append(
+        (
+            "one try-on end to end (/tryon)",
+            f"{one:.2f} s",
+            f"task {task_seconds:g} s",
+            f"{one / task_seconds:.2f}x the task",
+        )
+    )
+    for count in sessions:
+        with ThreadPoolExecutor(count) as pool:
+            cpu_before = [cpu_seconds(pid) for pid in pids] + [time.process_time()]
+            started = time.monotonic()
+            ids = set(pool.map(tryon, range(count)))
+            total = time.monotonic() - started
+            cpu = [cpu_seconds(pid) for pid in pids] + [time.process_time()]
+        app_cpu, sim_cpu, client_cpu = (
+            (a - b) * 1000 / count for a, b in zip(cpu, cpu_before, strict=True)
+        )
+        rows.append(
+            (
+                f"{count} concurrent try-ons",
+                f"{total:.2f} s ({len(ids)} distinct)",
+                f"one try-on {one:.2f} s",
+                f"{total / one:.2f}x one try-on, {total / task_seconds:.2f}x the task",
+            )
+        )
+        rows.append(
+            (
+                f"  CPU per try-on ({count} at once)",
+                f"app {app_cpu:.0f} ms",
+                f"simulator {sim_cpu:.0f} ms, benchmark clients {client_cpu:.0f} ms",
+                f"{2 * total * 1000 / count:.0f} ms of 2 cores per try-on",
+            )
+        )
+        if count == max(sessions):
+            checks[f"{count} sessions within 1.3x one task's time"] = total <= 1.3 * task_seconds
+            checks[f"{count} sessions within 1.3x one try-on end to end"] = total <= 1.3 * one
+
+
+def _bench_waiting_memory(
+    url: str, pid: int, count: int, task_seconds: float, rows: list[Row], checks: dict[str, bool]
+) -> None:
+    """Memory the app holds per visitor while their task runs: links as inputs (no image work),
+    long tasks, the app's resident size sampled while every session waits."""
+    from gradio_client import Client
+
+    with ThreadPoolExecutor(count) as pool:
+        clients = list(pool.map(lambda _: Client(url, verbose=False), range(count)))
+        links = ("https://example.com/person.jpg", "https://example.com/garment.jpg")
+        clients[0].predict(*links, "kolors-virtual-try-on-v1", "", api_name="/tryon")  # warm up
+        idle = rss_mb(pid)
+
+        def wait_one(client: Any) -> object:
+            return client.predict(*links, "kolors-virtual-try-on-v1", "", api_name="/tryon")
+
+        futures = [pool.submit(wait_one, c) for c in clients]
+        time.sleep(task_seconds / 2)
+        waiting = rss_mb(pid)
+        for future in futures:
+            future.result()
+    per_session = max(0.0, waiting - idle) / count
+    rows.append(
+        (
+            f"memory while {count} sessions wait",
+            f"{per_session:.2f} MB per session",
+            f"app {idle:.0f} MB idle, {waiting:.0f} MB waiting",
+            "",
+        )
+    )
+    checks[f"memory per waiting session <= 2 MB ({count} sessions)"] = per_session <= 2
+
+
+def timed(call: Callable[[], object]) -> float:
+    started = time.monotonic()
+    call()
+    return time.monotonic() - started
+
+
+def bench_cold_start(repeat: int, rows: list[Row], checks: dict[str, bool]) -> None:
+    times = []
+    for _ in range(repeat):
+        port = free_port()
+        started = time.monotonic()
+        with process(
+            [sys.executable, "app.py"],
+            {
+                "GRADIO_SERVER_PORT": str(port),
+                "KLING_API_KEY": "",
+                "GRADIO_ANALYTICS_ENABLED": "False",
+            },
+        ):
+            wait_http(f"http://127.0.0.1:{port}/")
+            times.append(time.monotonic() - started)
+    cold = statistics.median(times)
+    code = "import time;t=time.perf_counter();import gradio;print(time.perf_counter()-t)"
+    gradio_import = statistics.median(
+        float(
+            subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, check=True
+            ).stdout
+        )
+        for _ in range(3)
+    )
+    rows.append(
+        (
+            "cold start: python app.py to page answering",
+            f"{cold:.2f} s",
+            f"import gradio alone {gradio_import:.2f} s",
+            "",
+        )
+    )
+    checks["cold start <= 3 s"] = cold <= 3
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tryon_demo.bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions and sessions")
+    parser.add_argument("--task-seconds", type=float, default=3.0)
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args(argv)
+    repeat = 5 if args.quick else 15
+    sessions = [20, 50] if args.quick else [20, 50, 100]
+    rows: list[Row] = []
+    checks: dict[str, bool] = {}
+    folder = Path(tempfile.gettempdir()) / "kolors-bench-inputs"
+    folder.mkdir(exist_ok=True)
+    inputs = make_inputs(folder)
+    python = sys.version.split()[0]
+    print(f"machine: {os.cpu_count()} cores, Python {python}; median of {repeat} runs", flush=True)
+    bench_preparation(inputs, repeat, rows, checks)
+    bench_payload(inputs, rows, checks)
+    bench_app(inputs, repeat, sessions, args.task_seconds, rows, checks)
+    bench_cold_start(3, rows, checks)
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    print()
+    print(
+        " | ".join(
+            h.ljust(w)
+            for h, w in zip(("what", "ours", "compared with", "ratio"), widths, strict=True)
+        )
+    )
+    print("-|-".join("-" * w for w in widths))
+    for row in rows:
+        print(" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
+    print()
+    for name, ok in checks.items():
+        print(f"{'PASS' if ok else 'FAIL'}  {name}")
+    if args.json:
+        args.json.write_text(json.dumps({"rows": rows, "checks": checks}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
