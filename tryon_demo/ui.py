@@ -177,21 +177,9 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
         )
         with gr.Row(equal_height=False):
             with gr.Column(min_width=300):
-                gr.Markdown("### 1. Person", elem_classes="step-title")
-                human = OriginalImage(
-                    label="Person photo",
-                    sources=["upload", "webcam", "clipboard"],
-                    type="filepath",
-                    height=380,
-                    elem_id="human-image",
+                human, human_url = _image_step(
+                    "### 1. Person", "Person photo", "human", PERSON_RULES
                 )
-                human_url = gr.Textbox(
-                    label="…or paste an image link",
-                    placeholder="https://…",
-                    elem_id="human-url",
-                    max_lines=1,
-                )
-                gr.Markdown(PERSON_RULES, elem_classes="rules")
                 gr.Examples(
                     people,
                     inputs=[human],
@@ -200,21 +188,9 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                     examples_per_page=8,
                 )
             with gr.Column(min_width=300):
-                gr.Markdown("### 2. Garment", elem_classes="step-title")
-                cloth = OriginalImage(
-                    label="Garment photo",
-                    sources=["upload", "webcam", "clipboard"],
-                    type="filepath",
-                    height=380,
-                    elem_id="cloth-image",
+                cloth, cloth_url = _image_step(
+                    "### 2. Garment", "Garment photo", "cloth", GARMENT_RULES
                 )
-                cloth_url = gr.Textbox(
-                    label="…or paste an image link",
-                    placeholder="https://…",
-                    elem_id="cloth-url",
-                    max_lines=1,
-                )
-                gr.Markdown(GARMENT_RULES, elem_classes="rules")
                 with gr.Accordion(
                     "Outfit composer (v1.5): a top and a bottom", open=False, elem_id="outfit"
                 ):
@@ -571,6 +547,26 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
 def _session(request: gr.Request | None) -> str:
     """The browser session (or API client) a submission counts against."""
     return str(getattr(request, "session_hash", None) or "anonymous")
+
+
+def _image_step(title: str, label: str, key: str, rules: str) -> tuple[OriginalImage, gr.Textbox]:
+    """One image step: the upload (file, webcam, clipboard), a link field and the rules."""
+    gr.Markdown(title, elem_classes="step-title")
+    image = OriginalImage(
+        label=label,
+        sources=["upload", "webcam", "clipboard"],
+        type="filepath",
+        height=380,
+        elem_id=f"{key}-image",
+    )
+    link = gr.Textbox(
+        label="…or paste an image link",
+        placeholder="https://…",
+        elem_id=f"{key}-url",
+        max_lines=1,
+    )
+    gr.Markdown(rules, elem_classes="rules")
+    return image, link
 
 
 def _pick_source(upload: str | None, link: str | None, field: str) -> ImageSource | None:
