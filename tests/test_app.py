@@ -44,6 +44,12 @@ class RunningApp:
     def close(self) -> None:
         self.demo.close()
 
+    def __enter__(self) -> RunningApp:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 @pytest.fixture(scope="module")
 def simulator() -> Iterator[SimulatorServer]:
@@ -221,12 +227,8 @@ def test_api_errors_reach_the_caller_in_plain_words(
 ) -> None:
     with SimulatorServer(SimulatorConfig(task_seconds=0.3, faults=faults)) as server:
         settings = Settings(api_key=FAKE_KEY, api_base=server.gateway_base, get_retries=0)
-        running = RunningApp(settings, tmp_path)
-        try:
-            with pytest.raises(AppError) as caught:
-                submit(running, handle_file(files["person"]), handle_file(files["garment"]))
-        finally:
-            running.close()
+        with RunningApp(settings, tmp_path) as running, pytest.raises(AppError) as caught:
+            submit(running, handle_file(files["person"]), handle_file(files["garment"]))
     assert message in str(caught.value)
 
 
@@ -238,18 +240,17 @@ def test_a_failed_task_is_a_readable_error_from_tryon(
     )
     with SimulatorServer(config) as server:
         settings = Settings(api_key=FAKE_KEY, api_base=server.gateway_base, poll_interval=0.05)
-        running = RunningApp(settings, tmp_path)
-        try:
-            with pytest.raises(AppError, match="The task failed: No person found"):
-                running.client.predict(
-                    handle_file(files["person"]),
-                    handle_file(files["garment"]),
-                    "kolors-virtual-try-on-v1",
-                    "",
-                    api_name="/tryon",
-                )
-        finally:
-            running.close()
+        with (
+            RunningApp(settings, tmp_path) as running,
+            pytest.raises(AppError, match="The task failed: No person found"),
+        ):
+            running.client.predict(
+                handle_file(files["person"]),
+                handle_file(files["garment"]),
+                "kolors-virtual-try-on-v1",
+                "",
+                api_name="/tryon",
+            )
 
 
 def test_the_key_never_appears_in_the_page_config_or_any_reply(
@@ -280,8 +281,7 @@ def test_the_ui_events_are_not_callable_as_api_endpoints(app: RunningApp) -> Non
 def test_without_a_key_the_app_runs_offline_against_its_simulator(
     files: dict[str, str], tmp_path: Path
 ) -> None:
-    running = RunningApp(Settings(simulator_task_seconds=0.3, poll_interval=0.05), tmp_path)
-    try:
+    with RunningApp(Settings(simulator_task_seconds=0.3, poll_interval=0.05), tmp_path) as running:
         assert (
             "Offline demo: simulated results"
             in requests.get(running.url + "config", timeout=10).text
@@ -293,8 +293,6 @@ def test_without_a_key_the_app_runs_offline_against_its_simulator(
             "",
             api_name="/tryon",
         )
-    finally:
-        running.close()
     assert task["data"]["task_status"] == "succeed"
     assert Path(image).is_file()
 
@@ -305,12 +303,11 @@ def test_an_unreachable_api_is_a_readable_network_error(
     settings = Settings(
         api_key=FAKE_KEY, api_base=f"http://127.0.0.1:{free_port()}/kling", get_retries=0
     )
-    running = RunningApp(settings, tmp_path)
-    try:
-        with pytest.raises(AppError, match="could not be reached"):
-            submit(running, handle_file(files["person"]), handle_file(files["garment"]))
-    finally:
-        running.close()
+    with (
+        RunningApp(settings, tmp_path) as running,
+        pytest.raises(AppError, match="could not be reached"),
+    ):
+        submit(running, handle_file(files["person"]), handle_file(files["garment"]))
 
 
 def test_concurrent_sessions_run_side_by_side_and_never_cross(tmp_path: Path) -> None:
@@ -327,26 +324,24 @@ def test_concurrent_sessions_run_side_by_side_and_never_cross(tmp_path: Path) ->
     task_seconds = 4.0
     with SimulatorServer(SimulatorConfig(task_seconds=task_seconds)) as server:
         settings = Settings(api_key=FAKE_KEY, api_base=server.gateway_base, poll_interval=0.1)
-        running = RunningApp(settings, tmp_path / "work")
+        with RunningApp(settings, tmp_path / "work") as running:
+            with ThreadPoolExecutor(sessions) as pool:  # connecting is client-side: not timed
+                clients = list(
+                    pool.map(lambda _: Client(running.url, verbose=False), range(sessions))
+                )
 
-        with ThreadPoolExecutor(sessions) as pool:  # connecting is client-side work: not timed
-            clients = list(pool.map(lambda _: Client(running.url, verbose=False), range(sessions)))
+            def one(index: int) -> tuple[str, str]:
+                image, task = clients[index].predict(
+                    handle_file(str(people[index][0])),
+                    handle_file(str(garment)),
+                    "kolors-virtual-try-on-v1",
+                    "",
+                    api_name="/tryon",
+                )
+                return image, task["data"]["task_id"]
 
-        def one(index: int) -> tuple[str, str]:
-            image, task = clients[index].predict(
-                handle_file(str(people[index][0])),
-                handle_file(str(garment)),
-                "kolors-virtual-try-on-v1",
-                "",
-                api_name="/tryon",
-            )
-            return image, task["data"]["task_id"]
-
-        try:
             with ThreadPoolExecutor(sessions) as pool:
                 results = list(pool.map(one, range(sessions)))
-        finally:
-            running.close()
         created = sorted(task.created_at for task in server.simulator.tasks.values())
     # Side by side, not in line: the last session's task was created before the first one's
     # finished, so at one moment all of them were running at the API together. (A structural
@@ -364,8 +359,7 @@ def test_a_session_over_the_submission_rate_gets_a_clear_message_and_no_task(
     settings = Settings(
         api_key=FAKE_KEY, api_base=simulator.gateway_base, rate_per_session="2/minute"
     )
-    running = RunningApp(settings, tmp_path)
-    try:
+    with RunningApp(settings, tmp_path) as running:
         for _ in range(2):
             submit(running, handle_file(files["person"]), handle_file(files["garment"]))
         before = len(simulator.simulator.tasks)
@@ -382,8 +376,6 @@ def test_a_session_over_the_submission_rate_gets_a_clear_message_and_no_task(
             "",
             api_name="/submit",
         )
-    finally:
-        running.close()
 
 
 def test_with_an_access_password_the_app_asks_for_it(

@@ -226,11 +226,8 @@ def test_the_app_recovers_on_the_next_run_after_a_fault(tmp_path: Path, garment_
     person = tmp_path / "person.jpg"
     person.write_bytes(pictures.person_jpeg())
     with SimulatorServer(SimulatorConfig(task_seconds=0.3, faults=faults)) as server:
-        running = RunningApp(
-            Settings(api_key=FAKE_KEY, api_base=server.gateway_base, poll_interval=0.05),
-            tmp_path / "work",
-        )
-        try:
+        settings = Settings(api_key=FAKE_KEY, api_base=server.gateway_base, poll_interval=0.05)
+        with RunningApp(settings, tmp_path / "work") as running:
             with pytest.raises(AppError, match="internal error"):
                 running.client.predict(
                     handle_file(str(person)),
@@ -246,7 +243,5 @@ def test_the_app_recovers_on_the_next_run_after_a_fault(tmp_path: Path, garment_
                 "",
                 api_name="/tryon",
             )
-        finally:
-            running.close()
         assert task["data"]["task_status"] == "succeed"
         assert len(server.simulator.tasks) == 1
