@@ -195,3 +195,41 @@ def test_the_key_never_reaches_a_log_line_a_step_or_a_repr(
     for text in texts:
         assert FAKE_KEY not in text
         assert "sk-visitor-FAKE-0000-must-never-leak" not in text
+
+
+def test_compare_runs_both_models_at_once_and_shows_each_result(
+    start_simulator: StartSimulator, image_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    server = start_simulator(task_seconds=1.0)
+    studio = make_studio(server, tmp_path)
+
+    async def gather() -> list[dict[str, Step]]:
+        return [dict(latest) async for latest in studio.compare(*image_files)]
+
+    final = asyncio.run(gather())[-1]
+    assert {model: step.phase for model, step in final.items()} == {
+        "kolors-virtual-try-on-v1": "succeed",
+        "kolors-virtual-try-on-v1-5": "succeed",
+    }
+    tasks = sorted(server.simulator.tasks.values(), key=lambda t: t.created_at)
+    assert sorted(t.model_name for t in tasks) == [
+        "kolors-virtual-try-on-v1",
+        "kolors-virtual-try-on-v1-5",
+    ]
+    assert tasks[1].created_at - tasks[0].created_at < 1000  # side by side, not one after the other
+    assert all(step.result_path and step.result_path.is_file() for step in final.values())
+
+
+def test_compare_reports_an_input_error_for_both_models(
+    simulator: SimulatorServer, image_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    small = tmp_path / "small.jpg"
+    small.write_bytes(pictures.small_image())
+    studio = make_studio(simulator, tmp_path)
+
+    async def gather() -> list[dict[str, Step]]:
+        return [dict(latest) async for latest in studio.compare(small, image_files[1])]
+
+    final = asyncio.run(gather())[-1]
+    assert all(step.phase == "error" for step in final.values())
+    assert simulator.simulator.tasks == {}

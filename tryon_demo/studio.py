@@ -31,7 +31,7 @@ from .limits import Rate, SubmissionLimiter
 from .models import Task
 from .outfit import check_combination, compose_outfit
 from .service import make_client, prepare_submission
-from .settings import DEFAULT_MODEL, Settings
+from .settings import DEFAULT_MODEL, MODELS, Settings
 
 log = logging.getLogger(__name__)
 
@@ -215,6 +215,42 @@ class Studio:
         finally:
             if owned:
                 client.close()
+
+    async def compare(
+        self,
+        human: ImageSource | None,
+        cloth: ImageSource | None,
+        *,
+        api_key: str | None = None,
+        session: str = "",
+    ) -> AsyncIterator[dict[str, Step]]:
+        """Run the same pictures on every model at once; yield the latest step of each."""
+        updates: asyncio.Queue[tuple[str, Step | None]] = asyncio.Queue()
+
+        async def pump(model: str) -> None:
+            try:
+                steps = self.run(
+                    human, cloth, model, api_key=api_key, session=session, compare=False
+                )
+                async for step in guarded(steps):
+                    await updates.put((model, step))
+            finally:
+                await updates.put((model, None))
+
+        runs = [asyncio.create_task(pump(model)) for model in MODELS]
+        latest: dict[str, Step] = {}
+        finished = 0
+        try:
+            while finished < len(runs):
+                model, step = await updates.get()
+                if step is None:
+                    finished += 1
+                    continue
+                latest[model] = step
+                yield dict(latest)
+        finally:
+            for run in runs:  # stopped early (Cancel): stop following both
+                run.cancel()
 
     async def follow(self, task_id: str, *, api_key: str | None = None) -> AsyncIterator[Step]:
         """Re-attach to a task submitted earlier: query it, then follow it to its end."""

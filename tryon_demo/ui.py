@@ -289,6 +289,24 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                             max_height=560,
                             elem_id="comparison",
                         )
+                    with gr.Tab("Compare models", elem_id="compare-tab"):
+                        compare_button = gr.Button(
+                            "Run these pictures on v1 and v1.5 side by side",
+                            variant="primary",
+                            elem_id="compare-button",
+                        )
+                        compare_status = gr.Markdown(elem_id="compare-status")
+                        with gr.Row():
+                            compare_images = [
+                                gr.Image(
+                                    label=label,
+                                    type="filepath",
+                                    interactive=False,
+                                    height=460,
+                                    elem_id=f"compare-{key}",
+                                )
+                                for label, key in (("Kolors v1", "v1"), ("Kolors v1.5", "v1-5"))
+                            ]
                 download = gr.DownloadButton(
                     "Download full-resolution result", visible=False, elem_id="download"
                 )
@@ -421,6 +439,35 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                 "v1.5 (the one that takes a top and a bottom). Press **Run try-on**.",
             )
 
+        async def compare_flow(
+            human_file: str | None,
+            human_link: str,
+            cloth_file: str | None,
+            cloth_link: str,
+            visitor_key: str,
+            request: gr.Request,
+        ) -> AsyncIterator[tuple[Any, ...]]:
+            yield "**Preparing images**", None, None, gr.Button(interactive=False)
+            try:
+                person = _pick_source(human_file, human_link, "Person image")
+                garment = _pick_source(cloth_file, cloth_link, "Garment image")
+            except TryOnError as exc:
+                yield f"**Could not run**\n\n{exc}", None, None, gr.Button(interactive=True)
+                return
+            steps = studio.compare(person, garment, api_key=visitor_key, session=_session(request))
+            async for latest in steps:
+                lines = [
+                    f"{label}: {latest[model].status_text()}"
+                    for label, model in zip(("**v1**", "**v1.5**"), MODELS, strict=True)
+                    if model in latest
+                ]
+                results = [
+                    str(latest[m].result_path) if m in latest and latest[m].result_path else None
+                    for m in MODELS
+                ]
+                done = len(latest) == len(MODELS) and all(step.done for step in latest.values())
+                yield "\n\n".join(lines), *results, gr.Button(interactive=done)
+
         def stop(current: str | None) -> tuple[Any, ...]:
             where = f" Re-attach later with task id `{current}`." if current else ""
             return (
@@ -460,6 +507,13 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
             None, None, None, cancels=[run_event, attach_event, resubmit_event], queue=False
         ).then(stop, [outputs.current], [status, run, cancel], api_visibility="private")
         gallery.select(show_entry, [history], outputs.all(), api_visibility="private")
+        compare_button.click(
+            compare_flow,
+            [human, human_url, cloth, cloth_url, api_key],
+            [compare_status, *compare_images, compare_button],
+            concurrency_limit=None,
+            api_visibility="private",
+        )
         compose.click(
             compose_pieces,
             [top_image, bottom_image, top_kind, bottom_kind],

@@ -162,3 +162,17 @@ def test_the_outfit_composer_refuses_two_tops(page: Page) -> None:
     page.get_by_role("option", name="top", exact=True).click()
     page.click("#compose-button")
     expect(page.locator("#status")).to_contain_text("two tops cannot be worn together")
+
+
+def test_compare_models_shows_v1_and_v1_5_side_by_side(page: Page) -> None:
+    upload(page)
+    page.get_by_role("tab", name="Compare models").click()
+    page.click("#compare-button")
+    expect(page.locator("#compare-v1 img")).to_be_visible(timeout=20_000)
+    expect(page.locator("#compare-v1-5 img")).to_be_visible(timeout=20_000)
+    expect(page.locator("#compare-status")).to_contain_text("v1.5")
+    expect(page.locator("#compare-button")).to_be_enabled()
+    v1 = page.locator("#compare-v1").bounding_box()
+    v15 = page.locator("#compare-v1-5").bounding_box()
+    assert v1 and v15
+    assert abs(v1["y"] - v15["y"]) < 5 and v15["x"] > v1["x"]  # side by side on a desktop
