@@ -488,14 +488,8 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
             concurrency_limit=None,
             api_visibility="private",
         )
-        attach_event = attach.click(
-            follow_flow,
-            [task_id, api_key, history],
-            [*outputs.all(), history, gallery],
-            concurrency_limit=None,
-            api_visibility="private",
-        )
-        resubmit_event = task_id.submit(
+        attach_event = gr.on(
+            [attach.click, task_id.submit],
             follow_flow,
             [task_id, api_key, history],
             [*outputs.all(), history, gallery],
@@ -503,9 +497,9 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
             api_visibility="private",
         )
         # Cancel first, then report: a late update from the stopped run must not land after it.
-        cancel.click(
-            None, None, None, cancels=[run_event, attach_event, resubmit_event], queue=False
-        ).then(stop, [outputs.current], [status, run, cancel], api_visibility="private")
+        cancel.click(None, None, None, cancels=[run_event, attach_event], queue=False).then(
+            stop, [outputs.current], [status, run, cancel], api_visibility="private"
+        )
         gallery.select(show_entry, [history], outputs.all(), api_visibility="private")
         compare_button.click(
             compare_flow,

@@ -176,3 +176,22 @@ def test_compare_models_shows_v1_and_v1_5_side_by_side(page: Page) -> None:
     v15 = page.locator("#compare-v1-5").bounding_box()
     assert v1 and v15
     assert abs(v1["y"] - v15["y"]) < 5 and v15["x"] > v1["x"]  # side by side on a desktop
+
+
+@pytest.mark.parametrize("how", ["button", "enter"])
+def test_a_task_id_re_attaches_to_an_earlier_task(page: Page, how: str) -> None:
+    upload(page)
+    page.click("#run-button")
+    expect(page.locator("#result-image img")).to_be_visible(timeout=20_000)
+    task_id = page.locator("#status code").first.inner_text()
+    page.reload()
+    page.wait_for_selector("#run-button")
+    page.get_by_text("Session history").click()
+    field = page.locator("#task-id textarea, #task-id input").first
+    field.fill(task_id)
+    if how == "button":
+        page.click("#attach-button")
+    else:
+        field.press("Enter")
+    expect(page.locator("#status")).to_contain_text(task_id)
+    expect(page.locator("#result-image img")).to_be_visible(timeout=20_000)
