@@ -101,12 +101,6 @@ class PreparedImage:
         """Whether the API will fetch the image itself."""
         return self.data is None
 
-    @property
-    def mime_type(self) -> str | None:
-        """``image/jpeg`` or ``image/png`` for local images."""
-        fmt = self.report.final_format
-        return f"image/{fmt.lower()}" if fmt else None
-
 
 def prepare_image(
     source: ImageSource | None, *, field: str = "Image", limits: ImageLimits | None = None

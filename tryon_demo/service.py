@@ -97,8 +97,14 @@ def make_client(settings: Settings) -> TryOnClient:
     return TryOnClient.from_settings(settings)
 
 
-def mode_banner(settings: Settings) -> str:
-    """One line saying where requests go."""
+def mode_label(settings: Settings) -> str:
+    """Where requests go, in the words of the page's banner."""
     if settings.mode == "offline":
-        return "Offline demo: simulated results (no API key configured)"
+        return "Offline demo: simulated results"
     return f"Connected to {settings.base_host}"
+
+
+def mode_banner(settings: Settings) -> str:
+    """One line saying where requests go, for the command line."""
+    label = mode_label(settings)
+    return f"{label} (no API key configured)" if settings.mode == "offline" else label

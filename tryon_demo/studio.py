@@ -90,15 +90,10 @@ class Step:
         parts.append(f"{self.elapsed:.1f} s")
         line = " · ".join(parts)
         if self.error is not None:
-            line += f"\n\n{error_text(self.error)}"
+            line += f"\n\n{self.error}"  # the message, with the request_id when there is one
         elif self.phase == "failed" and self.task is not None:
             line += f"\n\n{self.task.task_status_msg or 'The API gave no reason.'}"
         return line
-
-
-def error_text(error: TryOnError) -> str:
-    """The sentence a person reads for an error, with the request id when there is one."""
-    return str(error)
 
 
 def api_image_source(value: Any, field_name: str) -> ImageSource | None:

@@ -16,6 +16,7 @@ from gradio.events import api as gr_api
 from .components import OriginalImage
 from .errors import TryOnError
 from .images import ImageSource
+from .service import mode_label
 from .settings import DEFAULT_MODEL, MODELS, Settings, load_settings
 from .studio import Step, Studio, api_image_source, guarded, json_dumps_safe
 
@@ -109,7 +110,7 @@ def _render(step: Step, *, running: bool, offline: bool = False) -> tuple[Any, .
 
 def _cleared() -> tuple[Any, ...]:
     return (
-        "**Preparing images** · 0.0 s",
+        Step("preparing", 0.0).status_text(),
         "",
         "",
         "",
@@ -159,11 +160,8 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
     settings = settings or load_settings()
     studio = Studio(settings, workdir)
     offline = settings.mode == "offline"
-    banner = (
-        '<span class="mode-banner mode-offline">Offline demo: simulated results</span>'
-        if offline
-        else f'<span class="mode-banner mode-online">Connected to {settings.base_host}</span>'
-    )
+    banner_class = "mode-offline" if offline else "mode-online"
+    banner = f'<span class="mode-banner {banner_class}">{mode_label(settings)}</span>'
     people = sorted(str(p) for p in (ASSETS / "people").glob("*.jpg"))
     garments = sorted(str(p) for p in (ASSETS / "garments").glob("*.png"))
 
