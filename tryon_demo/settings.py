@@ -52,6 +52,11 @@ class Settings:
     rate_per_session: str = ""
     rate_global: str = ""
     daily_cap: int = 0
+    #: Lookbook: the most garments one batch may hold, and how many run at the API at once.
+    lookbook_max_items: int = 12
+    lookbook_concurrency: int = 3
+    #: Offer the try-on as tools on Gradio's MCP server (needs ``gradio[mcp]``).
+    mcp_server: bool = False
 
     @property
     def mode(self) -> Mode:
@@ -100,6 +105,10 @@ def _number(env: Mapping[str, str], name: str, kind: Callable[[str], _T], defaul
     return value
 
 
+def _flag(raw: str | None) -> bool:
+    return (raw or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
 def load_settings(
     env: Mapping[str, str] | None = None,
     dotenv_path: str | os.PathLike[str] | None = ".env",
@@ -135,7 +144,7 @@ def load_settings(
         access_key=access,
         secret_key=secret,
         api_base=base,
-        force_offline=(text("TRYON_OFFLINE") or "").lower() in {"1", "true", "yes"},
+        force_offline=_flag(text("TRYON_OFFLINE")),
         connect_timeout=_number(merged, "TRYON_CONNECT_TIMEOUT", float, defaults.connect_timeout),
         read_timeout=_number(merged, "TRYON_READ_TIMEOUT", float, defaults.read_timeout),
         poll_interval=_number(merged, "TRYON_POLL_INTERVAL", float, defaults.poll_interval),
@@ -156,4 +165,11 @@ def load_settings(
         rate_per_session=text("TRYON_RATE_PER_SESSION") or "",
         rate_global=text("TRYON_RATE_GLOBAL") or "",
         daily_cap=_number(merged, "TRYON_DAILY_CAP", int, 0),
+        lookbook_max_items=max(
+            1, _number(merged, "TRYON_LOOKBOOK_MAX", int, defaults.lookbook_max_items)
+        ),
+        lookbook_concurrency=max(
+            1, _number(merged, "TRYON_LOOKBOOK_CONCURRENCY", int, defaults.lookbook_concurrency)
+        ),
+        mcp_server=_flag(text("TRYON_MCP_SERVER")),
     )

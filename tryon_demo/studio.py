@@ -14,7 +14,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -25,9 +25,10 @@ import requests
 from PIL import Image, ImageOps
 
 from .client import TryOnClient, wait_timeout_error
-from .errors import ImageError, TryOnError, UnexpectedResponseError
-from .images import ImageLimits, ImageSource
+from .errors import ImageError, InputError, TryOnError, UnexpectedResponseError
+from .images import ImageLimits, ImageSource, prepare_image
 from .limits import Rate, SubmissionLimiter
+from .lookbook import Backoff, Follow, Garment, LookItem, run_lookbook, write_zip
 from .models import Task
 from .outfit import check_combination, compose_outfit
 from .service import make_client, prepare_submission
@@ -327,6 +328,74 @@ class Studio:
         """Query one task; raises :class:`TryOnError`."""
         client, _ = self._client(None)
         return await _off_loop(partial(client.get, task_id))
+
+    async def lookbook(
+        self,
+        human: ImageSource | None,
+        garments: Sequence[Garment],
+        model_name: str = DEFAULT_MODEL,
+        *,
+        api_key: str | None = None,
+        session: str = "",
+        backoff: Backoff | None = None,
+    ) -> AsyncIterator[tuple[LookItem, ...]]:
+        """One person in every garment, a few at a time; yields the whole table at each change.
+
+        Raises :class:`TryOnError` before anything is sent when the person image or the number
+        of garments is wrong; a garment's own problem only ends that garment's row.
+        """
+        if not garments:
+            raise InputError("Lookbook: add at least one garment picture.")
+        most = self.settings.lookbook_max_items
+        if len(garments) > most:
+            raise InputError(
+                f"Lookbook: {len(garments)} garments is more than this demo runs at once "
+                f"({most}). Remove some and run the rest afterwards."
+            )
+        person = await _off_loop(
+            partial(prepare_image, human, field="Person image", limits=self.limits)
+        )
+        client, owned = self._client(api_key)
+
+        async def submit(garment: Garment) -> Task:
+            field_name = f"Garment {garment.name}"
+            cloth = await _off_loop(
+                partial(prepare_image, garment.source, field=field_name, limits=self.limits)
+            )
+            if cloth.payload == person.payload:
+                raise InputError(f"{field_name}: it is the same picture as the person image.")
+            body = TryOnClient.create_body(person.payload, cloth.payload, model_name=model_name)
+            if not owned:
+                self.limiter.acquire(session)
+            return await _off_loop(partial(client.submit_body, body))
+
+        async def follow(task: Task) -> AsyncIterator[Follow]:
+            async for step in self._follow(client, task, time.monotonic(), None):
+                yield Follow(
+                    step.task or task,
+                    step.result_path,
+                    str(step.error) if step.error is not None else "",
+                )
+
+        try:
+            async for items in run_lookbook(
+                garments,
+                submit,
+                follow,
+                concurrency=self.settings.lookbook_concurrency,
+                backoff=backoff,
+            ):
+                yield items
+        finally:
+            if owned:
+                client.close()
+
+    def lookbook_zip(self, items: Sequence[LookItem], model_name: str) -> Path:
+        """A zip of the batch's results with its manifest, in the work folder."""
+        path = (
+            self.workdir / f"lookbook-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}.zip"
+        )
+        return write_zip(items, model_name, path)
 
     def compose_outfit(
         self, top: ImageSource | None, bottom: ImageSource | None, kinds: tuple[str, str]

@@ -16,6 +16,8 @@ from gradio.events import api as gr_api
 from .components import OriginalImage
 from .errors import TryOnError
 from .images import ImageSource
+from .lookbook import Garment, LookItem, table_rows
+from .lookbook import summary as lookbook_summary
 from .service import mode_label
 from .settings import DEFAULT_MODEL, MODELS, Settings, load_settings
 from .studio import Step, Studio, api_image_source, guarded, json_dumps_safe
@@ -35,6 +37,7 @@ PERSON_RULES = "JPG or PNG, up to 10 MB, at least 300 × 300 px. Full body, faci
 GARMENT_RULES = (
     "JPG or PNG, up to 10 MB, at least 300 × 300 px. The garment alone on a plain light background."
 )
+LOOKBOOK_HEADERS = ("#", "Garment", "Status", "Task id", "Note")
 CSS = """
 #app-header {display:flex; flex-wrap:wrap; align-items:center;
   justify-content:space-between; gap:8px}
@@ -305,6 +308,49 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                                 )
                                 for label, key in (("Kolors v1", "v1"), ("Kolors v1.5", "v1-5"))
                             ]
+                    with gr.Tab("Lookbook", elem_id="lookbook-tab"):
+                        gr.Markdown(
+                            "The person above in many garments: add up to "
+                            f"{settings.lookbook_max_items} garment pictures, then run them all. "
+                            f"{settings.lookbook_concurrency} run at the API at once; the rest "
+                            "wait their turn.",
+                            elem_classes="rules",
+                        )
+                        lookbook_garments = gr.Gallery(
+                            label="Garments",
+                            type="filepath",
+                            interactive=True,
+                            file_types=["image"],
+                            columns=6,
+                            height=220,
+                            elem_id="lookbook-garments",
+                        )
+                        with gr.Row():
+                            lookbook_run = gr.Button(
+                                "Run lookbook", variant="primary", scale=3, elem_id="lookbook-run"
+                            )
+                            lookbook_cancel = gr.Button(
+                                "Stop", visible=False, scale=1, elem_id="lookbook-cancel"
+                            )
+                        lookbook_status = gr.Markdown(elem_id="lookbook-status")
+                        lookbook_table = gr.Dataframe(
+                            headers=list(LOOKBOOK_HEADERS),
+                            datatype=["str"] * len(LOOKBOOK_HEADERS),
+                            interactive=False,
+                            wrap=True,
+                            elem_id="lookbook-table",
+                        )
+                        lookbook_results = gr.Gallery(
+                            label="Results",
+                            columns=4,
+                            height="auto",
+                            elem_id="lookbook-results",
+                        )
+                        lookbook_zip = gr.DownloadButton(
+                            "Download all results (zip with manifest)",
+                            visible=False,
+                            elem_id="lookbook-download",
+                        )
                 download = gr.DownloadButton(
                     "Download full-resolution result", visible=False, elem_id="download"
                 )
@@ -466,6 +512,57 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                 done = len(latest) == len(MODELS) and all(step.done for step in latest.values())
                 yield "\n\n".join(lines), *results, gr.Button(interactive=done)
 
+        async def lookbook_flow(
+            human_file: str | None,
+            human_link: str,
+            pictures: list[tuple[str, str | None]] | None,
+            model_name: str,
+            visitor_key: str,
+            request: gr.Request,
+        ) -> AsyncIterator[tuple[Any, ...]]:
+            idle = (gr.Button(interactive=True), gr.Button(visible=False))
+            yield (
+                "**Preparing images**",
+                [],
+                [],
+                gr.DownloadButton(value=None, visible=False),
+                gr.Button(interactive=False),
+                gr.Button(visible=True),
+            )
+            garments = [Garment(Path(path).name, Path(path)) for path, _ in pictures or []]
+            items: tuple[LookItem, ...] = ()
+            try:
+                person = _pick_source(human_file, human_link, "Person image")
+                batch = studio.lookbook(
+                    person, garments, model_name, api_key=visitor_key, session=_session(request)
+                )
+                async for items in batch:
+                    yield (
+                        f"**{lookbook_summary(items)}**",
+                        table_rows(items),
+                        _lookbook_gallery(items),
+                        gr.skip(),
+                        gr.skip(),
+                        gr.skip(),
+                    )
+            except TryOnError as exc:
+                yield (
+                    f"**Could not run the lookbook**\n\n{exc}",
+                    gr.skip(),
+                    gr.skip(),
+                    gr.skip(),
+                    *idle,
+                )
+                return
+            archive = studio.lookbook_zip(items, model_name) if items else None
+            yield (
+                f"**Finished: {lookbook_summary(items)}**",
+                gr.skip(),
+                gr.skip(),
+                gr.DownloadButton(value=str(archive), visible=True) if archive else gr.skip(),
+                *idle,
+            )
+
         def stop(current: str | None) -> tuple[Any, ...]:
             where = f" Re-attach later with task id `{current}`." if current else ""
             return (
@@ -504,6 +601,30 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
             [human, human_url, cloth, cloth_url, api_key],
             [compare_status, *compare_images, compare_button],
             concurrency_limit=None,
+            api_visibility="private",
+        )
+        lookbook_event = lookbook_run.click(
+            lookbook_flow,
+            [human, human_url, lookbook_garments, model, api_key],
+            [
+                lookbook_status,
+                lookbook_table,
+                lookbook_results,
+                lookbook_zip,
+                lookbook_run,
+                lookbook_cancel,
+            ],
+            concurrency_limit=None,
+            api_visibility="private",
+        )
+        lookbook_cancel.click(None, None, None, cancels=[lookbook_event], queue=False).then(
+            lambda: (
+                "**Stopped.** Tasks already submitted keep running at the API.",
+                gr.Button(interactive=True),
+                gr.Button(visible=False),
+            ),
+            None,
+            [lookbook_status, lookbook_run, lookbook_cancel],
             api_visibility="private",
         )
         compose.click(
@@ -588,6 +709,14 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
         gr_api(tryon, api_name="tryon", concurrency_limit=None)
         gr_api(query, api_name="query", concurrency_limit=None)
     return demo
+
+
+def _lookbook_gallery(items: tuple[LookItem, ...]) -> list[tuple[str, str]]:
+    return [
+        (str(item.result_path), f"{item.index}. {item.garment}")
+        for item in items
+        if item.result_path is not None
+    ]
 
 
 def _session(request: gr.Request | None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -195,3 +196,38 @@ def test_a_task_id_re_attaches_to_an_earlier_task(page: Page, how: str) -> None:
         field.press("Enter")
     expect(page.locator("#status")).to_contain_text(task_id)
     expect(page.locator("#result-image img")).to_be_visible(timeout=20_000)
+
+
+def test_the_lookbook_runs_several_garments_and_offers_a_zip(page: Page, tmp_path: Path) -> None:
+    garments = [
+        str(ROOT / "assets" / "garments" / name)
+        for name in ("top-tshirt-red.png", "top-jacket-camel.png", "onepiece-dress-yellow.png")
+    ]
+    page.locator("#human-image input[type=file]").set_input_files(PERSON)
+    page.get_by_role("tab", name="Lookbook").click()
+    page.locator("#lookbook-garments input[type=file]").set_input_files(garments)
+    expect(page.locator("#lookbook-garments img")).to_have_count(3)
+    page.click("#lookbook-run")
+    expect(page.locator("#lookbook-table")).to_contain_text("top-jacket-camel.png")
+    expect(page.locator("#lookbook-status")).to_contain_text("running")
+    expect(page.locator("#lookbook-status")).to_contain_text(
+        "Finished: 3 of 3 done", timeout=30_000
+    )
+    expect(page.locator("#lookbook-results img")).to_have_count(3)
+    expect(page.locator("#lookbook-table")).not_to_contain_text("processing")
+    with page.expect_download() as download:
+        page.click("#lookbook-download")
+    archive = tmp_path / "lookbook.zip"
+    download.value.save_as(archive)
+    with zipfile.ZipFile(archive) as opened:
+        names = opened.namelist()
+    assert "manifest.json" in names and len([n for n in names if n.startswith("results/")]) == 3
+    save_screenshot(page, "lookbook")
+
+
+def test_the_lookbook_without_garments_says_what_to_add(page: Page) -> None:
+    page.locator("#human-image input[type=file]").set_input_files(PERSON)
+    page.get_by_role("tab", name="Lookbook").click()
+    page.click("#lookbook-run")
+    expect(page.locator("#lookbook-status")).to_contain_text("add at least one garment")
+    expect(page.locator("#lookbook-run")).to_be_enabled()

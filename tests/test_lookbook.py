@@ -1,0 +1,253 @@
+"""Lookbook batches: one person, many garments, against the simulator on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import zipfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests import pictures
+from tests.conftest import FAKE_KEY, StartSimulator
+from tryon_demo.errors import InputError, RateLimitError, TryOnError
+from tryon_demo.lookbook import (
+    Backoff,
+    Follow,
+    Garment,
+    LookItem,
+    run_lookbook,
+    summary,
+    table_rows,
+    write_zip,
+)
+from tryon_demo.models import Task
+from tryon_demo.settings import Settings
+from tryon_demo.simulator import Faults, SimulatorConfig, SimulatorServer
+from tryon_demo.studio import Studio
+
+QUICK = Backoff(base=0.05, cap=0.2, max_attempts=60)
+
+
+def make_studio(server: SimulatorServer, tmp_path: Path, **options: object) -> Studio:
+    settings = Settings(
+        api_key=FAKE_KEY,
+        api_base=server.gateway_base,
+        poll_interval=0.05,
+        poll_max_interval=0.2,
+        **options,  # type: ignore[arg-type]
+    )
+    return Studio(settings, tmp_path / "work")
+
+
+def garment_files(tmp_path: Path, count: int) -> list[Garment]:
+    """``count`` different garment pictures on disk, each a little different in size."""
+    garments = []
+    for n in range(count):
+        path = tmp_path / f"garment-{n}.png"
+        path.write_bytes(pictures.garment_png((400 + 10 * n, 420 + 10 * n)))
+        garments.append(Garment(path.name, path))
+    return garments
+
+
+def person_file(tmp_path: Path) -> Path:
+    path = tmp_path / "person.jpg"
+    path.write_bytes(pictures.person_jpeg())
+    return path
+
+
+def snapshots(studio: Studio, *args: object, **kwargs: object) -> list[tuple[LookItem, ...]]:
+    async def gather() -> list[tuple[LookItem, ...]]:
+        return [items async for items in studio.lookbook(*args, **kwargs)]  # type: ignore[arg-type]
+
+    return asyncio.run(gather())
+
+
+def test_every_garment_ends_with_a_result_of_its_own(
+    simulator: SimulatorServer, tmp_path: Path
+) -> None:
+    garments = garment_files(tmp_path, 4)
+    seen = snapshots(make_studio(simulator, tmp_path), person_file(tmp_path), garments)
+    final = seen[-1]
+    assert [item.garment for item in final] == [g.name for g in garments]
+    assert all(item.state == "succeed" for item in final)
+    assert len({item.task_id for item in final}) == 4
+    assert all(item.result_path and item.result_path.is_file() for item in final)
+    assert all(item.result_url for item in final)
+
+
+def test_the_table_starts_queued_and_reports_progress_before_the_end(
+    simulator: SimulatorServer, tmp_path: Path
+) -> None:
+    seen = snapshots(
+        make_studio(simulator, tmp_path), person_file(tmp_path), garment_files(tmp_path, 2)
+    )
+    assert all(item.state == "queued" for item in seen[0])
+    states = {item.state for items in seen[1:-1] for item in items}
+    assert states & {"submitted", "processing"}
+
+
+def test_no_more_than_the_configured_number_run_at_once(
+    start_simulator: StartSimulator, tmp_path: Path
+) -> None:
+    server = start_simulator(task_seconds=0.5)
+    studio = make_studio(server, tmp_path, lookbook_concurrency=2)
+    seen = snapshots(studio, person_file(tmp_path), garment_files(tmp_path, 5))
+    busiest = max(
+        sum(1 for item in items if item.state in ("submitted", "processing")) for items in seen
+    )
+    assert busiest == 2
+    assert all(item.state == "succeed" for item in seen[-1])
+
+
+def test_rate_limited_creates_are_retried_until_every_item_succeeds_once(
+    start_simulator: StartSimulator, tmp_path: Path
+) -> None:
+    # Half of all creates are refused with 429/1302: the API created nothing for those.
+    server = start_simulator(
+        SimulatorConfig(
+            task_seconds=0.3, faults=Faults(rate_limit_share=0.5, applies_to="create", seed=7)
+        )
+    )
+    garments = garment_files(tmp_path, 6)
+    studio = make_studio(server, tmp_path, lookbook_concurrency=3)
+    seen = snapshots(studio, person_file(tmp_path), garments, backoff=QUICK)
+    final = seen[-1]
+    assert all(item.state == "succeed" for item in final), table_rows(final)
+    assert sum(item.rate_limited for item in final) > 0  # the faults really fired
+    assert any(item.state == "waiting" for items in seen for item in items)
+    tasks = list(server.simulator.tasks.values())
+    assert len(tasks) == len(garments)  # nothing lost, nothing created twice
+    assert len({task.cloth for task in tasks}) == len(garments)
+    assert {item.task_id for item in final} == {task.task_id for task in tasks}
+
+
+def test_the_api_concurrency_limit_is_waited_out(
+    start_simulator: StartSimulator, tmp_path: Path
+) -> None:
+    # The account allows 2 running tasks; the app is set to run 4 at once and must back off.
+    server = start_simulator(SimulatorConfig(task_seconds=0.4, max_concurrent_tasks=2))
+    studio = make_studio(server, tmp_path, lookbook_concurrency=4)
+    final = snapshots(studio, person_file(tmp_path), garment_files(tmp_path, 5), backoff=QUICK)[-1]
+    assert all(item.state == "succeed" for item in final), table_rows(final)
+    assert sum(item.rate_limited for item in final) > 0
+    assert len(server.simulator.tasks) == 5
+
+
+def test_a_bad_garment_ends_only_its_own_row(simulator: SimulatorServer, tmp_path: Path) -> None:
+    garments = garment_files(tmp_path, 2)
+    broken = tmp_path / "notes.png"
+    broken.write_bytes(pictures.text_file())
+    garments.insert(1, Garment(broken.name, broken))
+    final = snapshots(make_studio(simulator, tmp_path), person_file(tmp_path), garments)[-1]
+    assert [item.state for item in final] == ["succeed", "error", "succeed"]
+    assert "notes.png" in final[1].message
+    assert len(simulator.simulator.tasks) == 2
+
+
+def test_a_failed_task_is_reported_with_the_api_reason(
+    start_simulator: StartSimulator, tmp_path: Path
+) -> None:
+    server = start_simulator(
+        SimulatorConfig(task_seconds=0.2, faults=Faults(fail_share=1.0, fail_message="No person."))
+    )
+    final = snapshots(
+        make_studio(server, tmp_path), person_file(tmp_path), garment_files(tmp_path, 2)
+    )[-1]
+    assert [item.state for item in final] == ["failed", "failed"]
+    assert all(item.message == "No person." for item in final)
+    assert all(item.task_id for item in final)
+
+
+def test_an_unusable_person_image_stops_the_batch_before_anything_is_sent(
+    simulator: SimulatorServer, tmp_path: Path
+) -> None:
+    small = tmp_path / "small.png"
+    small.write_bytes(pictures.small_image())
+    with pytest.raises(TryOnError, match="Person image"):
+        snapshots(make_studio(simulator, tmp_path), small, garment_files(tmp_path, 2))
+    assert simulator.simulator.creates_received == 0
+
+
+def test_an_empty_or_oversized_batch_is_refused_with_a_reason(
+    simulator: SimulatorServer, tmp_path: Path
+) -> None:
+    studio = make_studio(simulator, tmp_path, lookbook_max_items=3)
+    with pytest.raises(InputError, match="at least one garment"):
+        snapshots(studio, person_file(tmp_path), [])
+    with pytest.raises(InputError, match=r"4 garments .* \(3\)"):
+        snapshots(studio, person_file(tmp_path), garment_files(tmp_path, 4))
+
+
+def test_a_rate_limit_that_never_clears_gives_up_after_the_last_attempt() -> None:
+    calls = 0
+
+    async def refuse(garment: Garment) -> Task:
+        nonlocal calls
+        calls += 1
+        raise RateLimitError("Too many requests at once.", code=1302, retry_after=0.01)
+
+    async def never(task: Task) -> AsyncIterator[Follow]:
+        raise AssertionError("nothing was created, so nothing is followed")
+        yield  # pragma: no cover
+
+    async def gather() -> tuple[LookItem, ...]:
+        last: tuple[LookItem, ...] = ()
+        backoff = Backoff(base=0.001, cap=0.01, max_attempts=3)
+        async for items in run_lookbook([Garment("a.png", None)], refuse, never, backoff=backoff):
+            last = items
+        return last
+
+    final = asyncio.run(gather())
+    assert calls == 3
+    assert final[0].state == "error" and "Too many requests" in final[0].message
+
+
+def test_backoff_doubles_up_to_its_cap_and_honours_retry_after() -> None:
+    backoff = Backoff(base=1.0, cap=8.0, jitter=0.0)
+    assert [backoff.delay(n, None) for n in range(1, 6)] == [1.0, 2.0, 4.0, 8.0, 8.0]
+    assert backoff.delay(1, 5.0) == 5.0
+
+
+def test_the_zip_holds_every_result_and_a_manifest_of_every_garment(tmp_path: Path) -> None:
+    result = tmp_path / "result-1.png"
+    result.write_bytes(pictures.garment_png())
+    items = (
+        LookItem(1, "red shirt.png", "succeed", "t-1", "https://cdn/r1.png", result),
+        LookItem(2, "jeans.jpg", "failed", "t-2", message="No person."),
+        LookItem(3, "notes.png", "error", message="not an image"),
+    )
+    path = write_zip(items, "kolors-virtual-try-on-v1-5", tmp_path / "lookbook.zip")
+    with zipfile.ZipFile(path) as archive:
+        names = set(archive.namelist())
+        assert names == {"results/01-red_shirt.png", "manifest.json", "manifest.csv"}
+        assert archive.read("results/01-red_shirt.png") == result.read_bytes()
+        records = json.loads(archive.read("manifest.json"))
+        rows = list(csv.DictReader(io.StringIO(archive.read("manifest.csv").decode())))
+    assert [r["garment_file"] for r in records] == ["red shirt.png", "jeans.jpg", "notes.png"]
+    assert records[0] == {
+        "index": 1,
+        "garment_file": "red shirt.png",
+        "task_id": "t-1",
+        "model": "kolors-virtual-try-on-v1-5",
+        "status": "succeed",
+        "result_url": "https://cdn/r1.png",
+        "message": "",
+        "result_file": "results/01-red_shirt.png",
+    }
+    assert records[1]["status"] == "failed" and records[1]["result_file"] is None
+    assert [row["status"] for row in rows] == ["succeed", "failed", "error"]
+
+
+def test_the_summary_counts_done_failed_and_running() -> None:
+    items = (
+        LookItem(1, "a", "succeed"),
+        LookItem(2, "b", "failed"),
+        LookItem(3, "c", "processing"),
+        LookItem(4, "d", "error"),
+    )
+    assert summary(items) == "1 of 4 done · 1 failed · 1 could not run · 1 running"

@@ -1,0 +1,282 @@
+"""Lookbook: one person in many garments, submitted a few at a time, followed to the end.
+
+The batch logic here knows nothing of Gradio or HTTP: it is given a ``submit`` and a ``follow``
+coroutine and yields a snapshot of every item whenever one changes. A rate-limit answer means
+the API created nothing, so that submission is tried again after a pause every worker honours;
+any other failure ends that item only, and nothing is ever created twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import random
+import time
+import zipfile
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from .errors import RateLimitError, TryOnError
+from .limits import LimitExceededError
+from .models import Task
+
+ItemState = Literal["queued", "waiting", "submitted", "processing", "succeed", "failed", "error"]
+TERMINAL: frozenset[str] = frozenset({"succeed", "failed", "error"})
+MANIFEST_FIELDS = ("index", "garment_file", "task_id", "model", "status", "result_url", "message")
+
+
+@dataclass(frozen=True)
+class Garment:
+    """One garment of the batch: the name it is listed under and where its picture is."""
+
+    name: str
+    source: Any
+
+
+@dataclass(frozen=True)
+class LookItem:
+    """Where one garment of the batch stands."""
+
+    index: int
+    garment: str
+    state: ItemState = "queued"
+    task_id: str | None = None
+    result_url: str | None = None
+    result_path: Path | None = None
+    message: str = ""
+    #: Creates the API refused with a rate limit before one was accepted.
+    rate_limited: int = 0
+
+    @property
+    def done(self) -> bool:
+        return self.state in TERMINAL
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """How long to wait after a rate limit: doubling from ``base`` up to ``cap``, never less
+    than the API's own Retry-After, with some jitter so workers do not return in step."""
+
+    base: float = 1.0
+    cap: float = 30.0
+    max_attempts: int = 8
+    jitter: float = 0.25
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        """Seconds to wait before attempt ``attempt + 1`` (``attempt`` counts from 1)."""
+        wait = min(self.cap, self.base * 2.0 ** (attempt - 1))
+        wait = max(wait, retry_after or 0.0)
+        return wait * (1 + random.uniform(0, self.jitter))
+
+
+#: One submission of one garment: creates the task or raises :class:`TryOnError`.
+Submit = Callable[[Garment], Awaitable[Task]]
+
+
+@dataclass(frozen=True)
+class Follow:
+    """What following a task reports: its latest task and, at the end, the result file or why
+    there is none."""
+
+    task: Task
+    result_path: Path | None = None
+    error: str = ""
+
+
+#: Follows a created task to its end, yielding progress.
+Follower = Callable[[Task], AsyncIterator[Follow]]
+
+
+async def run_lookbook(
+    garments: Sequence[Garment],
+    submit: Submit,
+    follow: Follower,
+    *,
+    concurrency: int = 3,
+    backoff: Backoff | None = None,
+) -> AsyncIterator[tuple[LookItem, ...]]:
+    """Run every garment through ``submit`` and ``follow``, at most ``concurrency`` at once.
+
+    Yields the whole table after every change; the last snapshot has every item done. Cancel
+    the iteration to stop: tasks already created keep running at the API.
+    """
+    backoff = backoff or Backoff()
+    items = [LookItem(i + 1, g.name) for i, g in enumerate(garments)]
+    changes: asyncio.Queue[None] = asyncio.Queue()
+    gate = asyncio.Semaphore(max(1, concurrency))
+    pause_until = 0.0  # shared: after one rate limit, no worker submits before this moment
+
+    def update(index: int, **changes_: Any) -> None:
+        items[index] = replace(items[index], **changes_)
+        changes.put_nowait(None)
+
+    async def submit_once(index: int, garment: Garment) -> Task | None:
+        nonlocal pause_until
+        attempt = 0
+        while True:
+            wait = pause_until - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            attempt += 1
+            try:
+                return await submit(garment)
+            except (RateLimitError, LimitExceededError) as exc:
+                # A daily cap names no retry time: waiting would not help within this batch.
+                hopeless = isinstance(exc, LimitExceededError) and exc.retry_after is None
+                if hopeless or attempt >= backoff.max_attempts:
+                    update(index, state="error", message=str(exc))
+                    return None
+                delay = backoff.delay(attempt, exc.retry_after)
+                pause_until = max(pause_until, time.monotonic() + delay)
+                update(
+                    index,
+                    state="waiting",
+                    rate_limited=items[index].rate_limited + 1,
+                    message=f"Rate limited; trying again in {delay:.0f} s (attempt {attempt + 1})",
+                )
+            except TryOnError as exc:
+                update(index, state="error", message=str(exc))
+                return None
+
+    async def work(index: int, garment: Garment) -> None:
+        async with gate:
+            task = await submit_once(index, garment)
+            if task is None:
+                return
+            update(index, state=_state(task), task_id=task.task_id, message="")
+            async for progress in follow(task):
+                current = progress.task
+                if progress.error:
+                    update(index, state="error", message=progress.error)
+                    return
+                if current.task_status == "failed":
+                    reason = current.task_status_msg or "The API gave no reason."
+                    update(index, state="failed", message=reason)
+                    return
+                if progress.result_path is not None:
+                    update(
+                        index,
+                        state="succeed",
+                        result_url=current.result_url,
+                        result_path=progress.result_path,
+                        message="",
+                    )
+                    return
+                if _state(current) != items[index].state:
+                    update(index, state=_state(current))
+            if not items[index].done:
+                update(index, state="error", message="Following the task ended without a result.")
+
+    async def guarded_work(index: int, garment: Garment) -> None:
+        try:
+            await work(index, garment)
+        except Exception as exc:  # noqa: BLE001 - one broken item must not sink the batch
+            if not isinstance(exc, TryOnError):
+                exc = TryOnError("Something went wrong inside the app for this garment.")
+            update(index, state="error", message=str(exc))
+
+    workers = [asyncio.create_task(guarded_work(i, g)) for i, g in enumerate(garments)]
+    try:
+        yield tuple(items)
+        while not all(item.done for item in items):
+            await changes.get()
+            while not changes.empty():  # several changes at once make one snapshot
+                changes.get_nowait()
+            yield tuple(items)
+    finally:
+        for worker in workers:
+            worker.cancel()
+
+
+def _state(task: Task) -> ItemState:
+    status = task.task_status
+    if status in ("submitted", "processing", "succeed", "failed"):
+        return status  # type: ignore[return-value]
+    return "submitted"
+
+
+# --- what the page shows and the zip holds --------------------------------------------------
+
+STATE_LABELS: dict[str, str] = {
+    "queued": "queued",
+    "waiting": "waiting (rate limit)",
+    "submitted": "submitted",
+    "processing": "processing",
+    "succeed": "done",
+    "failed": "failed",
+    "error": "error",
+}
+
+
+def table_rows(items: Sequence[LookItem]) -> list[list[str]]:
+    """One row per item for the status table: number, garment, status, task id, note."""
+    return [
+        [
+            str(item.index),
+            item.garment,
+            STATE_LABELS[item.state],
+            item.task_id or "",
+            item.message,
+        ]
+        for item in items
+    ]
+
+
+def summary(items: Sequence[LookItem]) -> str:
+    """``"3 of 5 done · 1 failed · 1 running"`` for the line above the table."""
+    counts = {state: sum(1 for item in items if item.state == state) for state in TERMINAL}
+    running = len(items) - sum(counts.values())
+    parts = [f"{counts['succeed']} of {len(items)} done"]
+    if counts["failed"]:
+        parts.append(f"{counts['failed']} failed")
+    if counts["error"]:
+        parts.append(f"{counts['error']} could not run")
+    if running:
+        parts.append(f"{running} running")
+    return " · ".join(parts)
+
+
+def manifest(items: Sequence[LookItem], model: str) -> list[dict[str, Any]]:
+    """One record per garment: file, task id, model, status, result URL and any message."""
+    return [
+        {
+            "index": item.index,
+            "garment_file": item.garment,
+            "task_id": item.task_id,
+            "model": model,
+            "status": item.state,
+            "result_url": item.result_url,
+            "message": item.message,
+        }
+        for item in items
+    ]
+
+
+def write_zip(items: Sequence[LookItem], model: str, path: Path) -> Path:
+    """Write every result image and ``manifest.json`` + ``manifest.csv`` into one zip."""
+    records = manifest(items, model)
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for item, record in zip(items, records, strict=True):
+            if item.result_path is not None and item.result_path.is_file():
+                name = f"{item.index:02d}-{_stem(item.garment)}{item.result_path.suffix}"
+                # Results are already compressed pictures: storing them is as small and faster.
+                archive.write(item.result_path, f"results/{name}", zipfile.ZIP_STORED)
+                record["result_file"] = f"results/{name}"
+            else:
+                record["result_file"] = None
+        archive.writestr("manifest.json", json.dumps(records, indent=2, ensure_ascii=False))
+        text = io.StringIO()
+        writer = csv.DictWriter(text, fieldnames=[*MANIFEST_FIELDS, "result_file"])
+        writer.writeheader()
+        writer.writerows(records)
+        archive.writestr("manifest.csv", text.getvalue())
+    return path
+
+
+def _stem(name: str) -> str:
+    stem = Path(name).stem or "garment"
+    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in stem)[:60]
