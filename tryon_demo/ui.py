@@ -13,6 +13,8 @@ import gradio as gr
 from gradio.data_classes import FileData
 from gradio.events import api as gr_api
 
+from . import api_docs
+from .api_docs import documented
 from .components import OriginalImage
 from .errors import TryOnError
 from .images import ImageSource
@@ -646,7 +648,8 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
         )
         cloth_url.input(lambda: None, None, cloth, api_visibility="private", queue=False)
 
-        # Programmatic endpoints for gradio_client (and the tests).
+        # Programmatic endpoints: gradio_client, the MCP tools (TRYON_MCP_SERVER) and the tests.
+        @documented(api_docs.SUBMIT)
         async def submit(
             human_image: FileData | str,
             cloth_image: FileData | str,
@@ -654,8 +657,6 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
             callback_url: str = "",
             request: gr.Request | None = None,
         ) -> dict[str, Any]:
-            """Create a try-on task and return the API's task JSON. Images: an uploaded file
-            (jpg/png, <= 10 MB, >= 300 x 300; other formats are converted) or an http(s) URL."""
             try:
                 task = await studio.submit(
                     api_image_source(human_image, "Person image"),
@@ -668,6 +669,7 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                 raise gr.Error(str(exc), print_exception=False) from None
             return task.raw
 
+        @documented(api_docs.TRYON)
         async def tryon(
             human_image: FileData | str,
             cloth_image: FileData | str,
@@ -675,7 +677,6 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
             callback_url: str = "",
             request: gr.Request | None = None,
         ) -> tuple[FileData, dict[str, Any]]:
-            """Run a try-on to the end; return the result image and the final task JSON."""
             final: Step | None = None
             try:
                 person = api_image_source(human_image, "Person image")
@@ -698,16 +699,16 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
             assert final.task is not None
             return FileData(path=str(final.result_path)), final.task.raw
 
+        @documented(api_docs.QUERY)
         async def query(task_id: str) -> dict[str, Any]:
-            """Query one task by id and return the API's task JSON."""
             try:
                 return (await studio.query(task_id)).raw
             except TryOnError as exc:
                 raise gr.Error(str(exc), print_exception=False) from None
 
-        gr_api(submit, api_name="submit", concurrency_limit=None)
-        gr_api(tryon, api_name="tryon", concurrency_limit=None)
-        gr_api(query, api_name="query", concurrency_limit=None)
+        gr_api(submit, api_name="submit", concurrency_limit=None, queue=False)
+        gr_api(tryon, api_name="tryon", concurrency_limit=None, queue=False)
+        gr_api(query, api_name="query", concurrency_limit=None, queue=False)
     return demo
 
 
@@ -781,4 +782,6 @@ def launch_options(workdir: Path = WORKDIR, settings: Settings | None = None) ->
         "max_file_size": "100mb",
         "allowed_paths": [str(workdir), str(ASSETS)],
         "show_error": False,
+        # TRYON_MCP_SERVER switches the tools on; otherwise Gradio's own GRADIO_MCP_SERVER decides.
+        "mcp_server": True if settings.mcp_server else None,
     }
