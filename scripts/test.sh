@@ -6,13 +6,21 @@ cd "$(dirname "$0")/.."
 
 python -m pip install --quiet -r requirements-dev.txt
 
-# The browser tests drive Debian's Chromium (Playwright's own browser download is not used).
+# The browser tests drive Debian's Chromium (Playwright's own browser download is not used),
+# and the Chinese page needs a CJK font to be readable in screenshots.
+missing=()
 if [ -z "${CHROMIUM_PATH:-}" ] && ! [ -x /usr/bin/chromium ]; then
-    echo "Installing Debian's chromium for the browser tests..."
+    missing+=(chromium fonts-dejavu-core)
+fi
+if ! fc-list :lang=zh 2>/dev/null | grep -q .; then
+    missing+=(fonts-wqy-microhei)
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "Installing ${missing[*]} for the browser tests..."
     sudo=""
     [ "$(id -u)" = 0 ] || sudo="sudo"
     $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium fonts-dejavu-core >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 exec python -m pytest "$@"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -270,7 +271,16 @@ def test_the_key_never_appears_in_the_page_config_or_any_reply(
 
 
 def test_the_page_says_it_is_connected_to_the_api_host(app: RunningApp) -> None:
-    assert "Connected to 127.0.0.1" in requests.get(app.url + "config", timeout=10).text
+    config = requests.get(app.url + "config", timeout=10).json()
+    banner = next(
+        c["props"]["value"]
+        for c in config["components"]
+        if "mode-banner" in str(c.get("props", {}).get("value", ""))
+    )
+    english = config["i18n_translations"]["en"]
+    # The browser swaps the __i18n__ marker for the visitor's language.
+    shown = re.sub(r'__i18n__\{[^}]*"key": "(\w+)"\}', lambda m: english[m.group(1)], banner)
+    assert "Connected to 127.0.0.1" in shown
 
 
 def test_the_ui_events_are_not_callable_as_api_endpoints(app: RunningApp) -> None:

@@ -26,6 +26,7 @@ from PIL import Image, ImageOps
 
 from .client import TryOnClient, wait_timeout_error
 from .errors import ImageError, InputError, TryOnError, UnexpectedResponseError
+from .i18n import Language, error_text, translate
 from .images import ImageLimits, ImageSource, prepare_image
 from .limits import Rate, SubmissionLimiter
 from .lookbook import Backoff, Follow, Garment, LookItem, run_lookbook, write_zip
@@ -82,18 +83,19 @@ class Step:
     def done(self) -> bool:
         return self.phase in ("succeed", "failed", "error")
 
-    def status_text(self) -> str:
-        """One line of Markdown for the status panel."""
-        label = _LABELS[self.phase]
+    def status_text(self, lang: Language = "en") -> str:
+        """One line of Markdown for the status panel, in ``lang``."""
+        label = translate(_LABELS[self.phase], lang)
         parts = [f"**{label}**"]
         if self.task is not None:
-            parts.append(f"task `{self.task.task_id}`")
+            parts.append(f"{'任务' if lang == 'zh' else 'task'} `{self.task.task_id}`")
         parts.append(f"{self.elapsed:.1f} s")
         line = " · ".join(parts)
         if self.error is not None:
-            line += f"\n\n{self.error}"  # the message, with the request_id when there is one
+            line += f"\n\n{error_text(self.error, lang)}"  # with the request_id when there is one
         elif self.phase == "failed" and self.task is not None:
-            line += f"\n\n{self.task.task_status_msg or 'The API gave no reason.'}"
+            reason = self.task.task_status_msg or translate("The API gave no reason.", lang)
+            line += f"\n\n{reason}"
         return line
 
 

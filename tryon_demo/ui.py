@@ -12,15 +12,16 @@ from typing import Any
 import gradio as gr
 from gradio.data_classes import FileData
 from gradio.events import api as gr_api
+from gradio.i18n import I18nData
 
 from . import api_docs
 from .api_docs import documented
 from .components import OriginalImage
 from .errors import TryOnError
+from .i18n import TABLE_HEADERS, Language, error_text, language, translate, ui_translations
 from .images import ImageSource
 from .lookbook import Garment, LookItem, table_rows
 from .lookbook import summary as lookbook_summary
-from .service import mode_label
 from .settings import DEFAULT_MODEL, MODELS, Settings, load_settings
 from .studio import Step, Studio, api_image_source, guarded, json_dumps_safe
 
@@ -35,14 +36,12 @@ MODEL_CHOICES = [
     ("Kolors v1 (one garment)", MODELS[0]),
     ("Kolors v1.5 (also top + bottom)", MODELS[1]),
 ]
-PERSON_RULES = "JPG or PNG, up to 10 MB, at least 300 × 300 px. Full body, facing the camera."
-GARMENT_RULES = (
-    "JPG or PNG, up to 10 MB, at least 300 × 300 px. The garment alone on a plain light background."
-)
-LOOKBOOK_HEADERS = ("#", "Garment", "Status", "Task id", "Note")
+#: The page's fixed texts in English and Chinese; the browser's language picks one.
+T = gr.I18n(**ui_translations())
 CSS = """
-#app-header {display:flex; flex-wrap:wrap; align-items:center;
-  justify-content:space-between; gap:8px}
+#app-header {align-items:center; justify-content:space-between; gap:8px}
+#app-header > #header {flex:1 1 0 !important; min-width:min(100%, 280px) !important}
+#app-header > #mode {flex:0 0 auto !important; width:auto !important; min-width:0 !important}
 #app-header h1 {margin:0; font-size:1.6rem}
 #app-header p {margin:2px 0 0; opacity:.75}
 .mode-banner {padding:6px 14px; border-radius:999px; font-weight:600; font-size:.9rem}
@@ -78,9 +77,16 @@ class Outputs:
         return list(self.__dict__.values())
 
 
-def _result_link(step: Step, offline: bool) -> str:
+def _result_link(step: Step, offline: bool, lang: Language) -> str:
     if step.task is None or not step.task.result_url:
         return ""
+    if lang == "zh":
+        where = (
+            "（内置模拟器的地址，只能在服务器上访问：请使用下载按钮）"
+            if offline
+            else "API 约 30 天后会删除结果：请下载想保留的图片。"
+        )
+        return f"结果地址：`{step.task.result_url}`  \n{where}"
     if offline:
         return (
             f"Result URL: `{step.task.result_url}`  \n"
@@ -93,29 +99,31 @@ def _result_link(step: Step, offline: bool) -> str:
     )
 
 
-def _render(step: Step, *, running: bool, offline: bool = False) -> tuple[Any, ...]:
-    """Component updates for one :class:`Step`."""
+def _render(
+    step: Step, *, running: bool, offline: bool = False, lang: Language = "en"
+) -> tuple[Any, ...]:
+    """Component updates for one :class:`Step`, texts in ``lang``."""
     finished = step.phase == "succeed"
     return (
-        step.status_text(),
+        step.status_text(lang),
         json_dumps_safe(step.request) if step.request is not None else gr.skip(),
         json_dumps_safe(step.task_json) if step.task_json is not None else gr.skip(),
-        "\n".join(f"- {note}" for note in step.notes) if step.notes else gr.skip(),
+        "\n".join(f"- {translate(note, lang)}" for note in step.notes) if step.notes else gr.skip(),
         str(step.result_path) if finished and step.result_path else gr.skip(),
         tuple(str(p) for p in step.comparison) if finished and step.comparison else gr.skip(),
         gr.DownloadButton(value=str(step.result_path), visible=True)
         if finished and step.result_path
         else gr.skip(),
-        _result_link(step, offline) if finished else gr.skip(),
+        _result_link(step, offline, lang) if finished else gr.skip(),
         gr.Button(interactive=not running),
         gr.Button(visible=running),
         step.task.task_id if step.task else gr.skip(),
     )
 
 
-def _cleared() -> tuple[Any, ...]:
+def _cleared(lang: Language) -> tuple[Any, ...]:
     return (
-        Step("preparing", 0.0).status_text(),
+        Step("preparing", 0.0).status_text(lang),
         "",
         "",
         "",
@@ -166,52 +174,49 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
     studio = Studio(settings, workdir)
     offline = settings.mode == "offline"
     banner_class = "mode-offline" if offline else "mode-online"
-    banner = f'<span class="mode-banner {banner_class}">{mode_label(settings)}</span>'
+    banner_text = T("banner_offline") if offline else f"{T('banner_online')} {settings.base_host}"
+    banner = f'<span class="mode-banner {banner_class}">{banner_text}</span>'
     people = sorted(str(p) for p in (ASSETS / "people").glob("*.jpg"))
     garments = sorted(str(p) for p in (ASSETS / "garments").glob("*.png"))
 
     demo = gr.Blocks(title="Kolors Try-On Studio")
     with demo:
         history = gr.State([])
-        gr.HTML(
-            f'<div id="app-header"><div><h1>Kolors Try-On Studio</h1>'
-            f"<p>Pick a person and a garment, choose a model, press Run.</p></div>{banner}</div>",
-            elem_id="header",
-        )
+        with gr.Row(elem_id="app-header"):
+            gr.HTML(
+                f"<div><h1>Kolors Try-On Studio</h1><p>{T('subtitle')}</p></div>",
+                elem_id="header",
+                padding=False,
+            )
+            gr.HTML(banner, elem_id="mode", padding=False)
         with gr.Row(equal_height=False):
             with gr.Column(min_width=300):
                 human, human_url = _image_step(
-                    "### 1. Person", "Person photo", "human", PERSON_RULES
+                    T("step_person"), T("person_photo"), "human", T("person_rules")
                 )
                 gr.Examples(
                     people,
                     inputs=[human],
-                    label="Example people",
+                    label=T("example_people"),
                     cache_examples=False,
                     examples_per_page=8,
                 )
             with gr.Column(min_width=300):
                 cloth, cloth_url = _image_step(
-                    "### 2. Garment", "Garment photo", "cloth", GARMENT_RULES
+                    T("step_garment"), T("garment_photo"), "cloth", T("garment_rules")
                 )
-                with gr.Accordion(
-                    "Outfit composer (v1.5): a top and a bottom", open=False, elem_id="outfit"
-                ):
-                    gr.Markdown(
-                        "Photographed apart? Add both pieces; the app puts them on one white "
-                        "picture, as v1.5 expects, and uses it as the garment.",
-                        elem_classes="rules",
-                    )
+                with gr.Accordion(T("outfit"), open=False, elem_id="outfit"):
+                    gr.Markdown(T("outfit_help"), elem_classes="rules")
                     with gr.Row():
                         top_image = OriginalImage(
-                            label="First piece",
+                            label=T("first_piece"),
                             type="filepath",
                             height=200,
                             sources=["upload", "clipboard"],
                             elem_id="outfit-top",
                         )
                         bottom_image = OriginalImage(
-                            label="Second piece",
+                            label=T("second_piece"),
                             type="filepath",
                             height=200,
                             sources=["upload", "clipboard"],
@@ -221,80 +226,74 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                         top_kind = gr.Dropdown(
                             PIECE_KINDS,
                             value="top",
-                            label="First piece is a",
+                            label=T("first_kind"),
                             elem_id="outfit-top-kind",
                         )
                         bottom_kind = gr.Dropdown(
                             PIECE_KINDS,
                             value="bottom",
-                            label="Second piece is a",
+                            label=T("second_kind"),
                             elem_id="outfit-bottom-kind",
                         )
-                    compose = gr.Button("Compose outfit", elem_id="compose-button")
+                    compose = gr.Button(T("compose"), elem_id="compose-button")
                 gr.Examples(
                     garments,
                     inputs=[cloth],
-                    label="Example garments",
+                    label=T("example_garments"),
                     cache_examples=False,
                     examples_per_page=8,
                 )
             with gr.Column(min_width=300):
-                gr.Markdown("### 3. Model and run", elem_classes="step-title")
+                gr.Markdown(T("step_run"), elem_classes="step-title")
                 model = gr.Dropdown(
                     MODEL_CHOICES,
                     value=DEFAULT_MODEL,
-                    label="Model",
-                    info="v1 takes a single garment; v1.5 also takes a top and a bottom "
-                    "combined in one picture.",
+                    label=T("model"),
+                    info=T("model_info"),
                     elem_id="model-name",
                 )
-                with gr.Accordion("Advanced", open=False):
+                with gr.Accordion(T("advanced"), open=False):
                     callback = gr.Textbox(
-                        label="Callback URL (optional)",
+                        label=T("callback"),
                         placeholder="https://your-server/hook",
-                        info="The API posts every status change there.",
+                        info=T("callback_info"),
                         max_lines=1,
                     )
                     api_key = gr.Textbox(
-                        label="Your own API key (optional)",
+                        label=T("own_key"),
                         type="password",
-                        info="Used for your requests only. Never shown, logged or stored.",
+                        info=T("own_key_info"),
                         max_lines=1,
                         elem_id="api-key",
                     )
-                seed_links = gr.Button(
-                    "Use the API documentation's example links", size="sm", elem_id="seed-links"
-                )
+                seed_links = gr.Button(T("seed_links"), size="sm", elem_id="seed-links")
                 with gr.Row():
-                    run = gr.Button("Run try-on", variant="primary", elem_id="run-button", scale=3)
-                    cancel = gr.Button("Cancel", visible=False, elem_id="cancel-button", scale=1)
-                status = gr.Markdown(
-                    "Ready: choose a person and a garment, then press **Run try-on**.",
-                    elem_id="status",
-                )
+                    run = gr.Button(T("run"), variant="primary", elem_id="run-button", scale=3)
+                    cancel = gr.Button(T("cancel"), visible=False, elem_id="cancel-button", scale=1)
+                status = gr.Markdown(T("ready"), elem_id="status")
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=320):
                 with gr.Tabs():
-                    with gr.Tab("Result"):
+                    with gr.Tab(T("tab_result")):
                         result = gr.Image(
-                            label="Try-on result",
+                            label=T("result"),
                             type="filepath",
                             interactive=False,
                             height=560,
                             elem_id="result-image",
                             buttons=["fullscreen"],
                         )
-                    with gr.Tab("Before / after"):
+                    with gr.Tab(T("tab_before_after")):
                         slider = gr.ImageSlider(
-                            label="Before / after",
+                            label=str(T("tab_before_after")),
                             type="filepath",
                             interactive=False,
                             max_height=560,
                             elem_id="comparison",
                         )
-                    with gr.Tab("Compare models", elem_id="compare-tab"):
+                    with gr.Tab(T("tab_compare"), elem_id="compare-tab"):
                         compare_button = gr.Button(
-                            "Run these pictures on v1 and v1.5 side by side",
+                            T("compare_run"),
                             variant="primary",
                             elem_id="compare-button",
                         )
@@ -310,16 +309,10 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                                 )
                                 for label, key in (("Kolors v1", "v1"), ("Kolors v1.5", "v1-5"))
                             ]
-                    with gr.Tab("Lookbook", elem_id="lookbook-tab"):
-                        gr.Markdown(
-                            "The person above in many garments: add up to "
-                            f"{settings.lookbook_max_items} garment pictures, then run them all. "
-                            f"{settings.lookbook_concurrency} run at the API at once; the rest "
-                            "wait their turn.",
-                            elem_classes="rules",
-                        )
+                    with gr.Tab(T("tab_lookbook"), elem_id="lookbook-tab"):
+                        gr.Markdown(T("lookbook_help"), elem_classes="rules")
                         lookbook_garments = gr.Gallery(
-                            label="Garments",
+                            label=f"{T('garments')} (≤ {settings.lookbook_max_items})",
                             type="filepath",
                             interactive=True,
                             file_types=["image"],
@@ -329,37 +322,38 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                         )
                         with gr.Row():
                             lookbook_run = gr.Button(
-                                "Run lookbook", variant="primary", scale=3, elem_id="lookbook-run"
+                                T("lookbook_run"),
+                                variant="primary",
+                                scale=3,
+                                elem_id="lookbook-run",
                             )
                             lookbook_cancel = gr.Button(
-                                "Stop", visible=False, scale=1, elem_id="lookbook-cancel"
+                                T("stop"), visible=False, scale=1, elem_id="lookbook-cancel"
                             )
                         lookbook_status = gr.Markdown(elem_id="lookbook-status")
                         lookbook_table = gr.Dataframe(
-                            headers=list(LOOKBOOK_HEADERS),
-                            datatype=["str"] * len(LOOKBOOK_HEADERS),
+                            headers=list(TABLE_HEADERS["en"]),
+                            datatype=["str"] * len(TABLE_HEADERS["en"]),
                             interactive=False,
                             wrap=True,
                             elem_id="lookbook-table",
                         )
                         lookbook_results = gr.Gallery(
-                            label="Results",
+                            label=T("results"),
                             columns=4,
                             height="auto",
                             elem_id="lookbook-results",
                         )
                         lookbook_zip = gr.DownloadButton(
-                            "Download all results (zip with manifest)",
+                            str(T("lookbook_zip")),  # the frontend translates the marker
                             visible=False,
                             elem_id="lookbook-download",
                         )
-                download = gr.DownloadButton(
-                    "Download full-resolution result", visible=False, elem_id="download"
-                )
+                download = gr.DownloadButton(str(T("download")), visible=False, elem_id="download")
                 link = gr.Markdown(elem_id="result-link")
             with gr.Column(scale=2, min_width=320):
                 request_json = gr.Code(
-                    label="Request sent to the API (images shortened)",
+                    label=T("request_json"),
                     language="json",
                     interactive=False,
                     wrap_lines=True,
@@ -367,7 +361,7 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                     elem_id="request-json",
                 )
                 task_json = gr.Code(
-                    label="Task JSON from the API",
+                    label=T("task_json"),
                     language="json",
                     interactive=False,
                     wrap_lines=True,
@@ -375,9 +369,9 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                     elem_id="task-json",
                 )
                 notes = gr.Markdown(elem_id="prep-notes")
-        with gr.Accordion("Session history", open=False, elem_id="history"):
+        with gr.Accordion(T("history"), open=False, elem_id="history"):
             gallery = gr.Gallery(
-                label="Tasks in this browser session",
+                label=T("history_gallery"),
                 columns=6,
                 height=260,
                 allow_preview=False,
@@ -385,13 +379,13 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
             )
             with gr.Row():
                 task_id = gr.Textbox(
-                    label="Task id",
-                    placeholder="Re-attach to a task submitted earlier",
+                    label=T("task_id"),
+                    placeholder=T("task_id_placeholder"),
                     scale=3,
                     max_lines=1,
                     elem_id="task-id",
                 )
-                attach = gr.Button("Check task", scale=1, elem_id="attach-button")
+                attach = gr.Button(T("attach"), scale=1, elem_id="attach-button")
 
         outputs = Outputs(
             status,
@@ -418,12 +412,14 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
             entries: list[dict[str, Any]],
             request: gr.Request,
         ) -> AsyncIterator[tuple[Any, ...]]:
-            yield (*_cleared(), gr.skip(), gr.skip())
+            lang = _lang(request)
+            yield (*_cleared(lang), gr.skip(), gr.skip())
             try:
                 person = _pick_source(human_file, human_link, "Person image")
                 garment = _pick_source(cloth_file, cloth_link, "Garment image")
             except TryOnError as exc:
-                yield (*_render(Step("error", 0.0, error=exc), running=False), gr.skip(), gr.skip())
+                failed = _render(Step("error", 0.0, error=exc), running=False, lang=lang)
+                yield (*failed, gr.skip(), gr.skip())
                 return
             steps = studio.run(
                 person,
@@ -438,32 +434,46 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                     entry = _history_entry(step, model_name)
                     entries = [*entries, entry] if entry else entries
                     yield (
-                        *_render(step, running=False, offline=offline),
+                        *_render(step, running=False, offline=offline, lang=lang),
                         entries,
                         _gallery(entries),
                     )
                 else:
-                    yield (*_render(step, running=True, offline=offline), gr.skip(), gr.skip())
+                    yield (
+                        *_render(step, running=True, offline=offline, lang=lang),
+                        gr.skip(),
+                        gr.skip(),
+                    )
 
         async def follow_flow(
-            task: str, visitor_key: str, entries: list[dict[str, Any]]
+            task: str, visitor_key: str, entries: list[dict[str, Any]], request: gr.Request
         ) -> AsyncIterator[tuple[Any, ...]]:
-            yield (*_cleared(), gr.skip(), gr.skip())
+            lang = _lang(request)
+            yield (*_cleared(lang), gr.skip(), gr.skip())
             async for step in guarded(studio.follow(task, api_key=visitor_key)):
                 if step.done:
                     entry = _history_entry(step, "re-attached")
                     entries = [*entries, entry] if entry else entries
                     yield (
-                        *_render(step, running=False, offline=offline),
+                        *_render(step, running=False, offline=offline, lang=lang),
                         entries,
                         _gallery(entries),
                     )
                 else:
-                    yield (*_render(step, running=True, offline=offline), gr.skip(), gr.skip())
+                    yield (
+                        *_render(step, running=True, offline=offline, lang=lang),
+                        gr.skip(),
+                        gr.skip(),
+                    )
 
         def compose_pieces(
-            first: str | None, second: str | None, first_kind: str, second_kind: str
+            first: str | None,
+            second: str | None,
+            first_kind: str,
+            second_kind: str,
+            request: gr.Request,
         ) -> tuple[Any, ...]:
+            lang = _lang(request)
             try:
                 path = studio.compose_outfit(
                     _pick_source(first, "", "Top garment"),
@@ -475,14 +485,18 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                     gr.skip(),
                     gr.skip(),
                     gr.skip(),
-                    f"**Could not compose the outfit.**\n\n{exc}",
+                    translate("**Could not compose the outfit.**", lang)
+                    + f"\n\n{error_text(exc, lang)}",
                 )
             return (
                 str(path),
                 "",
                 MODELS[1],
-                "**Outfit composed**: both pieces are now the garment picture, and the model is "
-                "v1.5 (the one that takes a top and a bottom). Press **Run try-on**.",
+                translate(
+                    "**Outfit composed**: both pieces are now the garment picture, and the model "
+                    "is v1.5 (the one that takes a top and a bottom). Press **Run try-on**.",
+                    lang,
+                ),
             )
 
         async def compare_flow(
@@ -493,17 +507,19 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
             visitor_key: str,
             request: gr.Request,
         ) -> AsyncIterator[tuple[Any, ...]]:
-            yield "**Preparing images**", None, None, gr.Button(interactive=False)
+            lang = _lang(request)
+            yield Step("preparing", 0.0).status_text(lang), None, None, gr.Button(interactive=False)
             try:
                 person = _pick_source(human_file, human_link, "Person image")
                 garment = _pick_source(cloth_file, cloth_link, "Garment image")
             except TryOnError as exc:
-                yield f"**Could not run**\n\n{exc}", None, None, gr.Button(interactive=True)
+                failed = Step("error", 0.0, error=exc).status_text(lang)
+                yield failed, None, None, gr.Button(interactive=True)
                 return
             steps = studio.compare(person, garment, api_key=visitor_key, session=_session(request))
             async for latest in steps:
                 lines = [
-                    f"{label}: {latest[model].status_text()}"
+                    f"{label}: {latest[model].status_text(lang)}"
                     for label, model in zip(("**v1**", "**v1.5**"), MODELS, strict=True)
                     if model in latest
                 ]
@@ -522,10 +538,11 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
             visitor_key: str,
             request: gr.Request,
         ) -> AsyncIterator[tuple[Any, ...]]:
+            lang = _lang(request)
             idle = (gr.Button(interactive=True), gr.Button(visible=False))
             yield (
-                "**Preparing images**",
-                [],
+                Step("preparing", 0.0).status_text(lang),
+                gr.Dataframe(value=[], headers=list(TABLE_HEADERS[lang])),
                 [],
                 gr.DownloadButton(value=None, visible=False),
                 gr.Button(interactive=False),
@@ -540,8 +557,8 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                 )
                 async for items in batch:
                     yield (
-                        f"**{lookbook_summary(items)}**",
-                        table_rows(items),
+                        f"**{translate(lookbook_summary(items), lang)}**",
+                        _lookbook_rows(items, lang),
                         _lookbook_gallery(items),
                         gr.skip(),
                         gr.skip(),
@@ -549,7 +566,8 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                     )
             except TryOnError as exc:
                 yield (
-                    f"**Could not run the lookbook**\n\n{exc}",
+                    translate("**Could not run the lookbook**", lang)
+                    + f"\n\n{error_text(exc, lang)}",
                     gr.skip(),
                     gr.skip(),
                     gr.skip(),
@@ -558,24 +576,38 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                 return
             archive = studio.lookbook_zip(items, model_name) if items else None
             yield (
-                f"**Finished: {lookbook_summary(items)}**",
+                f"**{translate('Finished', lang)}: {translate(lookbook_summary(items), lang)}**",
                 gr.skip(),
                 gr.skip(),
                 gr.DownloadButton(value=str(archive), visible=True) if archive else gr.skip(),
                 *idle,
             )
 
-        def stop(current: str | None) -> tuple[Any, ...]:
-            where = f" Re-attach later with task id `{current}`." if current else ""
+        def stop(current: str | None, request: gr.Request) -> tuple[Any, ...]:
+            lang = _lang(request)
+            text = translate("**Stopped waiting.** The task keeps running at the API.", lang)
+            if current:
+                later = "稍后可用任务 ID" if lang == "zh" else " Re-attach later with task id"
+                text += f"{later} `{current}`" + ("重新关联。" if lang == "zh" else ".")
             return (
-                f"**Stopped waiting.** The task keeps running at the API.{where}",
+                text,
                 gr.Button(interactive=True),
                 gr.Button(visible=False),
             )
 
-        def show_entry(entries: list[dict[str, Any]], evt: gr.SelectData) -> tuple[Any, ...]:
+        def lookbook_stopped(request: gr.Request) -> tuple[Any, ...]:
+            text = "**Stopped.** Tasks already submitted keep running at the API."
+            return (
+                translate(text, _lang(request)),
+                gr.Button(interactive=True),
+                gr.Button(visible=False),
+            )
+
+        def show_entry(
+            entries: list[dict[str, Any]], evt: gr.SelectData, request: gr.Request
+        ) -> tuple[Any, ...]:
             entry = list(reversed(entries))[evt.index]
-            return _render(entry["step"], running=False, offline=offline)
+            return _render(entry["step"], running=False, offline=offline, lang=_lang(request))
 
         run_inputs = [human, human_url, cloth, cloth_url, model, callback, api_key, history]
         run_event = run.click(
@@ -620,11 +652,7 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
             api_visibility="private",
         )
         lookbook_cancel.click(None, None, None, cancels=[lookbook_event], queue=False).then(
-            lambda: (
-                "**Stopped.** Tasks already submitted keep running at the API.",
-                gr.Button(interactive=True),
-                gr.Button(visible=False),
-            ),
+            lookbook_stopped,
             None,
             [lookbook_status, lookbook_run, lookbook_cancel],
             api_visibility="private",
@@ -666,7 +694,7 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                     session=_session(request),
                 )
             except TryOnError as exc:
-                raise gr.Error(str(exc), print_exception=False) from None
+                raise gr.Error(error_text(exc, _lang(request)), print_exception=False) from None
             return task.raw
 
         @documented(api_docs.TRYON)
@@ -682,7 +710,7 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                 person = api_image_source(human_image, "Person image")
                 garment = api_image_source(cloth_image, "Garment image")
             except TryOnError as exc:
-                raise gr.Error(str(exc), print_exception=False) from None
+                raise gr.Error(error_text(exc, _lang(request)), print_exception=False) from None
             steps = studio.run(
                 person, garment, model_name, callback_url, session=_session(request), compare=False
             )
@@ -690,7 +718,7 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                 final = step
             assert final is not None
             if final.error is not None:
-                raise gr.Error(str(final.error), print_exception=False)
+                raise gr.Error(error_text(final.error, _lang(request)), print_exception=False)
             if final.phase == "failed" or final.result_path is None:
                 reason = final.task.task_status_msg if final.task else None
                 raise gr.Error(
@@ -700,11 +728,11 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
             return FileData(path=str(final.result_path)), final.task.raw
 
         @documented(api_docs.QUERY)
-        async def query(task_id: str) -> dict[str, Any]:
+        async def query(task_id: str, request: gr.Request | None = None) -> dict[str, Any]:
             try:
                 return (await studio.query(task_id)).raw
             except TryOnError as exc:
-                raise gr.Error(str(exc), print_exception=False) from None
+                raise gr.Error(error_text(exc, _lang(request)), print_exception=False) from None
 
         gr_api(submit, api_name="submit", concurrency_limit=None, queue=False)
         gr_api(tryon, api_name="tryon", concurrency_limit=None, queue=False)
@@ -720,12 +748,27 @@ def _lookbook_gallery(items: tuple[LookItem, ...]) -> list[tuple[str, str]]:
     ]
 
 
+def _lang(request: gr.Request | None) -> Language:
+    """The visitor's language, from the browser's Accept-Language header."""
+    headers = getattr(request, "headers", None)
+    return language(headers.get("accept-language") if headers is not None else None)
+
+
+def _lookbook_rows(items: tuple[LookItem, ...], lang: Language) -> list[list[str]]:
+    return [
+        [number, garment, translate(state, lang), task_id, translate(note, lang)]
+        for number, garment, state, task_id, note in table_rows(items)
+    ]
+
+
 def _session(request: gr.Request | None) -> str:
     """The browser session (or API client) a submission counts against."""
     return str(getattr(request, "session_hash", None) or "anonymous")
 
 
-def _image_step(title: str, label: str, key: str, rules: str) -> tuple[OriginalImage, gr.Textbox]:
+def _image_step(
+    title: I18nData, label: I18nData, key: str, rules: I18nData
+) -> tuple[OriginalImage, gr.Textbox]:
     """One image step: the upload (file, webcam, clipboard), a link field and the rules."""
     gr.Markdown(title, elem_classes="step-title")
     image = OriginalImage(
@@ -736,7 +779,7 @@ def _image_step(title: str, label: str, key: str, rules: str) -> tuple[OriginalI
         elem_id=f"{key}-image",
     )
     link = gr.Textbox(
-        label="…or paste an image link",
+        label=T("link"),
         placeholder="https://…",
         elem_id=f"{key}-url",
         max_lines=1,
@@ -775,6 +818,7 @@ def launch_options(workdir: Path = WORKDIR, settings: Settings | None = None) ->
             button_primary_text_color="white",
         ),
         "css": CSS,
+        "i18n": T,
         # The browser would otherwise keep a history of every run's inputs, the API key field
         # included, in its local storage.
         "run_history": False,

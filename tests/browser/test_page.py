@@ -231,3 +231,26 @@ def test_the_lookbook_without_garments_says_what_to_add(page: Page) -> None:
     page.click("#lookbook-run")
     expect(page.locator("#lookbook-status")).to_contain_text("add at least one garment")
     expect(page.locator("#lookbook-run")).to_be_enabled()
+
+
+def test_a_chinese_browser_gets_the_page_and_its_messages_in_chinese(
+    browser: Browser, app_url: str, tmp_path: Path
+) -> None:
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(app_url)
+    page.wait_for_selector("#run-button")
+    expect(page.get_by_text("离线演示：模拟结果")).to_be_visible()
+    expect(page.locator("#run-button")).to_have_text("开始试穿")
+    expect(page.locator("#status")).to_contain_text("准备就绪")
+    small = tmp_path / "small.jpg"
+    small.write_bytes(pictures.small_image())
+    upload(page, person=str(small))
+    page.click("#run-button")
+    expect(page.locator("#status")).to_contain_text("人物图片：图片为 200 x 200 像素")
+    upload(page)
+    page.click("#run-button")
+    expect(page.locator("#result-image img")).to_be_visible(timeout=20_000)
+    expect(page.locator("#status")).to_contain_text("完成")
+    save_screenshot(page, "chinese")
+    context.close()
