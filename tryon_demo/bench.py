@@ -405,9 +405,8 @@ def _bench_submit_and_sessions(
 
     def tryon(_: object = None) -> str:
         with requests.Session() as own:  # one visitor: their own connections
-            # gr.api sends a tuple result as one list: [[image, task_json]].
-            image_and_task = raw_call(own, api, "tryon", person, garment)[0]
-            return str(image_and_task[1]["data"]["task_id"])
+            _image, task = raw_call(own, api, "tryon", person, garment)  # two outputs
+            return str(task["data"]["task_id"])
 
     one = statistics.median([timed(tryon) for _ in range(3)])
     rows.append(

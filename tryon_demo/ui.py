@@ -14,7 +14,7 @@ from gradio.data_classes import FileData
 from gradio.events import api as gr_api
 from gradio.i18n import I18nData
 
-from . import api_docs
+from . import api_docs, session_state
 from .api_docs import documented
 from .components import OriginalImage
 from .errors import TryOnError
@@ -171,6 +171,7 @@ def _gallery(history: list[dict[str, Any]]) -> list[tuple[str, str]]:
 def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> gr.Blocks:
     """The whole page, wired to a :class:`Studio`."""
     settings = settings or load_settings()
+    session_state.install()
     studio = Studio(settings, workdir)
     offline = settings.mode == "offline"
     banner_class = "mode-offline" if offline else "mode-online"
@@ -734,7 +735,7 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
             except TryOnError as exc:
                 raise gr.Error(error_text(exc, _lang(request)), print_exception=False) from None
 
-        gr_api(submit, api_name="submit", concurrency_limit=None, queue=False)
+        gr_api(submit, api_name="submit", concurrency_limit=None)
         gr_api(tryon, api_name="tryon", concurrency_limit=None, queue=False)
         gr_api(query, api_name="query", concurrency_limit=None, queue=False)
     return demo
