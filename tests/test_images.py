@@ -182,6 +182,29 @@ def test_an_image_smaller_than_300_pixels_is_refused_with_its_size() -> None:
         prepare_image(pictures.small_image(), field="Person image")
 
 
+def test_a_truncated_png_is_refused_as_damaged() -> None:
+    data = pictures.garment_png()
+    with pytest.raises(ImageError, match="damaged or cut off"):
+        prepare_image(data[: len(data) * 2 // 3])
+
+
+def test_a_png_with_a_corrupted_byte_is_refused_as_damaged() -> None:
+    data = bytearray(pictures.garment_png())
+    data[len(data) // 2] ^= 0xFF  # inside the image data: its chunk CRC no longer matches
+    with pytest.raises(ImageError, match="damaged or cut off"):
+        prepare_image(bytes(data))
+
+
+def test_a_png_with_exif_orientation_is_turned_upright() -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotated 90 degrees clockwise when shown
+    buffer = io.BytesIO()
+    pictures.garment((500, 400)).save(buffer, format="PNG", exif=exif)
+    prepared = prepare_image(buffer.getvalue())
+    assert prepared.report.final_size == (400, 500)
+    assert any("upright" in action for action in prepared.report.actions)
+
+
 def test_a_truncated_jpeg_is_refused_as_damaged() -> None:
     with pytest.raises(ImageError, match="damaged or cut off"):
         prepare_image(pictures.truncated_jpeg())

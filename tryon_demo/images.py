@@ -238,11 +238,15 @@ def _prepare_bytes(
         and target == upright
         and len(data) <= limits.max_output_bytes
     ):
-        if fmt == "JPEG":
-            # Reading every entropy-coded block proves the file whole; scaling the decode to 1/8
-            # skips most of the pixel work, which would be thrown away.
+        # A truncated or corrupted file must not pass as-is, but proving it whole needs no
+        # full decode, which would be thrown away.
+        if fmt == "PNG":
+            _verify_png(data, field)  # every chunk's CRC, up to IEND, without inflating pixels
+        else:
+            # Reading every entropy-coded block proves a JPEG whole; scaling the decode to 1/8
+            # skips most of the pixel work.
             image.draft(None, (max(1, upright[0] // 8), max(1, upright[1] // 8)))
-        _load(image, field, limits)  # a truncated file must not pass as-is
+            _load(image, field, limits)
         report = PreparationReport(
             source=kind,
             original_format=fmt,
@@ -387,7 +391,19 @@ def _load(image: Image.Image, field: str, limits: ImageLimits) -> None:
         raise _damaged(field) from None
 
 
+def _verify_png(data: bytes, field: str) -> None:
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.verify()
+    except (OSError, SyntaxError, ValueError, EOFError):
+        raise _damaged(field) from None
+
+
 def _orientation(image: Image.Image) -> int:
+    if image.format == "PNG" and "exif" not in image.info:
+        # Opening a PNG reads the chunks before its pixels, where an eXIf chunk belongs; Pillow
+        # would otherwise decode every pixel to look for one after them.
+        return 1
     try:
         value = image.getexif().get(_ORIENTATION_TAG, 1)
     except Exception:  # noqa: BLE001 - a broken EXIF block must not stop an otherwise fine photo
