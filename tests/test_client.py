@@ -318,3 +318,19 @@ def test_a_simulator_with_official_paths_answers_the_same_as_the_gateway_paths(
     with TryOnClient(server.url, BearerAuth(FAKE_KEY), poll_interval=0.05) as api:
         task = api.submit(person_b64, garment_b64)
         assert api.wait_for_result(task.task_id).task_status == "succeed"
+
+
+def test_a_create_never_meets_a_kept_alive_connection_the_server_just_closed(
+    person_b64: str, garment_b64: str
+) -> None:
+    # The server drops idle connections after 0.1 s; waiting about that long between calls
+    # makes the server close the pooled connection just as the next request goes out. A create
+    # on that connection would fail with no reply ("may have been created") though nothing was.
+    with SimulatorServer(SimulatorConfig(task_seconds=0.1), keep_alive=0.1) as server:
+        with fast_client(server) as api:
+            for attempt in range(30):
+                task = api.get(api.submit(person_b64, garment_b64).task_id)
+                time.sleep(0.095 + (attempt % 5) * 0.0025)
+            assert task.task_id
+        assert server.simulator.creates_received == 30
+        assert len(server.simulator.tasks) == 30

@@ -264,9 +264,12 @@ class TryOnClient:
     ) -> tuple[int, str, float | None]:
         started = time.perf_counter()
         try:
-            response = self._session.request(
-                method, url, json=json_body, params=params, timeout=self.timeout
-            )
+            if method == "POST":
+                response = self._send_on_new_connection(url, json_body)
+            else:
+                response = self._session.request(
+                    method, url, json=json_body, params=params, timeout=self.timeout
+                )
         except requests.exceptions.RequestException as exc:
             raise self._network_error(method, exc) from None
         text = redact(response.text, self._secrets)
@@ -278,6 +281,23 @@ class TryOnClient:
             (time.perf_counter() - started) * 1000,
         )
         return response.status_code, text, _retry_after(response)
+
+    def _send_on_new_connection(
+        self, url: str, json_body: dict[str, str] | None
+    ) -> requests.Response:
+        """A create on a connection of its own, closed after the reply.
+
+        A kept-alive connection that has sat idle can be closed by the server at the moment a
+        request goes out on it; the request then fails with no reply, which for a create means
+        "may have been created" and a failed try-on, though the server never read it. Queries
+        are retried, so they keep the pool; a create happens once per try-on, so one new
+        connection is a small price for it never meeting a stale one.
+        """
+        with requests.Session() as once:
+            once.auth = self._session.auth
+            once.headers.update(self._session.headers)
+            once.headers["Connection"] = "close"
+            return once.post(url, json=json_body, timeout=self.timeout)
 
     def _network_error(
         self, method: str, exc: requests.exceptions.RequestException

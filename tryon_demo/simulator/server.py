@@ -19,7 +19,11 @@ class SimulatorServer:
     """A simulator listening on ``host:port`` (port 0 picks a free one)."""
 
     def __init__(
-        self, config: SimulatorConfig | None = None, host: str = "127.0.0.1", port: int = 0
+        self,
+        config: SimulatorConfig | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        keep_alive: float = 5.0,
     ) -> None:
         self.app = create_app(config)
         self.host = host
@@ -36,6 +40,9 @@ class SimulatorServer:
                 log_level="warning",
                 access_log=False,
                 lifespan="off",
+                # Seconds an idle kept-alive connection stays open (uvicorn's default: 5).
+                # Typed int, but uvicorn only hands it to loop.call_later: fractions work.
+                timeout_keep_alive=keep_alive,  # type: ignore[arg-type]
             )
         )
         self._thread: threading.Thread | None = None
