@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from tests import pictures
-from tests.conftest import FAKE_KEY, StartSimulator
+from tests.conftest import StartSimulator
+from tests.test_studio import make_studio
 from tryon_demo.errors import InputError, RateLimitError, TryOnError
 from tryon_demo.lookbook import (
     Backoff,
@@ -26,22 +27,10 @@ from tryon_demo.lookbook import (
     write_zip,
 )
 from tryon_demo.models import Task
-from tryon_demo.settings import Settings
 from tryon_demo.simulator import Faults, SimulatorConfig, SimulatorServer
 from tryon_demo.studio import Studio
 
 QUICK = Backoff(base=0.05, cap=0.2, max_attempts=60)
-
-
-def make_studio(server: SimulatorServer, tmp_path: Path, **options: object) -> Studio:
-    settings = Settings(
-        api_key=FAKE_KEY,
-        api_base=server.gateway_base,
-        poll_interval=0.05,
-        poll_max_interval=0.2,
-        **options,  # type: ignore[arg-type]
-    )
-    return Studio(settings, tmp_path / "work")
 
 
 def garment_files(tmp_path: Path, count: int) -> list[Garment]:
