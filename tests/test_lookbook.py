@@ -196,6 +196,29 @@ def test_a_rate_limit_that_never_clears_gives_up_after_the_last_attempt() -> Non
     assert final[0].state == "error" and "Too many requests" in final[0].message
 
 
+def test_the_last_snapshot_shows_every_item_done_even_when_the_caller_is_slow() -> None:
+    # Items finish while the caller is busy with the previous snapshot; the batch must still
+    # hand out a final snapshot with all of them done.
+    async def create(garment: Garment) -> Task:
+        return Task(task_id=garment.name, task_status="submitted", raw={})
+
+    async def finish(task: Task) -> AsyncIterator[Follow]:
+        await asyncio.sleep(0.01 * len(task.task_id))
+        done = Task(task_id=task.task_id, task_status="succeed", raw={})
+        yield Follow(done, Path(f"/results/{task.task_id}.png"))
+
+    async def gather() -> tuple[LookItem, ...]:
+        last: tuple[LookItem, ...] = ()
+        garments = [Garment("a" * n, None) for n in range(1, 6)]
+        async for items in run_lookbook(garments, create, finish, concurrency=5):
+            last = items
+            await asyncio.sleep(0.03)  # a slow caller: the next items finish meanwhile
+        return last
+
+    for _ in range(5):
+        assert [item.state for item in asyncio.run(gather())] == ["succeed"] * 5
+
+
 def test_backoff_doubles_up_to_its_cap_and_honours_retry_after() -> None:
     backoff = Backoff(base=1.0, cap=8.0, jitter=0.0)
     assert [backoff.delay(n, None) for n in range(1, 6)] == [1.0, 2.0, 4.0, 8.0, 8.0]
@@ -240,3 +263,13 @@ def test_the_summary_counts_done_failed_and_running() -> None:
         LookItem(4, "d", "error"),
     )
     assert summary(items) == "1 of 4 done · 1 failed · 1 could not run · 1 running"
+
+
+def test_the_person_photo_given_as_a_garment_ends_only_that_row(
+    simulator: SimulatorServer, tmp_path: Path
+) -> None:
+    person = person_file(tmp_path)
+    garments = [*garment_files(tmp_path, 1), Garment("me-again.jpg", person)]
+    final = snapshots(make_studio(simulator, tmp_path), person, garments)[-1]
+    assert [item.state for item in final] == ["succeed", "error"]
+    assert "same picture as the person image" in final[1].message

@@ -181,12 +181,16 @@ async def run_lookbook(
 
     workers = [asyncio.create_task(guarded_work(i, g)) for i, g in enumerate(garments)]
     try:
-        yield tuple(items)
-        while not all(item.done for item in items):
+        while True:
+            # Items change while the caller holds a snapshot, so the end is decided on what
+            # was last handed out: the final snapshot always shows every item done.
+            snapshot = tuple(items)
+            yield snapshot
+            if all(item.done for item in snapshot):
+                return
             await changes.get()
             while not changes.empty():  # several changes at once make one snapshot
                 changes.get_nowait()
-            yield tuple(items)
     finally:
         for worker in workers:
             worker.cancel()
