@@ -140,6 +140,25 @@ def test_what_preparation_did_reads_in_chinese(picture: Callable[[], bytes]) -> 
     assert_chinese(note)
 
 
+def test_what_the_page_writes_at_run_time_reads_in_chinese() -> None:
+    stopped = (
+        "**Stopped waiting.** The task keeps running at the API. "
+        "Re-attach later with task id `t-1`."
+    )
+    assert translate(stopped, "zh") == (
+        "**已停止等待。** 任务仍在 API 端继续运行。稍后可用任务 ID `t-1` 重新关联。"
+    )
+    for text in (
+        "The API deletes results after about 30 days: download what you want to keep.",
+        "(the built-in simulator's address, reachable only on the server: use the download "
+        "button). The real API deletes results after about 30 days.",
+        "**Outfit composed**: both pieces are now the garment picture, and the model is v1.5 (the "
+        "one that takes a top and a bottom). Press **Run try-on**.",
+        "**Stopped.** Tasks already submitted keep running at the API.",
+    ):
+        assert_chinese(translate(text, "zh"))
+
+
 def test_every_page_text_exists_in_both_languages() -> None:
     for key, (english, chinese) in UI_TEXT.items():
         assert english.strip() and chinese.strip(), key

@@ -11,7 +11,6 @@ goes through :func:`translate` with the language of the visitor's browser.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 from .errors import TryOnError
 
@@ -65,8 +64,14 @@ _EXACT: dict[str, str] = {
     "Could not run": "无法运行",
     "The API gave no reason.": "API 未说明原因。",
     "the API gave no reason": "API 未说明原因",
-    "Ready: choose a person and a garment, then press **Run try-on**.": (
-        "准备就绪：选择人物和服装，然后点击 **开始试穿**。"
+    "task": "任务",
+    "Result URL": "结果地址",
+    "(the built-in simulator's address, reachable only on the server: use the download button). "
+    "The real API deletes results after about 30 days.": (
+        "（内置模拟器的地址，只能在服务器上访问：请使用下载按钮。）真实 API 约 30 天后会删除结果。"
+    ),
+    "The API deletes results after about 30 days: download what you want to keep.": (
+        "API 约 30 天后会删除结果：请下载想保留的图片。"
     ),
     # The API's business codes (errors._CODE_TABLE)
     "The API refused the key. Check KLING_API_KEY or the key you entered.": (
@@ -215,7 +220,6 @@ _PATTERNS: list[tuple[str, str]] = [
         r"own\.",
         "{field}：与人物图片是同一张图。请选择单独拍摄服装的照片。",
     ),
-    (_F + r": it is the same picture as the person image\.", "{field}：与人物图片是同一张图。"),
     (
         _F + r" garment: the composer needs an uploaded picture, not a link\.",
         "{field}：合成需要上传的图片，不能使用链接。",
@@ -290,6 +294,7 @@ _PATTERNS: list[tuple[str, str]] = [
         "任务 {id} 的结果图片无法下载（{why}）。约 30 天内仍可在 {url} 获取。",
     ),
     (r"Garment (?P<name>.+)", "服装 {name}"),
+    (r"Re-attach later with task id (?P<id>`[^`]+`)\.", "稍后可用任务 ID {id} 重新关联。"),
     # What preparation did to an image (the notes under the JSON panels)
     (r"already acceptable: sent byte for byte", "已符合要求：按原文件逐字节发送"),
     (
@@ -385,11 +390,6 @@ def error_text(error: TryOnError, lang: Language) -> str:
         label = "请求 ID" if lang == "zh" else "request_id"
         return f"{message} ({label}: {error.request_id})"
     return message
-
-
-def translator(lang: Language) -> Callable[[str], str]:
-    """``translate`` bound to one language, for code that writes many texts."""
-    return lambda text: translate(text, lang)
 
 
 # --- the page's fixed texts, for gr.I18n ---------------------------------------------------

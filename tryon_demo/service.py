@@ -59,6 +59,16 @@ def prepare_submission(
     """Prepare both images and build the create body; raises :class:`InputError` on bad input."""
     human_image = prepare_image(human, field="Person image", limits=limits)
     cloth_image = prepare_image(cloth, field="Garment image", limits=limits)
+    return submission_of(human_image, cloth_image, model_name, callback_url)
+
+
+def submission_of(
+    human_image: PreparedImage,
+    cloth_image: PreparedImage,
+    model_name: str = DEFAULT_MODEL,
+    callback_url: str | None = None,
+) -> Submission:
+    """The create body for two prepared images; refuses the person photo as the garment."""
     if human_image.payload == cloth_image.payload:
         raise InputError(
             "Garment image: it is the same picture as the person image. Choose a photo of the "

@@ -32,7 +32,7 @@ from .limits import Rate, SubmissionLimiter
 from .lookbook import Backoff, Follow, Garment, LookItem, run_lookbook, write_zip
 from .models import Task
 from .outfit import check_combination, compose_outfit
-from .service import make_client, prepare_submission
+from .service import make_client, prepare_submission, submission_of
 from .settings import DEFAULT_MODEL, MODELS, Settings
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ class Step:
         label = translate(_LABELS[self.phase], lang)
         parts = [f"**{label}**"]
         if self.task is not None:
-            parts.append(f"{'任务' if lang == 'zh' else 'task'} `{self.task.task_id}`")
+            parts.append(f"{translate('task', lang)} `{self.task.task_id}`")
         parts.append(f"{self.elapsed:.1f} s")
         line = " · ".join(parts)
         if self.error is not None:
@@ -360,16 +360,18 @@ class Studio:
         client, owned = self._client(api_key)
 
         async def submit(garment: Garment) -> Task:
-            field_name = f"Garment {garment.name}"
             cloth = await _off_loop(
-                partial(prepare_image, garment.source, field=field_name, limits=self.limits)
+                partial(
+                    prepare_image,
+                    garment.source,
+                    field=f"Garment {garment.name}",
+                    limits=self.limits,
+                )
             )
-            if cloth.payload == person.payload:
-                raise InputError(f"{field_name}: it is the same picture as the person image.")
-            body = TryOnClient.create_body(person.payload, cloth.payload, model_name=model_name)
+            submission = submission_of(person, cloth, model_name)
             if not owned:
                 self.limiter.acquire(session)
-            return await _off_loop(partial(client.submit_body, body))
+            return await _off_loop(partial(client.submit_body, submission.body))
 
         async def follow(task: Task) -> AsyncIterator[Follow]:
             async for step in self._follow(client, task, time.monotonic(), None):

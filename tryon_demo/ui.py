@@ -77,26 +77,19 @@ class Outputs:
         return list(self.__dict__.values())
 
 
+_RESULT_NOTES = {
+    True: "(the built-in simulator's address, reachable only on the server: use the download "
+    "button). The real API deletes results after about 30 days.",
+    False: "The API deletes results after about 30 days: download what you want to keep.",
+}
+
+
 def _result_link(step: Step, offline: bool, lang: Language) -> str:
     if step.task is None or not step.task.result_url:
         return ""
-    if lang == "zh":
-        where = (
-            "（内置模拟器的地址，只能在服务器上访问：请使用下载按钮）"
-            if offline
-            else "API 约 30 天后会删除结果：请下载想保留的图片。"
-        )
-        return f"结果地址：`{step.task.result_url}`  \n{where}"
-    if offline:
-        return (
-            f"Result URL: `{step.task.result_url}`  \n"
-            "(the built-in simulator's address, reachable only on the server: use the download "
-            "button). The real API deletes results after about 30 days."
-        )
-    return (
-        f"Result URL: <{step.task.result_url}>  \n"
-        "The API deletes results after about 30 days: download what you want to keep."
-    )
+    url = step.task.result_url
+    shown = f"`{url}`" if offline else f"<{url}>"  # the simulator's address is not a link to follow
+    return f"{translate('Result URL', lang)}: {shown}  \n{translate(_RESULT_NOTES[offline], lang)}"
 
 
 def _render(
@@ -585,13 +578,11 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
             )
 
         def stop(current: str | None, request: gr.Request) -> tuple[Any, ...]:
-            lang = _lang(request)
-            text = translate("**Stopped waiting.** The task keeps running at the API.", lang)
+            text = "**Stopped waiting.** The task keeps running at the API."
             if current:
-                later = "稍后可用任务 ID" if lang == "zh" else " Re-attach later with task id"
-                text += f"{later} `{current}`" + ("重新关联。" if lang == "zh" else ".")
+                text += f" Re-attach later with task id `{current}`."
             return (
-                text,
+                translate(text, _lang(request)),
                 gr.Button(interactive=True),
                 gr.Button(visible=False),
             )
