@@ -155,6 +155,7 @@ def test_what_the_page_writes_at_run_time_reads_in_chinese() -> None:
         "**Outfit composed**: both pieces are now the garment picture, and the model is v1.5 (the "
         "one that takes a top and a bottom). Press **Run try-on**.",
         "**Stopped.** Tasks already submitted keep running at the API.",
+        "The task failed: the API gave no reason",
     ):
         assert_chinese(translate(text, "zh"))
 

@@ -288,6 +288,7 @@ _PATTERNS: list[tuple[str, str]] = [
         "任务 {id} 在 {s} 秒后仍为 {status}。它可能仍会完成：稍后用任务 ID 再次查询。",
     ),
     (r"Task (?P<id>\S+) failed: (?P<reason>.+)", "任务 {id} 失败：{reason}"),
+    (r"The task failed: (?P<reason>.+)", "任务失败：{reason}"),
     (
         r"The result image of task (?P<id>\S+) could not be downloaded \((?P<why>\w+)\)\. It is still "
         r"at (?P<url>\S+) for about 30 days\.",

@@ -713,9 +713,8 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                 raise gr.Error(error_text(final.error, _lang(request)), print_exception=False)
             if final.phase == "failed" or final.result_path is None:
                 reason = final.task.task_status_msg if final.task else None
-                raise gr.Error(
-                    f"The task failed: {reason or 'the API gave no reason'}", print_exception=False
-                )
+                text = f"The task failed: {reason or 'the API gave no reason'}"
+                raise gr.Error(translate(text, _lang(request)), print_exception=False)
             assert final.task is not None
             return FileData(path=str(final.result_path)), final.task.raw
 
