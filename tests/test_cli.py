@@ -75,6 +75,7 @@ def test_query_shows_a_task(
     )
     task_id = json.loads(created.stdout)["data"]["task_id"]
     result = run(["query", task_id, "--json"], api_env, tmp_path)
+    assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["data"]["task_id"] == task_id
 
 
