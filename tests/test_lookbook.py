@@ -219,6 +219,27 @@ def test_the_last_snapshot_shows_every_item_done_even_when_the_caller_is_slow() 
         assert [item.state for item in asyncio.run(gather())] == ["succeed"] * 5
 
 
+def test_a_bug_in_one_item_ends_that_row_with_a_plain_message_and_is_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def create(garment: Garment) -> Task:
+        if garment.name == "broken.png":
+            raise RuntimeError("a bug")
+        return Task(task_id=garment.name, task_status="submitted", raw={})
+
+    async def finish(task: Task) -> AsyncIterator[Follow]:
+        yield Follow(Task(task_id=task.task_id, task_status="succeed"), Path("/r.png"))
+
+    async def gather() -> tuple[LookItem, ...]:
+        garments = [Garment("ok.png", None), Garment("broken.png", None)]
+        return [items async for items in run_lookbook(garments, create, finish)][-1]
+
+    final = asyncio.run(gather())
+    assert [item.state for item in final] == ["succeed", "error"]
+    assert final[1].message == "Something went wrong inside the app for this garment."
+    assert "broken.png failed unexpectedly" in caplog.text
+
+
 def test_backoff_doubles_up_to_its_cap_and_honours_retry_after() -> None:
     backoff = Backoff(base=1.0, cap=8.0, jitter=0.0)
     assert [backoff.delay(n, None) for n in range(1, 6)] == [1.0, 2.0, 4.0, 8.0, 8.0]

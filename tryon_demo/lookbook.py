@@ -12,6 +12,7 @@ import asyncio
 import csv
 import io
 import json
+import logging
 import random
 import time
 import zipfile
@@ -23,6 +24,8 @@ from typing import Any, Literal
 from .errors import RateLimitError, TryOnError
 from .limits import LimitExceededError
 from .models import Task
+
+log = logging.getLogger(__name__)
 
 ItemState = Literal["queued", "waiting", "submitted", "processing", "succeed", "failed", "error"]
 TERMINAL: frozenset[str] = frozenset({"succeed", "failed", "error"})
@@ -174,8 +177,9 @@ async def run_lookbook(
     async def guarded_work(index: int, garment: Garment) -> None:
         try:
             await work(index, garment)
-        except Exception as exc:  # noqa: BLE001 - one broken item must not sink the batch
+        except Exception as exc:  # one broken item must not sink the batch
             if not isinstance(exc, TryOnError):
+                log.exception("lookbook item %s failed unexpectedly", garment.name)
                 exc = TryOnError("Something went wrong inside the app for this garment.")
             update(index, state="error", message=str(exc))
 

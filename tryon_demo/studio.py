@@ -43,6 +43,11 @@ _T = TypeVar("_T")
 #: HTTP calls run here, not on the event loop; sized for many visitors' short requests.
 _HTTP_POOL = ThreadPoolExecutor(max_workers=32, thread_name_prefix="tryon-http")
 RESULT_MAX_BYTES = 40 * 1024 * 1024
+#: What a person is told when the app itself failed (the details go to the server log).
+APP_FAULT = (
+    "Something went wrong inside the app. Try again; if it keeps happening, the details are in "
+    "the server log."
+)
 TICK = 0.5
 _LINK = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
 
@@ -472,10 +477,7 @@ async def guarded(steps: AsyncIterator[Step]) -> AsyncIterator[Step]:
             yield step
     except Exception:
         log.exception("the try-on flow failed unexpectedly")
-        error = TryOnError(
-            "Something went wrong inside the app. Try again; if it keeps happening, the details "
-            "are in the server log."
-        )
+        error = TryOnError(APP_FAULT)
         yield Step(
             "error", last.elapsed if last else 0.0, task=last.task if last else None, error=error
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import tempfile
 import time
 from collections.abc import AsyncIterator
@@ -23,7 +24,9 @@ from .images import ImageSource
 from .lookbook import Garment, LookItem, table_rows
 from .lookbook import summary as lookbook_summary
 from .settings import DEFAULT_MODEL, MODELS, Settings, load_settings
-from .studio import Step, Studio, api_image_source, guarded, json_dumps_safe
+from .studio import APP_FAULT, Step, Studio, api_image_source, guarded, json_dumps_safe
+
+log = logging.getLogger(__name__)
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 WORKDIR = Path(tempfile.gettempdir()) / "kolors-tryon-studio"
@@ -558,7 +561,11 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                         gr.skip(),
                         gr.skip(),
                     )
-            except TryOnError as exc:
+                archive = studio.lookbook_zip(items, model_name) if items else None
+            except Exception as exc:  # the page shows a sentence, never a traceback
+                if not isinstance(exc, TryOnError):
+                    log.exception("the lookbook failed unexpectedly")
+                    exc = TryOnError(APP_FAULT)
                 yield (
                     translate("**Could not run the lookbook**", lang)
                     + f"\n\n{error_text(exc, lang)}",
@@ -568,7 +575,6 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                     *idle,
                 )
                 return
-            archive = studio.lookbook_zip(items, model_name) if items else None
             yield (
                 f"**{translate('Finished', lang)}: {translate(lookbook_summary(items), lang)}**",
                 gr.skip(),

@@ -10,6 +10,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests import pictures
 from tests.browser.conftest import ROOT, save_screenshot
+from tryon_demo.studio import Studio
 
 pytestmark = pytest.mark.browser
 
@@ -254,3 +255,22 @@ def test_a_chinese_browser_gets_the_page_and_its_messages_in_chinese(
     expect(page.locator("#status")).to_contain_text("完成")
     save_screenshot(page, "chinese")
     context.close()
+
+
+def test_a_fault_inside_the_lookbook_is_a_sentence_and_gives_the_button_back(
+    page: Page, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full_disk(*_: object) -> Path:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Studio, "lookbook_zip", full_disk)
+    page.locator("#human-image input[type=file]").set_input_files(PERSON)
+    page.get_by_role("tab", name="Lookbook").click()
+    page.locator("#lookbook-garments input[type=file]").set_input_files(GARMENT)
+    expect(page.locator("#lookbook-garments img")).to_have_count(1)
+    page.click("#lookbook-run")
+    status = page.locator("#lookbook-status")
+    expect(status).to_contain_text("Something went wrong inside the app", timeout=20_000)
+    expect(status).not_to_contain_text("Traceback")
+    expect(status).not_to_contain_text("No space left")
+    expect(page.locator("#lookbook-run")).to_be_enabled()
