@@ -4,17 +4,13 @@ person can cause reads in it, errors included."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from gradio_client import Client, handle_file
-from gradio_client.exceptions import AppError
 
 from tests import pictures
 from tests.conftest import FAKE_KEY
-from tests.test_app import RunningApp
-from tests.test_reliability import CATALOGUE, GARMENT
 from tryon_demo.auth import BearerAuth
 from tryon_demo.client import TryOnClient
 from tryon_demo.errors import _CODE_TABLE, NetworkError, api_error
@@ -22,8 +18,6 @@ from tryon_demo.i18n import UI_TEXT, error_text, language, translate, ui_transla
 from tryon_demo.images import prepare_image
 from tryon_demo.limits import LimitExceededError, Rate, SubmissionLimiter
 from tryon_demo.lookbook import LookItem, summary, table_rows
-from tryon_demo.settings import Settings
-from tryon_demo.simulator import SimulatorConfig, SimulatorServer
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Words that stay as they are in Chinese text: names, formats, units, settings.
@@ -172,60 +166,3 @@ def test_every_key_the_page_uses_is_in_the_catalogue() -> None:
     source = (ROOT / "tryon_demo" / "ui.py").read_text()
     used = set(re.findall(r"""\bT\(["'](\w+)["']\)""", source))
     assert used and used <= set(UI_TEXT), used - set(UI_TEXT)
-
-
-# --- through the running app, as a Chinese browser's request --------------------------------
-
-
-@pytest.fixture(scope="module")
-def simulator() -> Iterator[SimulatorServer]:
-    with SimulatorServer(SimulatorConfig(task_seconds=0.3)) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def app(
-    simulator: SimulatorServer, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[RunningApp]:
-    settings = Settings(api_key=FAKE_KEY, api_base=simulator.gateway_base, poll_interval=0.05)
-    with RunningApp(settings, tmp_path_factory.mktemp("work")) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def chinese(app: RunningApp) -> Client:
-    return Client(app.url, verbose=False, headers={"Accept-Language": "zh-CN,zh;q=0.9"})
-
-
-@pytest.fixture(scope="module")
-def garment_file(tmp_path_factory: pytest.TempPathFactory) -> str:
-    path = tmp_path_factory.mktemp("garment") / "garment.png"
-    path.write_bytes(pictures.garment_png())
-    return str(path)
-
-
-@pytest.mark.parametrize("case", [name for name, (_, message) in CATALOGUE.items() if message])
-def test_every_bad_input_is_refused_in_chinese_for_a_chinese_browser(
-    case: str, chinese: Client, garment_file: str, tmp_path: Path
-) -> None:
-    source, _ = CATALOGUE[case]
-    if callable(source):
-        path = tmp_path / "person.jpg"
-        path.write_bytes(source())
-        person: object = handle_file(str(path))
-    elif source == GARMENT:
-        person = handle_file(garment_file)
-    else:
-        person = source
-    with pytest.raises(AppError) as caught:
-        chinese.predict(person, handle_file(garment_file), api_name="/submit")
-    message = str(caught.value)
-    assert message.startswith("人物图片") or "与人物图片是同一张图" in message, message
-    assert_chinese(message)
-
-
-def test_an_english_browser_still_reads_english(app: RunningApp, tmp_path: Path) -> None:
-    path = tmp_path / "small.png"
-    path.write_bytes(pictures.small_image())
-    with pytest.raises(AppError, match="Person image: it is 200 x 200 pixels"):
-        app.client.predict(handle_file(str(path)), handle_file(str(path)), api_name="/submit")

@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gradio_client import handle_file
+from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
 from tests import pictures
 from tests.conftest import FAKE_KEY, fast_client
 from tests.test_app import RunningApp
+from tests.test_i18n import assert_chinese
 from tryon_demo.settings import Settings
 from tryon_demo.simulator import Faults, SimulatorConfig, SimulatorServer
 
@@ -85,20 +86,24 @@ def task_ids(simulator: SimulatorServer) -> set[str]:
         return {task.task_id for task in api.list(page_size=500)}
 
 
+def person_input(case: str, garment_file: str, tmp_path: Path) -> Any:
+    """The person argument of /submit for a catalogue case: a link, or an uploaded file."""
+    source = CATALOGUE[case][0]
+    if source == GARMENT:
+        return handle_file(garment_file)
+    if isinstance(source, str):
+        return source
+    path = tmp_path / f"{case}.jpg"
+    path.write_bytes(source())
+    return handle_file(str(path))
+
+
 @pytest.mark.parametrize("case", list(CATALOGUE))
 def test_every_catalogue_case_becomes_a_task_or_a_specific_message(
     case: str, app: RunningApp, simulator: SimulatorServer, garment_file: str, tmp_path: Path
 ) -> None:
-    source, message = CATALOGUE[case]
-    person: Any
-    if source == GARMENT:
-        person = handle_file(garment_file)
-    elif isinstance(source, str):
-        person = source
-    else:
-        path = tmp_path / f"{case}.jpg"
-        path.write_bytes(source())
-        person = handle_file(str(path))
+    message = CATALOGUE[case][1]
+    person = person_input(case, garment_file, tmp_path)
     before = task_ids(simulator)
     if message is None:
         reply = app.client.predict(
@@ -117,6 +122,19 @@ def test_every_catalogue_case_becomes_a_task_or_a_specific_message(
             )
         assert message in str(caught.value)
         assert task_ids(simulator) == before  # nothing reached the API
+
+
+@pytest.mark.parametrize("case", [name for name, (_, message) in CATALOGUE.items() if message])
+def test_every_refused_case_reads_in_chinese_for_a_chinese_browser(
+    case: str, app: RunningApp, garment_file: str, tmp_path: Path
+) -> None:
+    chinese = Client(app.url, verbose=False, headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+    person = person_input(case, garment_file, tmp_path)
+    with pytest.raises(AppError) as caught:
+        chinese.predict(person, handle_file(garment_file), api_name="/submit")
+    message = str(caught.value)
+    assert message.startswith("人物图片") or "与人物图片是同一张图" in message, message
+    assert_chinese(message)
 
 
 def test_a_model_outside_the_enum_is_refused_and_creates_nothing(
