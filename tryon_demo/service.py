@@ -11,6 +11,7 @@ from typing import Any
 from .auth import BearerAuth
 from .client import TryOnClient
 from .errors import InputError
+from .i18n import UI_TEXT
 from .images import ImageLimits, ImageSource, PreparedImage, prepare_image
 from .settings import DEFAULT_MODEL, Settings
 from .simulator import SimulatorConfig, SimulatorServer
@@ -108,10 +109,10 @@ def make_client(settings: Settings) -> TryOnClient:
 
 
 def mode_label(settings: Settings) -> str:
-    """Where requests go, in the words of the page's banner."""
+    """Where requests go, in the words of the page's banner (its English)."""
     if settings.mode == "offline":
-        return "Offline demo: simulated results"
-    return f"Connected to {settings.base_host}"
+        return UI_TEXT["banner_offline"][0]
+    return f"{UI_TEXT['banner_online'][0]} {settings.base_host}"
 
 
 def mode_banner(settings: Settings) -> str:

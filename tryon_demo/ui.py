@@ -398,6 +398,26 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
             gr.State(None),
         )
 
+        async def shown(
+            steps: AsyncIterator[Step],
+            model_name: str,
+            entries: list[dict[str, Any]],
+            lang: Language,
+        ) -> AsyncIterator[tuple[Any, ...]]:
+            """A run's steps as page updates; the finished one also goes into the history."""
+            async for step in guarded(steps):
+                if not step.done:
+                    yield (
+                        *_render(step, running=True, offline=offline, lang=lang),
+                        gr.skip(),
+                        gr.skip(),
+                    )
+                    continue
+                entry = _history_entry(step, model_name)
+                entries = [*entries, entry] if entry else entries
+                rendered = _render(step, running=False, offline=offline, lang=lang)
+                yield (*rendered, entries, _gallery(entries))
+
         async def run_flow(
             human_file: str | None,
             human_link: str,
@@ -426,42 +446,17 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                 api_key=visitor_key,
                 session=_session(request),
             )
-            async for step in guarded(steps):
-                if step.done:
-                    entry = _history_entry(step, model_name)
-                    entries = [*entries, entry] if entry else entries
-                    yield (
-                        *_render(step, running=False, offline=offline, lang=lang),
-                        entries,
-                        _gallery(entries),
-                    )
-                else:
-                    yield (
-                        *_render(step, running=True, offline=offline, lang=lang),
-                        gr.skip(),
-                        gr.skip(),
-                    )
+            async for update in shown(steps, model_name, entries, lang):
+                yield update
 
         async def follow_flow(
             task: str, visitor_key: str, entries: list[dict[str, Any]], request: gr.Request
         ) -> AsyncIterator[tuple[Any, ...]]:
             lang = _lang(request)
             yield (*_cleared(lang), gr.skip(), gr.skip())
-            async for step in guarded(studio.follow(task, api_key=visitor_key)):
-                if step.done:
-                    entry = _history_entry(step, "re-attached")
-                    entries = [*entries, entry] if entry else entries
-                    yield (
-                        *_render(step, running=False, offline=offline, lang=lang),
-                        entries,
-                        _gallery(entries),
-                    )
-                else:
-                    yield (
-                        *_render(step, running=True, offline=offline, lang=lang),
-                        gr.skip(),
-                        gr.skip(),
-                    )
+            steps = studio.follow(task, api_key=visitor_key)
+            async for update in shown(steps, "re-attached", entries, lang):
+                yield update
 
         def compose_pieces(
             first: str | None,
@@ -732,8 +727,9 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                 raise gr.Error(error_text(exc, _lang(request)), print_exception=False) from None
 
         gr_api(submit, api_name="submit", concurrency_limit=None)
+        # Outside the queue: Gradio's queued MCP path would fold /tryon's two outputs into one.
         gr_api(tryon, api_name="tryon", concurrency_limit=None, queue=False)
-        gr_api(query, api_name="query", concurrency_limit=None, queue=False)
+        gr_api(query, api_name="query", concurrency_limit=None)
     return demo
 
 
