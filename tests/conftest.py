@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import os
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -12,6 +14,10 @@ from tests import pictures
 from tryon_demo.auth import BearerAuth
 from tryon_demo.client import TryOnClient
 from tryon_demo.simulator import SimulatorConfig, SimulatorServer
+
+# The app's state (daily counts, signing secret) goes to a folder of this test run, never to the
+# user's own cache folder; tests that need a state of their own pass TRYON_STATE_DIR themselves.
+os.environ.setdefault("TRYON_STATE_DIR", tempfile.mkdtemp(prefix="tryon-state-"))
 
 #: A recognisable fake key: any output that contains it has leaked it.
 FAKE_KEY = "sk-FAKE-KEY-0123456789-must-never-leak"

@@ -57,6 +57,9 @@ class Settings:
     lookbook_concurrency: int = 3
     #: Offer the try-on as tools on Gradio's MCP server (needs ``gradio[mcp]``).
     mcp_server: bool = False
+    #: Where the app keeps what must outlive a restart (the daily count, the signing secret).
+    #: Outside the repository so it is never committed; see :func:`default_state_dir`.
+    state_dir: Path = field(default_factory=lambda: default_state_dir({}))
 
     @property
     def mode(self) -> Mode:
@@ -90,6 +93,32 @@ class Settings:
     def with_api_key(self, key: str | None) -> Settings:
         """A copy that uses ``key`` as the gateway key (a visitor's own key in the UI)."""
         return replace(self, api_key=key or None, access_key=None, secret_key=None)
+
+
+def default_state_dir(env: Mapping[str, str]) -> Path:
+    """The state folder when ``TRYON_STATE_DIR`` is not set.
+
+    A Hugging Face Space with persistent storage mounts it at ``/data`` (the only place that
+    survives a restart there); elsewhere the user's cache folder.
+    """
+    data = Path("/data")
+    if env.get("SPACE_ID") and data.is_dir() and os.access(data, os.W_OK):
+        return data / "kolors-tryon-studio"
+    cache = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "kolors-tryon-studio"
+
+
+def ensure_state_dir(settings: Settings) -> Path:
+    """The state folder, created (readable by this user only) if it does not exist yet."""
+    path = settings.state_dir
+    try:
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"TRYON_STATE_DIR {str(path)!r} cannot be created ({exc.strerror}). Set it to a "
+            "folder this user can write to."
+        ) from None
+    return path
 
 
 def _number(env: Mapping[str, str], name: str, kind: Callable[[str], _T], default: _T) -> _T:
@@ -172,4 +201,7 @@ def load_settings(
             1, _number(merged, "TRYON_LOOKBOOK_CONCURRENCY", int, defaults.lookbook_concurrency)
         ),
         mcp_server=_flag(text("TRYON_MCP_SERVER")),
+        state_dir=Path(os.path.expanduser(text("TRYON_STATE_DIR") or ""))
+        if text("TRYON_STATE_DIR")
+        else default_state_dir(merged),
     )
