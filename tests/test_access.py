@@ -24,9 +24,13 @@ from mcp.client.streamable_http import streamable_http_client
 from tests import pictures
 from tests.conftest import FAKE_KEY
 from tests.test_app import free_port
+from tests.test_studio import make_studio
 from tryon_demo.access import LoginThrottle, client_address
+from tryon_demo.limits import LimitExceededError
+from tryon_demo.lookbook import Garment
 from tryon_demo.settings import Settings
 from tryon_demo.simulator import SimulatorConfig, SimulatorServer
+from tryon_demo.studio import Step, Studio
 from tryon_demo.ui import build_demo, launch_options
 
 PASSWORD = "open-sesame-123"
@@ -411,3 +415,42 @@ def test_task_lookups_past_the_query_rate_are_not_forwarded(
                 answers.append(str(exc))
     assert all("No task with that id" in text for text in answers[:3])  # the API answered
     assert all("You have looked up 3 tasks" in text for text in answers[3:])  # the app did
+
+
+def over_the_limit(simulator: SimulatorServer, tmp_path: Path) -> Studio:
+    """A studio whose visitor "me" has used up a 1/minute allowance."""
+    studio = make_studio(simulator, tmp_path, rate_per_session="1/minute")
+    studio.limiter.acquire("ip:me")
+    return studio
+
+
+def test_a_run_over_the_limit_ends_before_its_pictures_are_read(
+    simulator: SimulatorServer, tmp_path: Path
+) -> None:
+    not_a_picture = tmp_path / "notes.jpg"
+    not_a_picture.write_bytes(pictures.text_file())
+    studio = over_the_limit(simulator, tmp_path)
+
+    async def steps() -> list[Step]:
+        run = studio.run(not_a_picture, not_a_picture, session="ip:me")
+        return [step async for step in run]
+
+    final = asyncio.run(steps())[-1]
+    assert isinstance(final.error, LimitExceededError)
+    assert final.request is None  # nothing was prepared
+
+
+def test_a_lookbook_over_the_limit_ends_before_the_person_is_read(
+    simulator: SimulatorServer, tmp_path: Path
+) -> None:
+    not_a_picture = tmp_path / "notes.jpg"
+    not_a_picture.write_bytes(pictures.text_file())
+    studio = over_the_limit(simulator, tmp_path)
+
+    async def batch() -> None:
+        garments = [Garment("shirt.png", not_a_picture)]
+        async for _ in studio.lookbook(not_a_picture, garments, session="ip:me"):
+            pass
+
+    with pytest.raises(LimitExceededError):
+        asyncio.run(batch())
