@@ -829,6 +829,9 @@ def launch_options(workdir: Path = WORKDIR, settings: Settings | None = None) ->
         "auth_message": message,
         # The password on every route, MCP included, and a brake on guessing it.
         "app_kwargs": {"middleware": access.access_middleware(settings, message)},
+        # Without server-side rendering no Node proxy sits between the visitor and this app,
+        # so the X-Forwarded-For hops TRYON_TRUSTED_PROXIES counts are the same everywhere.
+        "ssr_mode": False,
         "theme": gr.themes.Soft(primary_hue="indigo", neutral_hue="slate").set(
             button_primary_background_fill="*primary_600",
             button_primary_background_fill_hover="*primary_700",
