@@ -454,3 +454,17 @@ def test_a_lookbook_over_the_limit_ends_before_the_person_is_read(
 
     with pytest.raises(LimitExceededError):
         asyncio.run(batch())
+
+
+def test_re_attaching_past_the_query_rate_is_not_forwarded(
+    simulator: SimulatorServer, tmp_path: Path
+) -> None:
+    studio = make_studio(simulator, tmp_path, rate_query="2/minute")
+
+    async def reattach() -> Step:
+        return [step async for step in studio.follow("no-such-task", session="ip:me")][-1]
+
+    answers = [asyncio.run(reattach()) for _ in range(3)]
+    assert all("No task with that id" in str(step.error) for step in answers[:2])
+    assert isinstance(answers[2].error, LimitExceededError)
+    assert "You have looked up 2 tasks" in str(answers[2].error)

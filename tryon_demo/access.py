@@ -67,7 +67,9 @@ def client_address(peer: str | None, forwarded_for: Iterable[str], trusted_proxi
 
     Each proxy appends the address it was connected from to ``X-Forwarded-For``; entries to
     the left of the ones the trusted proxies added were written by the client and prove
-    nothing. With ``trusted_proxies`` 0 the connection's own address is used.
+    nothing. With ``trusted_proxies`` 0 the connection's own address is used (for connections
+    from loopback uvicorn has already taken it from the header's last entry, which agrees with
+    one trusted proxy on this machine).
     """
     entries = [part.strip() for value in forwarded_for for part in value.split(",")]
     entries = [entry for entry in entries if entry]
