@@ -28,7 +28,7 @@ from .client import TryOnClient, wait_timeout_error
 from .errors import ImageError, InputError, TryOnError, UnexpectedResponseError
 from .i18n import Language, error_text, translate
 from .images import ImageLimits, ImageSource, prepare_image
-from .limits import Rate, SubmissionLimiter
+from .limits import limiter_for
 from .lookbook import Backoff, Follow, Garment, LookItem, run_lookbook, write_zip
 from .models import Task
 from .outfit import check_combination, compose_outfit
@@ -138,11 +138,7 @@ class Studio:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self._shared: TryOnClient | None = None
         self._downloads = requests.Session()  # never carries the API key: result URLs are public
-        self.limiter = SubmissionLimiter(
-            Rate.parse(settings.rate_per_session, "TRYON_RATE_PER_SESSION"),
-            Rate.parse(settings.rate_global, "TRYON_RATE_GLOBAL"),
-            settings.daily_cap,
-        )
+        self.limiter = limiter_for(settings)
 
     # --- clients ------------------------------------------------------------------------
 
@@ -180,6 +176,8 @@ class Studio:
 
         yield Step("preparing", 0.0)
         try:
+            if not (api_key or "").strip():  # the owner's key (or the shared simulator) pays
+                self.limiter.acquire(session)  # before any image work: a refusal costs nothing
             submission = await _off_loop(
                 partial(
                     prepare_submission, human, cloth, model_name, callback_url, limits=self.limits
@@ -197,8 +195,6 @@ class Studio:
         client, owned = self._client(api_key)
         try:
             try:
-                if not owned:  # the owner's key (or the shared simulator) pays: count it
-                    self.limiter.acquire(session)
                 task = await _off_loop(partial(client.submit_body, submission.body))
             except TryOnError as exc:
                 yield Step("error", elapsed(), request=preview, error=exc, notes=notes)
@@ -255,12 +251,16 @@ class Studio:
             for run in runs:  # stopped early (Cancel): stop following both
                 run.cancel()
 
-    async def follow(self, task_id: str, *, api_key: str | None = None) -> AsyncIterator[Step]:
+    async def follow(
+        self, task_id: str, *, api_key: str | None = None, session: str = ""
+    ) -> AsyncIterator[Step]:
         """Re-attach to a task submitted earlier: query it, then follow it to its end."""
         started = time.monotonic()
         client, owned = self._client(api_key)
         try:
             try:
+                if not owned:  # lookups on the owner's key use the account's request rate
+                    self.limiter.acquire_query(session)
                 task = await _off_loop(partial(client.get, task_id))
             except TryOnError as exc:
                 yield Step("error", time.monotonic() - started, error=exc)
@@ -324,15 +324,16 @@ class Studio:
         session: str = "",
     ) -> Task:
         """Prepare and create one task (no waiting); raises :class:`TryOnError`."""
+        self.limiter.acquire(session)  # before any image work: a refusal costs nothing
         submission = await _off_loop(
             partial(prepare_submission, human, cloth, model_name, callback_url, limits=self.limits)
         )
-        self.limiter.acquire(session)
         client, _ = self._client(None)
         return await _off_loop(partial(client.submit_body, submission.body))
 
-    async def query(self, task_id: str) -> Task:
+    async def query(self, task_id: str, *, session: str = "") -> Task:
         """Query one task; raises :class:`TryOnError`."""
+        self.limiter.acquire_query(session)
         client, _ = self._client(None)
         return await _off_loop(partial(client.get, task_id))
 
@@ -359,12 +360,17 @@ class Studio:
                 f"Lookbook: {len(garments)} garments is more than this demo runs at once "
                 f"({most}). Remove some and run the rest afterwards."
             )
+        counted = not (api_key or "").strip()
+        if counted:
+            self.limiter.check(session)  # before the person picture is decoded
         person = await _off_loop(
             partial(prepare_image, human, field="Person image", limits=self.limits)
         )
         client, owned = self._client(api_key)
 
         async def submit(garment: Garment) -> Task:
+            if counted:
+                self.limiter.acquire(session)  # before this garment's picture is decoded
             cloth = await _off_loop(
                 partial(
                     prepare_image,
@@ -374,8 +380,6 @@ class Studio:
                 )
             )
             submission = submission_of(person, cloth, model_name)
-            if not owned:
-                self.limiter.acquire(session)
             return await _off_loop(partial(client.submit_body, submission.body))
 
         async def follow(task: Task) -> AsyncIterator[Follow]:
