@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import tempfile
 import time
 from collections.abc import AsyncIterator
@@ -23,6 +24,7 @@ from .i18n import TABLE_HEADERS, Language, error_text, language, translate, ui_t
 from .images import ImageSource
 from .lookbook import Garment, LookItem, table_rows
 from .lookbook import summary as lookbook_summary
+from .markup import code, escape
 from .settings import DEFAULT_MODEL, MODELS, Settings, load_settings
 from .studio import APP_FAULT, Step, Studio, api_image_source, guarded, json_dumps_safe
 
@@ -85,13 +87,18 @@ _RESULT_NOTES = {
     "button). The real API deletes results after about 30 days.",
     False: "The API deletes results after about 30 days: download what you want to keep.",
 }
+#: A result URL the page may show as a link: http(s) and nothing that could end the link early.
+_LINKABLE = re.compile(r"https?://[^\s<>`\\]+", re.IGNORECASE)
+#: The most ownership tokens the browser keeps (the newest): enough for any session history.
+MAX_STORED_TOKENS = 200
 
 
 def _result_link(step: Step, offline: bool, lang: Language) -> str:
     if step.task is None or not step.task.result_url:
         return ""
     url = step.task.result_url
-    shown = f"`{url}`" if offline else f"<{url}>"  # the simulator's address is not a link to follow
+    # The simulator's address is not a link to follow; an odd URL from the API is not a link.
+    shown = f"<{url}>" if not offline and _LINKABLE.fullmatch(url) else code(url)
     return f"{translate('Result URL', lang)}: {shown}  \n{translate(_RESULT_NOTES[offline], lang)}"
 
 
@@ -104,7 +111,9 @@ def _render(
         step.status_text(lang),
         json_dumps_safe(step.request) if step.request is not None else gr.skip(),
         json_dumps_safe(step.task_json) if step.task_json is not None else gr.skip(),
-        "\n".join(f"- {translate(note, lang)}" for note in step.notes) if step.notes else gr.skip(),
+        "\n".join(f"- {escape(translate(note, lang))}" for note in step.notes)
+        if step.notes
+        else gr.skip(),
         str(step.result_path) if finished and step.result_path else gr.skip(),
         tuple(str(p) for p in step.comparison) if finished and step.comparison else gr.skip(),
         gr.DownloadButton(value=str(step.result_path), visible=True)
@@ -176,9 +185,16 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
     people = sorted(str(p) for p in (ASSETS / "people").glob("*.jpg"))
     garments = sorted(str(p) for p in (ASSETS / "garments").glob("*.png"))
 
-    demo = gr.Blocks(title="Kolors Try-On Studio")
+    # Gradio's own copies of what the page showed (uploads, results) go as the work files do.
+    ttl = max(1, int(settings.work_ttl))
+    demo = gr.Blocks(title="Kolors Try-On Studio", delete_cache=(max(1, min(ttl // 4, 300)), ttl))
     with demo:
         history = gr.State([])
+        # task id -> ownership token, kept (encrypted) in the browser so that a reload or a
+        # restart of the app does not lose the right to re-attach to one's own tasks.
+        owner_tokens = gr.BrowserState(
+            {}, storage_key="kolors-tryon-owner-tokens", secret=studio.browser_secret()
+        )
         with gr.Row(elem_id="app-header"):
             gr.HTML(
                 f"<div><h1>Kolors Try-On Studio</h1><p>{T('subtitle')}</p></div>",
@@ -403,20 +419,28 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
             model_name: str,
             entries: list[dict[str, Any]],
             lang: Language,
+            known: dict[str, str] | None,
         ) -> AsyncIterator[tuple[Any, ...]]:
-            """A run's steps as page updates; the finished one also goes into the history."""
+            """A run's steps as page updates; the finished one also goes into the history, and
+            the task's ownership token into the browser as soon as the task exists."""
+            stored = False
             async for step in guarded(steps):
+                tokens: Any = gr.skip()
+                if not stored and step.task is not None and step.owner_token:
+                    tokens = _remember(known, step.task.task_id, step.owner_token)
+                    stored = True
                 if not step.done:
                     yield (
                         *_render(step, running=True, offline=offline, lang=lang),
                         gr.skip(),
                         gr.skip(),
+                        tokens,
                     )
                     continue
                 entry = _history_entry(step, model_name)
                 entries = [*entries, entry] if entry else entries
                 rendered = _render(step, running=False, offline=offline, lang=lang)
-                yield (*rendered, entries, _gallery(entries))
+                yield (*rendered, entries, _gallery(entries), tokens)
 
         async def run_flow(
             human_file: str | None,
@@ -427,16 +451,17 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
             callback_url: str,
             visitor_key: str,
             entries: list[dict[str, Any]],
+            known: dict[str, str] | None,
             request: gr.Request,
         ) -> AsyncIterator[tuple[Any, ...]]:
             lang = _lang(request)
-            yield (*_cleared(lang), gr.skip(), gr.skip())
+            yield (*_cleared(lang), gr.skip(), gr.skip(), gr.skip())
             try:
                 person = _pick_source(human_file, human_link, "Person image")
                 garment = _pick_source(cloth_file, cloth_link, "Garment image")
             except TryOnError as exc:
                 failed = _render(Step("error", 0.0, error=exc), running=False, lang=lang)
-                yield (*failed, gr.skip(), gr.skip())
+                yield (*failed, gr.skip(), gr.skip(), gr.skip())
                 return
             steps = studio.run(
                 person,
@@ -446,16 +471,22 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                 api_key=visitor_key,
                 session=_session(request),
             )
-            async for update in shown(steps, model_name, entries, lang):
+            async for update in shown(steps, model_name, entries, lang, known):
                 yield update
 
         async def follow_flow(
-            task: str, visitor_key: str, entries: list[dict[str, Any]], request: gr.Request
+            task: str,
+            visitor_key: str,
+            entries: list[dict[str, Any]],
+            known: dict[str, str] | None,
+            request: gr.Request,
         ) -> AsyncIterator[tuple[Any, ...]]:
             lang = _lang(request)
-            yield (*_cleared(lang), gr.skip(), gr.skip())
-            steps = studio.follow(task, api_key=visitor_key)
-            async for update in shown(steps, "re-attached", entries, lang):
+            yield (*_cleared(lang), gr.skip(), gr.skip(), gr.skip())
+            task = (task or "").strip()
+            token = (known or {}).get(task) if isinstance(known, dict) else None
+            steps = studio.follow(task, api_key=visitor_key, owner_token=token)
+            async for update in shown(steps, "re-attached", entries, lang, known):
                 yield update
 
         def compose_pieces(
@@ -478,7 +509,7 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                     gr.skip(),
                     gr.skip(),
                     translate("**Could not compose the outfit.**", lang)
-                    + f"\n\n{error_text(exc, lang)}",
+                    + f"\n\n{escape(error_text(exc, lang))}",
                 )
             return (
                 str(path),
@@ -563,7 +594,7 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                     exc = TryOnError(APP_FAULT)
                 yield (
                     translate("**Could not run the lookbook**", lang)
-                    + f"\n\n{error_text(exc, lang)}",
+                    + f"\n\n{escape(error_text(exc, lang))}",
                     gr.skip(),
                     gr.skip(),
                     gr.skip(),
@@ -581,7 +612,7 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
         def stop(current: str | None, request: gr.Request) -> tuple[Any, ...]:
             text = "**Stopped waiting.** The task keeps running at the API."
             if current:
-                text += f" Re-attach later with task id `{current}`."
+                text += f" Re-attach later with task id {code(current)}."
             return (
                 translate(text, _lang(request)),
                 gr.Button(interactive=True),
@@ -602,19 +633,29 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
             entry = list(reversed(entries))[evt.index]
             return _render(entry["step"], running=False, offline=offline, lang=_lang(request))
 
-        run_inputs = [human, human_url, cloth, cloth_url, model, callback, api_key, history]
+        run_inputs = [
+            human,
+            human_url,
+            cloth,
+            cloth_url,
+            model,
+            callback,
+            api_key,
+            history,
+            owner_tokens,
+        ]
         run_event = run.click(
             run_flow,
             run_inputs,
-            [*outputs.all(), history, gallery],
+            [*outputs.all(), history, gallery, owner_tokens],
             concurrency_limit=None,
             api_visibility="private",
         )
         attach_event = gr.on(
             [attach.click, task_id.submit],
             follow_flow,
-            [task_id, api_key, history],
-            [*outputs.all(), history, gallery],
+            [task_id, api_key, history, owner_tokens],
+            [*outputs.all(), history, gallery, owner_tokens],
             concurrency_limit=None,
             api_visibility="private",
         )
@@ -688,7 +729,7 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                 )
             except TryOnError as exc:
                 raise gr.Error(error_text(exc, _lang(request)), print_exception=False) from None
-            return task.raw
+            return {**task.raw, "owner_token": studio.owner_token(task.task_id)}
 
         @documented(api_docs.TRYON)
         async def tryon(
@@ -717,12 +758,15 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                 text = f"The task failed: {reason or 'the API gave no reason'}"
                 raise gr.Error(translate(text, _lang(request)), print_exception=False)
             assert final.task is not None
-            return FileData(path=str(final.result_path)), final.task.raw
+            owned = {**final.task.raw, "owner_token": studio.owner_token(final.task.task_id)}
+            return FileData(path=str(final.result_path)), owned
 
         @documented(api_docs.QUERY)
-        async def query(task_id: str, request: gr.Request | None = None) -> dict[str, Any]:
+        async def query(
+            task_id: str, owner_token: str = "", request: gr.Request | None = None
+        ) -> dict[str, Any]:
             try:
-                return (await studio.query(task_id)).raw
+                return (await studio.query(task_id.strip(), owner_token)).raw
             except TryOnError as exc:
                 raise gr.Error(error_text(exc, _lang(request)), print_exception=False) from None
 
@@ -731,6 +775,14 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
         gr_api(tryon, api_name="tryon", concurrency_limit=None, queue=False)
         gr_api(query, api_name="query", concurrency_limit=None)
     return demo
+
+
+def _remember(known: dict[str, str] | None, task_id: str, token: str) -> dict[str, str]:
+    """The browser's tokens with this task's added, the oldest dropped beyond the cap."""
+    tokens = dict(known) if isinstance(known, dict) else {}
+    tokens.pop(task_id, None)
+    tokens[task_id] = token
+    return dict(list(tokens.items())[-MAX_STORED_TOKENS:])
 
 
 def _lookbook_gallery(items: tuple[LookItem, ...]) -> list[tuple[str, str]]:
