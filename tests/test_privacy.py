@@ -29,7 +29,7 @@ from mcp import ClientSession
 
 from tests import pictures
 from tests.conftest import FAKE_KEY, StartSimulator
-from tests.test_app import RunningApp
+from tests.test_app import SEED_CLOTH, SEED_HUMAN, RunningApp
 from tests.test_mcp import _task, data_url, with_session
 from tests.test_studio import collect, make_studio
 from tryon_demo import ownership, workfiles
@@ -250,6 +250,30 @@ def test_the_creator_re_attaches_on_the_page_with_the_token_its_browser_kept(
     task_id = created["data"]["task_id"]
     shown = page_event(app, "attach-button", [task_id, "", None, {task_id: created["owner_token"]}])
     assert "Done" in shown and NOT_FOUND not in shown
+
+
+def stored_tokens(shown: str) -> dict[str, str]:
+    """The task id -> token pairs a page event sent to the browser to keep."""
+    return dict(re.findall(r'"([A-Za-z0-9_-]{8,64})": ?"([A-Za-z0-9_-]{43})"', shown))
+
+
+def test_a_run_on_the_page_gives_the_browser_the_token_of_its_task(app: RunningApp) -> None:
+    model = "kolors-virtual-try-on-v1"
+    run = [None, SEED_HUMAN, None, SEED_CLOTH, model, "", "", None, {}]
+    stored = stored_tokens(page_event(app, "run-button", run))
+    assert len(stored) == 1
+    ((task_id, token),) = stored.items()
+    assert visitor(app).predict(task_id, token, api_name="/query")["data"]["task_id"] == task_id
+
+
+def test_the_compare_tab_gives_the_browser_a_token_for_each_of_its_tasks(
+    app: RunningApp,
+) -> None:
+    shown = page_event(app, "compare-button", [None, SEED_HUMAN, None, SEED_CLOTH, "", {}])
+    stored = stored_tokens(shown)
+    assert len(stored) == 2  # v1 and v1.5
+    for task_id, token in stored.items():
+        assert visitor(app).predict(task_id, token, api_name="/query")["data"]["task_id"] == task_id
 
 
 def test_ownership_survives_an_app_restart_with_the_same_state_folder(

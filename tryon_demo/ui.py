@@ -423,24 +423,25 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
         ) -> AsyncIterator[tuple[Any, ...]]:
             """A run's steps as page updates; the finished one also goes into the history, and
             the task's ownership token into the browser as soon as the task exists."""
-            stored = False
+            tokens: dict[str, str] | None = None
             async for step in guarded(steps):
-                tokens: Any = gr.skip()
-                if not stored and step.task is not None and step.owner_token:
-                    tokens = _remember(known, step.task.task_id, step.owner_token)
-                    stored = True
+                if tokens is None and step.task is not None and step.owner_token:
+                    tokens = _remember(known, {step.task.task_id: step.owner_token})
+                # Sent with every later update, not once: Gradio may merge a generator's
+                # updates, and a skip after the one that carried the token would lose it.
+                stored = tokens if tokens is not None else gr.skip()
                 if not step.done:
                     yield (
                         *_render(step, running=True, offline=offline, lang=lang),
                         gr.skip(),
                         gr.skip(),
-                        tokens,
+                        stored,
                     )
                     continue
                 entry = _history_entry(step, model_name)
                 entries = [*entries, entry] if entry else entries
                 rendered = _render(step, running=False, offline=offline, lang=lang)
-                yield (*rendered, entries, _gallery(entries), tokens)
+                yield (*rendered, entries, _gallery(entries), stored)
 
         async def run_flow(
             human_file: str | None,
@@ -528,18 +529,26 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
             cloth_file: str | None,
             cloth_link: str,
             visitor_key: str,
+            known: dict[str, str] | None,
             request: gr.Request,
         ) -> AsyncIterator[tuple[Any, ...]]:
             lang = _lang(request)
-            yield Step("preparing", 0.0).status_text(lang), None, None, gr.Button(interactive=False)
+            yield (
+                Step("preparing", 0.0).status_text(lang),
+                None,
+                None,
+                gr.Button(interactive=False),
+                gr.skip(),
+            )
             try:
                 person = _pick_source(human_file, human_link, "Person image")
                 garment = _pick_source(cloth_file, cloth_link, "Garment image")
             except TryOnError as exc:
                 failed = Step("error", 0.0, error=exc).status_text(lang)
-                yield failed, None, None, gr.Button(interactive=True)
+                yield failed, None, None, gr.Button(interactive=True), gr.skip()
                 return
             steps = studio.compare(person, garment, api_key=visitor_key, session=_session(request))
+            tokens: dict[str, str] | None = None
             async for latest in steps:
                 lines = [
                     f"{label}: {latest[model].status_text(lang)}"
@@ -551,7 +560,16 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                     for m in MODELS
                 ]
                 done = len(latest) == len(MODELS) and all(step.done for step in latest.values())
-                yield "\n\n".join(lines), *results, gr.Button(interactive=done)
+                new = {
+                    step.task.task_id: step.owner_token
+                    for step in latest.values()
+                    if step.task is not None and step.owner_token
+                }
+                if not new.items() <= (tokens or {}).items():
+                    tokens = _remember(tokens or known, new)
+                # Every update carries them once known: Gradio may merge a generator's updates.
+                stored = tokens if tokens is not None else gr.skip()
+                yield "\n\n".join(lines), *results, gr.Button(interactive=done), stored
 
         async def lookbook_flow(
             human_file: str | None,
@@ -559,10 +577,16 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
             pictures: list[tuple[str, str | None]] | None,
             model_name: str,
             visitor_key: str,
+            known: dict[str, str] | None,
             request: gr.Request,
         ) -> AsyncIterator[tuple[Any, ...]]:
             lang = _lang(request)
-            idle = (gr.Button(interactive=True), gr.Button(visible=False))
+            tokens: dict[str, str] | None = None
+
+            def idle() -> tuple[Any, ...]:
+                stored = tokens if tokens is not None else gr.skip()
+                return gr.Button(interactive=True), gr.Button(visible=False), stored
+
             yield (
                 Step("preparing", 0.0).status_text(lang),
                 gr.Dataframe(value=[], headers=list(TABLE_HEADERS[lang])),
@@ -570,6 +594,7 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                 gr.DownloadButton(value=None, visible=False),
                 gr.Button(interactive=False),
                 gr.Button(visible=True),
+                gr.skip(),
             )
             garments = [Garment(Path(path).name, Path(path)) for path, _ in pictures or []]
             items: tuple[LookItem, ...] = ()
@@ -579,6 +604,15 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                     person, garments, model_name, api_key=visitor_key, session=_session(request)
                 )
                 async for items in batch:
+                    # Each garment's task, once created, may be re-attached to by its id later.
+                    # (sent with every update once known: Gradio may merge a generator's updates)
+                    new = {
+                        item.task_id: studio.owner_token(item.task_id)
+                        for item in items
+                        if item.task_id and item.task_id not in (tokens or {})
+                    }
+                    if new:
+                        tokens = _remember(tokens or known, new)
                     yield (
                         f"**{translate(lookbook_summary(items), lang)}**",
                         _lookbook_rows(items, lang),
@@ -586,6 +620,7 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                         gr.skip(),
                         gr.skip(),
                         gr.skip(),
+                        tokens if tokens is not None else gr.skip(),
                     )
                 archive = studio.lookbook_zip(items, model_name) if items else None
             except Exception as exc:  # the page shows a sentence, never a traceback
@@ -598,7 +633,7 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                     gr.skip(),
                     gr.skip(),
                     gr.skip(),
-                    *idle,
+                    *idle(),
                 )
                 return
             yield (
@@ -606,7 +641,7 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                 gr.skip(),
                 gr.skip(),
                 gr.DownloadButton(value=str(archive), visible=True) if archive else gr.skip(),
-                *idle,
+                *idle(),
             )
 
         def stop(current: str | None, request: gr.Request) -> tuple[Any, ...]:
@@ -666,14 +701,14 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
         gallery.select(show_entry, [history], outputs.all(), api_visibility="private")
         compare_button.click(
             compare_flow,
-            [human, human_url, cloth, cloth_url, api_key],
-            [compare_status, *compare_images, compare_button],
+            [human, human_url, cloth, cloth_url, api_key, owner_tokens],
+            [compare_status, *compare_images, compare_button, owner_tokens],
             concurrency_limit=None,
             api_visibility="private",
         )
         lookbook_event = lookbook_run.click(
             lookbook_flow,
-            [human, human_url, lookbook_garments, model, api_key],
+            [human, human_url, lookbook_garments, model, api_key, owner_tokens],
             [
                 lookbook_status,
                 lookbook_table,
@@ -681,6 +716,7 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                 lookbook_zip,
                 lookbook_run,
                 lookbook_cancel,
+                owner_tokens,
             ],
             concurrency_limit=None,
             api_visibility="private",
@@ -777,11 +813,13 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
     return demo
 
 
-def _remember(known: dict[str, str] | None, task_id: str, token: str) -> dict[str, str]:
-    """The browser's tokens with this task's added, the oldest dropped beyond the cap."""
+def _remember(known: dict[str, str] | None, new: dict[str, str]) -> dict[str, str]:
+    """The browser's tokens with ``new`` (task id -> token) added, the oldest dropped beyond
+    the cap."""
     tokens = dict(known) if isinstance(known, dict) else {}
-    tokens.pop(task_id, None)
-    tokens[task_id] = token
+    for task_id, token in new.items():
+        tokens.pop(task_id, None)
+        tokens[task_id] = token
     return dict(list(tokens.items())[-MAX_STORED_TOKENS:])
 
 
