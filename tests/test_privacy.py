@@ -41,7 +41,7 @@ from tryon_demo.models import ResultImage, Task
 from tryon_demo.settings import Settings, load_settings
 from tryon_demo.simulator import Faults, SimulatorConfig, SimulatorServer
 from tryon_demo.studio import Step
-from tryon_demo.ui import _result_link
+from tryon_demo.ui import _gallery, _history_entry, _render, _result_link
 
 NOT_FOUND = "No task with that id exists"
 
@@ -366,6 +366,21 @@ def test_the_sweep_spares_files_younger_than_the_ttl(tmp_path: Path) -> None:
         os.utime(path.parent, (1000 - age, 1000 - age))
     assert workfiles.sweep(tmp_path, ttl=60, now=1000) == 1
     assert [p.name for p in tmp_path.glob("*/*")] == ["fresh.png"]
+
+
+def test_a_history_entry_whose_files_were_swept_still_shows(tmp_path: Path) -> None:
+    result = workfiles.private_path(tmp_path, "result.png")
+    result.write_bytes(pictures.garment_png())
+    task = Task(task_id="t1", task_status="succeed")
+    step = Step("succeed", 1.0, task=task, result_path=result, comparison=(result, result))
+    entry = _history_entry(step, "kolors-virtual-try-on-v1")
+    assert entry is not None
+    workfiles.sweep(tmp_path, ttl=0, now=result.stat().st_mtime + 1)
+    assert not result.exists()
+    ((thumb, _),) = _gallery([entry])
+    assert Path(thumb).is_file()  # the placeholder, not a path Gradio cannot serve
+    shown = _render(step, running=False)
+    assert str(result) not in repr(shown)
 
 
 def test_the_work_file_lifetime_is_read_from_the_environment() -> None:

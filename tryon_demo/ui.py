@@ -107,6 +107,9 @@ def _render(
 ) -> tuple[Any, ...]:
     """Component updates for one :class:`Step`, texts in ``lang``."""
     finished = step.phase == "succeed"
+    # A step from the history may outlive its files (deleted after TRYON_WORK_TTL).
+    kept = finished and step.result_path is not None and step.result_path.is_file()
+    pair = step.comparison if finished and step.comparison else None
     return (
         step.status_text(lang),
         json_dumps_safe(step.request) if step.request is not None else gr.skip(),
@@ -114,11 +117,9 @@ def _render(
         "\n".join(f"- {escape(translate(note, lang))}" for note in step.notes)
         if step.notes
         else gr.skip(),
-        str(step.result_path) if finished and step.result_path else gr.skip(),
-        tuple(str(p) for p in step.comparison) if finished and step.comparison else gr.skip(),
-        gr.DownloadButton(value=str(step.result_path), visible=True)
-        if finished and step.result_path
-        else gr.skip(),
+        str(step.result_path) if kept else gr.skip(),
+        tuple(str(p) for p in pair) if pair and all(p.is_file() for p in pair) else gr.skip(),
+        gr.DownloadButton(value=str(step.result_path), visible=True) if kept else gr.skip(),
         _result_link(step, offline, lang) if finished else gr.skip(),
         gr.Button(interactive=not running),
         gr.Button(visible=running),
@@ -159,7 +160,7 @@ def _gallery(history: list[dict[str, Any]]) -> list[tuple[str, str]]:
     placeholder = str(ASSETS / "ui" / "no-result.png")
     return [
         (
-            entry["thumb"] or placeholder,
+            entry["thumb"] if entry["thumb"] and Path(entry["thumb"]).is_file() else placeholder,
             " · ".join(
                 (
                     entry["time"],
