@@ -300,7 +300,9 @@ def test_a_visitors_own_key_looks_up_any_task_of_that_key(
     async def follow(key: str | None) -> Step:
         return [step async for step in studio.follow(created.task_id, api_key=key)][-1]
 
-    assert asyncio.run(follow("sk-visitor")).phase == "succeed"
+    with_key = asyncio.run(follow("sk-visitor"))
+    assert with_key.phase == "succeed"
+    assert with_key.owner_token is None  # looking up with a key of one's own grants nothing
     assert NOT_FOUND in asyncio.run(follow(None)).status_text()
 
 

@@ -214,6 +214,12 @@ class Studio:
         self._swept = now
         return workfiles.sweep(self.workdir, self.settings.work_ttl, now)
 
+    async def _check_callback(self, callback_url: str | None) -> None:
+        """Refuse a callback into the server's own network in a public deployment, before
+        anything is prepared or created (a host name is resolved off the event loop)."""
+        if self.settings.public and (callback_url or "").strip():
+            await _off_loop(partial(check_callback_url, callback_url, public=True))
+
     # --- the flows ----------------------------------------------------------------------
 
     async def run(
@@ -235,7 +241,7 @@ class Studio:
 
         yield Step("preparing", 0.0)
         try:
-            check_callback_url(callback_url, public=self.settings.public)
+            await self._check_callback(callback_url)
             submission = await _off_loop(
                 partial(
                     prepare_submission, human, cloth, model_name, callback_url, limits=self.limits
@@ -325,7 +331,10 @@ class Studio:
         if not self.may_look_up(task_id, owner_token, api_key):
             yield Step("error", time.monotonic() - started, error=not_found())
             return
-        token = owner_token if not (api_key or "").strip() else self.owner_token(task_id)
+        # Passed on only when it is valid: a token is issued when a task is created, never for
+        # looking one up (a key of one's own must not turn into a right on the owner's key).
+        valid = ownership.token_valid(self._owner_secret, task_id, owner_token)
+        token = owner_token if valid else None
         client, owned = self._client(api_key)
         try:
             try:
@@ -395,7 +404,7 @@ class Studio:
 
         The creator's ownership token is :meth:`owner_token` of the task's id.
         """
-        check_callback_url(callback_url, public=self.settings.public)
+        await self._check_callback(callback_url)
         submission = await _off_loop(
             partial(prepare_submission, human, cloth, model_name, callback_url, limits=self.limits)
         )
