@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import gradio as gr
 import pytest
 import requests
 from gradio_client import Client, handle_file
@@ -41,7 +42,7 @@ from tryon_demo.models import ResultImage, Task
 from tryon_demo.settings import Settings, load_settings
 from tryon_demo.simulator import Faults, SimulatorConfig, SimulatorServer
 from tryon_demo.studio import Step
-from tryon_demo.ui import _gallery, _history_entry, _render, _result_link
+from tryon_demo.ui import _gallery, _history_entry, _render, _result_link, build_demo
 
 NOT_FOUND = "No task with that id exists"
 
@@ -287,6 +288,23 @@ def test_ownership_survives_an_app_restart_with_the_same_state_folder(
         reply = visitor(second).predict(task_id, created["owner_token"], api_name="/query")
         assert reply["data"]["task_id"] == task_id
         assert NOT_FOUND in query_error(visitor(second), task_id)
+
+
+def browser_state(settings: Settings, workdir: Path) -> tuple[str, str]:
+    """The key under which the page keeps its tokens in the browser, and their encryption key."""
+    demo = build_demo(settings, workdir=workdir)
+    (state,) = [b for b in demo.blocks.values() if isinstance(b, gr.BrowserState)]
+    return state.storage_key, state.secret
+
+
+def test_the_browsers_stored_tokens_stay_readable_after_a_restart(
+    simulator: SimulatorServer, tmp_path: Path
+) -> None:
+    before = browser_state(app_settings(simulator, tmp_path / "state"), tmp_path / "work")
+    after = browser_state(app_settings(simulator, tmp_path / "state"), tmp_path / "work")
+    elsewhere = browser_state(app_settings(simulator, tmp_path / "other"), tmp_path / "work")
+    assert before == after
+    assert elsewhere[1] != before[1]  # derived from the server's secret, not a constant
 
 
 def test_a_visitors_own_key_looks_up_any_task_of_that_key(
