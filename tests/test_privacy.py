@@ -14,6 +14,7 @@ import json
 import os
 import re
 import stat
+import time
 import uuid
 import zipfile
 from collections.abc import Iterator
@@ -386,6 +387,16 @@ def test_the_sweep_spares_files_younger_than_the_ttl(tmp_path: Path) -> None:
         os.utime(path.parent, (1000 - age, 1000 - age))
     assert workfiles.sweep(tmp_path, ttl=60, now=1000) == 1
     assert [p.name for p in tmp_path.glob("*/*")] == ["fresh.png"]
+
+
+def test_the_janitor_deletes_expired_files_while_the_app_is_idle(tmp_path: Path) -> None:
+    path = workfiles.private_path(tmp_path, "before.jpg")
+    path.write_bytes(b"a visitor's photo")
+    workfiles.start_janitor(tmp_path, ttl=0.2)
+    deadline = time.monotonic() + 5
+    while path.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not path.exists()
 
 
 def test_a_history_entry_whose_files_were_swept_still_shows(tmp_path: Path) -> None:

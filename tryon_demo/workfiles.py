@@ -75,6 +75,10 @@ def start_janitor(
     def work() -> None:
         while True:
             time.sleep(every)
+            if not workdir.is_dir():  # the folder itself went (a test's, a redeploy): done
+                with _janitors_lock:
+                    _janitors.pop(workdir, None)
+                return
             try:
                 sweep(workdir, ttl, clock())
             except Exception:  # the janitor must outlive any one bad sweep
