@@ -278,6 +278,20 @@ def test_the_compare_tab_gives_the_browser_a_token_for_each_of_its_tasks(
         assert visitor(app).predict(task_id, token, api_name="/query")["data"]["task_id"] == task_id
 
 
+def test_the_lookbook_gives_the_browser_a_token_for_each_garments_task(app: RunningApp) -> None:
+    uploads = [
+        ("files", (f"garment-{n}.png", pictures.garment_png((500 + 20 * n, 500)), "image/png"))
+        for n in range(2)
+    ]
+    paths = requests.post(app.url + "gradio_api/upload", files=uploads, timeout=10).json()
+    gallery = [{"image": {"path": path, "meta": {"_type": "gradio.FileData"}}} for path in paths]
+    run = [None, SEED_HUMAN, gallery, "kolors-virtual-try-on-v1", "", {}]
+    stored = stored_tokens(page_event(app, "lookbook-run", run))
+    assert len(stored) == 2
+    for task_id, token in stored.items():
+        assert visitor(app).predict(task_id, token, api_name="/query")["data"]["task_id"] == task_id
+
+
 def test_ownership_survives_an_app_restart_with_the_same_state_folder(
     simulator: SimulatorServer, images: tuple[str, str], tmp_path: Path
 ) -> None:
