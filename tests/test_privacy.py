@@ -431,6 +431,7 @@ def test_a_history_entry_whose_files_were_swept_still_shows(tmp_path: Path) -> N
 def test_the_work_file_lifetime_is_read_from_the_environment() -> None:
     assert load_settings({"TRYON_WORK_TTL": "120"}, dotenv_path=None).work_ttl == 120
     assert load_settings({}, dotenv_path=None).work_ttl == 3600
+    assert load_settings({"TRYON_WORK_TTL": "0"}, dotenv_path=None).work_ttl == 60
 
 
 # --- CSV and Markdown -------------------------------------------------------------------------

@@ -231,7 +231,8 @@ def load_settings(
             1, _number(merged, "TRYON_LOOKBOOK_CONCURRENCY", int, defaults.lookbook_concurrency)
         ),
         mcp_server=_flag(text("TRYON_MCP_SERVER")),
-        work_ttl=_number(merged, "TRYON_WORK_TTL", float, defaults.work_ttl),
+        # At least a minute: a file must outlive the moment Gradio copies it to the page.
+        work_ttl=max(60.0, _number(merged, "TRYON_WORK_TTL", float, defaults.work_ttl)),
         space_id=text("SPACE_ID"),
         server_name=text("GRADIO_SERVER_NAME") or defaults.server_name,
         state_dir=Path(os.path.expanduser(text("TRYON_STATE_DIR") or ""))
