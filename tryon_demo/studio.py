@@ -25,12 +25,20 @@ import requests
 from PIL import Image, ImageOps
 
 from .client import TryOnClient, wait_timeout_error
-from .errors import ImageError, InputError, TryOnError, UnexpectedResponseError
+from .errors import (
+    ImageError,
+    InputError,
+    NetworkError,
+    TryOnError,
+    UnexpectedResponseError,
+    UnsafeURLError,
+)
 from .i18n import Language, error_text, translate
 from .images import ImageLimits, ImageSource, prepare_image
 from .limits import Rate, SubmissionLimiter
 from .lookbook import Backoff, Follow, Garment, LookItem, run_lookbook, write_zip
 from .models import Task
+from .netpolicy import download
 from .outfit import check_combination, compose_outfit
 from .service import make_client, prepare_submission, submission_of
 from .settings import DEFAULT_MODEL, MODELS, Settings
@@ -137,7 +145,6 @@ class Studio:
         self.workdir = workdir
         self.workdir.mkdir(parents=True, exist_ok=True)
         self._shared: TryOnClient | None = None
-        self._downloads = requests.Session()  # never carries the API key: result URLs are public
         self.limiter = SubmissionLimiter(
             Rate.parse(settings.rate_per_session, "TRYON_RATE_PER_SESSION"),
             Rate.parse(settings.rate_global, "TRYON_RATE_GLOBAL"),
@@ -291,9 +298,17 @@ class Studio:
                 yield Step(_phase(task), time.monotonic() - started, task=task)
             await asyncio.sleep(pause)
             try:
-                task = await _off_loop(partial(client.get, task.task_id))
+                # Bounded by the wait limit too: a query still in flight cannot outlast it.
+                task = await _off_loop(partial(client.get, task.task_id, deadline=deadline))
             except TryOnError as exc:
-                yield Step("error", time.monotonic() - started, task=task, error=exc)
+                failure: TryOnError = exc
+                if isinstance(exc, NetworkError) and time.monotonic() >= deadline:
+                    failure = wait_timeout_error(
+                        task.task_id, task.task_status, client.wait_timeout
+                    )
+                # The task exists (and may be billed): every error names it, so nobody pays twice.
+                failure = failure.with_task_id(task.task_id)
+                yield Step("error", time.monotonic() - started, task=task, error=failure)
                 return
         if task.task_status == "failed":
             yield Step("failed", time.monotonic() - started, task=task)
@@ -304,7 +319,9 @@ class Studio:
                 await _off_loop(partial(self.comparison, person, result)) if person else None
             )
         except TryOnError as exc:
-            yield Step("error", time.monotonic() - started, task=task, error=exc)
+            yield Step(
+                "error", time.monotonic() - started, task=task, error=exc.with_task_id(task.task_id)
+            )
             return
         yield Step(
             "succeed",
@@ -434,9 +451,18 @@ class Studio:
                 request_id=task.request_id,
             )
         try:
-            with self._downloads.get(url, timeout=(10, 60), stream=True) as response:
-                response.raise_for_status()
-                data = _read_capped(response, RESULT_MAX_BYTES)
+            data = download(
+                url,
+                allowed_hosts=self._api_hosts(),
+                budget=self.settings.connect_timeout + self.settings.read_timeout,
+                max_bytes=RESULT_MAX_BYTES,
+            )
+        except UnsafeURLError:
+            raise UnexpectedResponseError(
+                f"The API named a result image for task {task.task_id} on an address this "
+                "server does not fetch from (not a public http(s) address), so it was not "
+                "downloaded."
+            ) from None
         except requests.RequestException as exc:
             raise UnexpectedResponseError(
                 f"The result image of task {task.task_id} could not be downloaded "
@@ -454,6 +480,14 @@ class Studio:
         path = self.workdir / f"result-{_safe(task.task_id)}{suffix}"
         path.write_bytes(data)
         return path
+
+    def _api_hosts(self) -> tuple[str, ...]:
+        """Hosts results may come from whatever their address: the configured API, and the
+        in-process simulator once it runs (offline mode, on loopback)."""
+        hosts = [self.settings.base_url or ""]
+        if self._shared is not None:
+            hosts.append(self._shared.base_url)
+        return tuple(h for h in hosts if h)
 
     def comparison(self, person: Path, result: Path) -> tuple[Path, Path]:
         """A before/after pair of equal size: the person scaled to the result's frame."""
@@ -491,17 +525,6 @@ def _local_path(source: ImageSource | None) -> Path | None:
     if isinstance(source, Path):
         return source
     return None
-
-
-def _read_capped(response: requests.Response, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    for chunk in response.iter_content(64 * 1024):
-        size += len(chunk)
-        if size > limit:
-            raise requests.RequestException("result larger than the app accepts")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _safe(text: str) -> str:
