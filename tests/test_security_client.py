@@ -462,6 +462,51 @@ def test_a_loopback_result_link_from_a_host_that_is_not_the_api_is_refused_witho
     assert internal.connections == 0
 
 
+def test_a_redirect_from_the_api_host_into_the_servers_network_is_refused_without_connecting(
+    hostile: Callable[[Respond], HostileApi], tmp_path: Path
+) -> None:
+    internal = hostile(answer(b"\x89PNG secret internal page"))
+
+    def redirect(method: str, path: str, headers: dict[str, str], conn: socket.socket) -> None:
+        conn.sendall(
+            f"HTTP/1.1 302 Found\r\nLocation: {internal.url}/admin\r\n"
+            "Content-Length: 0\r\nConnection: close\r\n\r\n".encode()
+        )
+
+    api = hostile(redirect)
+    studio = Studio(Settings(api_key=FAKE_KEY, api_base=api.gateway_base), tmp_path)
+    with pytest.raises(errors.UnexpectedResponseError, match="not a public http"):
+        studio.fetch_result(succeeded(api.url + "/result.png"))
+    assert len(api.requests) == 1
+    assert internal.connections == 0
+
+
+def test_a_name_that_resolves_to_loopback_on_the_second_lookup_is_refused(
+    hostile: Callable[[Respond], HostileApi], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # DNS rebinding: the name is public when checked and loopback when connected to.
+    internal = hostile(answer(b"\x89PNG secret internal page"))
+    port = int(internal.url.rsplit(":", 1)[1])
+    answers = iter(["93.184.215.14"])
+    real_connect = socket.socket.connect
+
+    def rebinding_dns(host: str, *args: Any, **kwargs: Any) -> list[Any]:
+        address = next(answers, "127.0.0.1")
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    def loopback_only(sock: socket.socket, address: Any) -> None:
+        if address[0] != "127.0.0.1":
+            raise OSError("the test sends nothing off this machine")
+        real_connect(sock, address)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding_dns)
+    monkeypatch.setattr(socket.socket, "connect", loopback_only)
+    studio = Studio(Settings(api_key=FAKE_KEY, api_base="https://api.gpt.ge/kling"), tmp_path)
+    with pytest.raises(errors.UnexpectedResponseError, match="not a public http"):
+        studio.fetch_result(succeeded(f"http://cdn.example.com:{port}/result.png"))
+    assert internal.connections == 0
+
+
 def test_the_cli_refuses_a_loopback_result_link_from_a_host_that_is_not_the_api(
     hostile: Callable[[Respond], HostileApi], tmp_path: Path
 ) -> None:
