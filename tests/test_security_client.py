@@ -355,6 +355,21 @@ def test_no_form_of_the_key_in_a_reply_that_is_not_json_reaches_the_error(
     assert_no_disguise_of(FAKE_KEY, str(caught.value.to_dict()))
 
 
+@pytest.mark.parametrize("depth", [500, 5000])
+def test_a_deeply_nested_reply_is_still_redacted_and_never_a_traceback(
+    hostile: Callable[[Respond], HostileApi], depth: int
+) -> None:
+    task = task_envelope(task_status_msg=disguises(FAKE_KEY)[2], x=[])
+    text = json.dumps(task).replace('"x": []', '"x": ' + "[" * depth + "]" * depth)
+    server = hostile(answer(text.encode()))
+    with client_of(server) as api:
+        try:
+            shown = json.dumps(api.get(TASK_ID).raw)
+        except errors.UnexpectedResponseError as exc:
+            shown = str(exc.to_dict())
+    assert_no_disguise_of(FAKE_KEY, shown)
+
+
 def test_the_signed_token_of_official_keys_echoed_back_is_redacted(
     hostile: Callable[[Respond], HostileApi],
 ) -> None:

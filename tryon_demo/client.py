@@ -350,10 +350,9 @@ class TryOnClient:
         escapes cannot hide one; re-encoded for the parsers. Non-JSON is redacted as text."""
         secrets = self._secret_values()
         try:
-            body = json.loads(text)
-        except (ValueError, RecursionError):
+            return json.dumps(redact_json(json.loads(text), secrets), ensure_ascii=False)
+        except (ValueError, RecursionError):  # not JSON, or nested too deep to walk
             return redact(text, secrets)
-        return json.dumps(redact_json(body, secrets), ensure_ascii=False)
 
     def _send_on_new_connection(
         self, url: str, json_body: dict[str, str] | None, budget: float
