@@ -398,6 +398,21 @@ def test_the_signed_token_of_official_keys_echoed_back_is_redacted(
     assert seen[0].split(".", 1)[1] not in shown
 
 
+def test_a_token_replaced_minutes_ago_is_still_redacted(
+    hostile: Callable[[Respond], HostileApi],
+) -> None:
+    auth = JwtAuth("ak-access-key-1", "sk-secret-key-1")
+    older = auth.token(now=time.time() - 1600)  # still valid for 200 s, but no longer in use
+    server = hostile(answer({"code": 1004, "message": f"stale token {older}", "request_id": "r"}))
+    with (
+        TryOnClient(server.gateway_base, auth, get_retries=0) as api,
+        pytest.raises(errors.AuthenticationError) as caught,
+    ):
+        api.get(TASK_ID)
+    assert auth.token() != older
+    assert older not in str(caught.value.to_dict())
+
+
 # --- Finding 8: results only from public addresses; errors after a create name the task ----
 
 PRIVATE_LINKS = [
@@ -582,3 +597,13 @@ def test_the_tryon_endpoint_names_the_task_when_following_it_fails(
     (task_id,) = server.simulator.tasks
     assert isinstance(outcome, Exception)
     assert task_id in str(outcome)
+
+
+def test_the_tryon_endpoint_names_the_task_that_failed(
+    tmp_path: Path, image_files: tuple[Path, Path]
+) -> None:
+    faults = Faults(fail_share=1.0, fail_message="No person found")
+    outcome, server = run_tryon(faults, tmp_path, str(image_files[1]))
+    (task_id,) = server.simulator.tasks
+    assert isinstance(outcome, Exception)
+    assert f"The task failed: No person found (task_id: {task_id})" in str(outcome)
