@@ -223,6 +223,22 @@ def test_a_query_whose_headers_trickle_ends_near_the_deadline(
     assert time.monotonic() - started < 3.0
 
 
+def test_a_status_line_cut_at_the_deadline_is_not_taken_for_an_empty_reply(
+    hostile: Callable[[Respond], HostileApi],
+) -> None:
+    def respond(method: str, path: str, headers: dict[str, str], conn: socket.socket) -> None:
+        head = reply(task_envelope())
+        conn.sendall(head[:12])  # "HTTP/1.1 200", then the rest too slowly
+        server.trickle(conn, head[12:], every=0.3)
+
+    server = hostile(respond)
+    with (
+        client_of(server, connect_timeout=0.5, read_timeout=0.5) as api,
+        pytest.raises(errors.NetworkError, match="did not finish answering within 1 s"),
+    ):
+        api.get(TASK_ID)
+
+
 def test_wait_ends_at_its_limit_while_a_query_is_still_in_flight(
     hostile: Callable[[Respond], HostileApi],
 ) -> None:

@@ -245,4 +245,8 @@ def read_capped(response: requests.Response, max_bytes: int, deadline: Deadline)
         if deadline.spent():  # the watchdog shut the socket: say so, not "connection broken"
             raise DeadlineExceeded(deadline.seconds, b"".join(chunks)) from exc
         raise requests.ConnectionError(f"the reply broke off: {type(exc).__name__}") from exc
+    if deadline.expired:
+        # The watchdog cut the connection, and what was read up to the cut can look whole: a
+        # status line cut to "HTTP/1.1 200" reads as a reply with no headers and no body.
+        raise DeadlineExceeded(deadline.seconds, b"".join(chunks))
     return b"".join(chunks)
