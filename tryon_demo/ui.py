@@ -809,12 +809,16 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                 async for step in steps:
                     final = step
             assert final is not None
+            lang = _lang(request)
             if final.error is not None:
-                raise gr.Error(error_text(final.error, _lang(request)), print_exception=False)
+                # Errors after the create name the task already (see Studio._follow).
+                raise gr.Error(error_text(final.error, lang), print_exception=False)
             if final.phase == "failed" or final.result_path is None:
                 reason = final.task.task_status_msg if final.task else None
-                text = f"The task failed: {reason or 'the API gave no reason'}"
-                raise gr.Error(translate(text, _lang(request)), print_exception=False)
+                text = translate(f"The task failed: {reason or 'the API gave no reason'}", lang)
+                if final.task is not None:  # the caller can look it up instead of paying again
+                    text += f" (task_id: {final.task.task_id})"
+                raise gr.Error(text, print_exception=False)
             assert final.task is not None
             owned = {**final.task.raw, "owner_token": studio.owner_token(final.task.task_id)}
             return FileData(path=str(final.result_path)), owned
