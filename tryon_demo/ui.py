@@ -14,9 +14,11 @@ import gradio as gr
 from gradio.data_classes import FileData
 from gradio.events import api as gr_api
 from gradio.i18n import I18nData
+from starlette.middleware import Middleware
 
 from . import api_docs, session_state
 from .api_docs import documented
+from .body_limit import BodyLimitMiddleware
 from .components import OriginalImage
 from .errors import TryOnError
 from .i18n import TABLE_HEADERS, Language, error_text, language, translate, ui_translations
@@ -821,4 +823,6 @@ def launch_options(workdir: Path = WORKDIR, settings: Settings | None = None) ->
         "show_error": False,
         # TRYON_MCP_SERVER switches the tools on; otherwise Gradio's own GRADIO_MCP_SERVER decides.
         "mcp_server": True if settings.mcp_server else None,
+        # Gradio reads JSON bodies whole before looking at them: refuse huge ones first.
+        "app_kwargs": {"middleware": [Middleware(BodyLimitMiddleware)]},
     }
