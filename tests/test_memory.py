@@ -104,6 +104,20 @@ def test_a_119_mp_png_bomb_is_refused_from_its_header_without_decoding(bomb_png:
     assert float(str(result["peak_added_mb"])) < decoded_mb / 20
 
 
+def test_a_large_transparent_png_is_prepared_without_a_second_full_size_copy(
+    tmp_path: Path,
+) -> None:
+    size = (4000, 3000)
+    image = Image.new("RGBA", size, (0, 0, 0, 0))
+    ImageDraw.Draw(image).rectangle((0, 0, 1999, 2999), fill=(200, 30, 40, 255))
+    path = tmp_path / "transparent.png"
+    image.save(path, format="PNG", compress_level=1)
+    result = prepare_in_child(path)
+    assert result["error"] is None
+    decoded_mb = size[0] * size[1] * 4 / MB
+    assert float(str(result["peak_added_mb"])) < 1.5 * decoded_mb
+
+
 def test_a_41_mp_picture_is_over_the_default_pixel_budget() -> None:
     data = pictures.encode(Image.new("1", (6500, 6400)), "PNG")  # 41.6 MP, 1 bit a pixel
     with pytest.raises(ImageError, match=r"6500 x 6400 pixels \(42 MP\).*than the 40 MP"):
