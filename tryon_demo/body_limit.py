@@ -2,12 +2,12 @@
 
 Gradio reads a JSON request (``/gradio_api/queue/join``, ``/call/...``, ``/run/...``, MCP) whole
 before it looks at it, so an 80 MB ``data:`` URL sat in memory, parsed, and joined the queue.
-A picture the API accepts is at most 10 MB, about 14 MB as a base64 ``data:`` URL; this ASGI
-middleware refuses any body over :data:`MAX_BODY_BYTES` with 413 and a short JSON message, by
-its declared ``Content-Length`` before reading a byte, and while it streams in (chunked bodies
-declare no length) as soon as the count passes the cap. File uploads (multipart bodies to
-Gradio's ``.../upload`` route) are left to Gradio, which enforces ``max_file_size`` while it
-writes them to disk.
+A picture the API accepts is at most 10 MB, about 14 MB as a base64 ``data:`` URL, and a try-on
+takes two. This ASGI middleware refuses any body over :data:`MAX_BODY_BYTES` with 413 and a
+short JSON message: by its declared ``Content-Length`` before reading a byte, and, for chunked
+bodies that declare no length, as soon as the count passes the cap while it streams in. File
+uploads (multipart bodies to Gradio's ``.../upload`` route) are left to Gradio, which enforces
+``max_file_size`` while it writes them to disk.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-#: Two 10 MB pictures as base64 ``data:`` URLs would not fit, but one per request does, and
+#: Room for a try-on's two pictures at the API's 10 MB each as base64 ``data:`` URLs (27 MB);
 #: the app's own page uploads files instead.
-MAX_BODY_BYTES = 24 * 2**20
+MAX_BODY_BYTES = 32 * 2**20
 
 
 class BodyTooLarge(HTTPException):
