@@ -267,8 +267,8 @@ class DecodeGate:
 
     A 40 MP picture still takes a few hundred megabytes while it is decoded and converted, and
     every visitor's preparation runs on its own thread, so without a gate ten visitors at once
-    would hold ten of them. ``active``, ``waiting`` and ``peak`` are kept for the benchmark and
-    the tests.
+    would hold ten of them. ``active`` and ``waiting`` count the decodes under way and those
+    waiting for a slot.
     """
 
     def __init__(self, slots: int = DECODE_SLOTS, timeout: float = DECODE_WAIT_SECONDS) -> None:
@@ -277,7 +277,6 @@ class DecodeGate:
         self._lock = threading.Lock()
         self.active = 0
         self.waiting = 0
-        self.peak = 0
 
     @contextmanager
     def slot(self, field: str) -> Iterator[None]:
@@ -298,7 +297,6 @@ class DecodeGate:
         try:
             with self._lock:
                 self.active += 1
-                self.peak = max(self.peak, self.active)
             yield
         finally:
             with self._lock:
