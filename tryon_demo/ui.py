@@ -16,9 +16,11 @@ import gradio as gr
 from gradio.data_classes import FileData
 from gradio.events import api as gr_api
 from gradio.i18n import I18nData
+from starlette.middleware import Middleware
 
 from . import access, api_docs, session_state
 from .api_docs import documented
+from .body_limit import BodyLimitMiddleware
 from .components import OriginalImage
 from .errors import TryOnError
 from .i18n import TABLE_HEADERS, Language, error_text, language, translate, ui_translations
@@ -930,8 +932,14 @@ def launch_options(workdir: Path = WORKDIR, settings: Settings | None = None) ->
     return {
         "auth": auth,
         "auth_message": message,
-        # The password on every route, MCP included, and a brake on guessing it.
-        "app_kwargs": {"middleware": access.access_middleware(settings, message)},
+        # The password on every route, MCP included, and a brake on guessing it; then Gradio
+        # reads JSON bodies whole before looking at them, so huge ones are refused first.
+        "app_kwargs": {
+            "middleware": [
+                *access.access_middleware(settings, message),
+                Middleware(BodyLimitMiddleware),
+            ]
+        },
         # Without server-side rendering no Node proxy sits between the visitor and this app,
         # so the X-Forwarded-For hops TRYON_TRUSTED_PROXIES counts are the same everywhere.
         "ssr_mode": False,
