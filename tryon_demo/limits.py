@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .errors import ConfigurationError, TryOnError
+from .messages import msg
 
 
 class LimitExceededError(TryOnError):
@@ -45,11 +46,9 @@ class Rate:
             unit = per[len(number) :].strip() or "s"
             seconds = (float(number) if number else 1.0) * units[unit]
         except (ValueError, KeyError):
-            raise ConfigurationError(
-                f"{name} must look like 5/minute, 100/hour or 3/30s, not {text!r}."
-            ) from None
+            raise ConfigurationError(msg("limits.bad_rate", name=name, text=repr(text))) from None
         if count < 0 or seconds <= 0:
-            raise ConfigurationError(f"{name} must be positive (got {text!r}).")
+            raise ConfigurationError(msg("limits.rate_not_positive", name=name, text=repr(text)))
         return cls(count, seconds)
 
     def __str__(self) -> str:
@@ -90,14 +89,11 @@ class SubmissionLimiter:
             if self._today() != self._day:
                 self._day, self._today_count = self._today(), 0
             if self.daily_cap and self._today_count >= self.daily_cap:
-                raise LimitExceededError(
-                    f"This demo has reached its limit of {self.daily_cap} try-ons for today. "
-                    "Try again tomorrow (UTC), or enter your own API key under Advanced."
-                )
+                raise LimitExceededError(msg("limits.daily_cap", count=self.daily_cap))
             mine = self._sessions.setdefault(session, deque())
             for window, rate, who in (
-                (mine, self.per_session, "You have"),
-                (self._all, self.overall, "Visitors have"),
+                (mine, self.per_session, "limits.session_rate"),
+                (self._all, self.overall, "limits.global_rate"),
             ):
                 if not rate.count:
                     continue
@@ -106,9 +102,7 @@ class SubmissionLimiter:
                 if len(window) >= rate.count:
                     wait = max(1, round(window[0] + rate.seconds - now))
                     raise LimitExceededError(
-                        f"{who} started {len(window)} try-ons in the last {rate.seconds:g} s, the "
-                        f"most this demo allows. Try again in {wait} s, or enter your own API key "
-                        "under Advanced.",
+                        msg(who, count=len(window), seconds=rate.seconds, wait=wait),
                         retry_after=wait,
                     )
             mine.append(now)
