@@ -13,6 +13,7 @@ from .errors import TryOnError
 from .messages import Msg, catalogue, languages, meta, render, text
 
 Language = str  # a catalogue's name: "en", "zh", ...
+#: The languages with a catalogue when the app started (the functions below look again).
 LANGUAGES: tuple[Language, ...] = languages()
 
 
@@ -32,7 +33,7 @@ def language(accept_language: str | None) -> Language:
                 except ValueError:
                     quality = 0.0
         primary = tag.split("-")[0]
-        if primary not in LANGUAGES or quality <= 0:
+        if primary not in languages() or quality <= 0:
             continue
         rank = quality - position * 1e-6  # equal weights: the first listed wins
         if best is None or rank > best[0]:
@@ -43,7 +44,7 @@ def language(accept_language: str | None) -> Language:
 def choose(choice: str | None, accept_language: str | None) -> Language:
     """The language to render in: the visitor's choice on the page when it names a language
     with a catalogue, else the browser's ``Accept-Language``."""
-    if choice and choice in LANGUAGES:
+    if choice and choice in languages():
         return choice
     return language(accept_language)
 
@@ -61,12 +62,12 @@ def error_text(error: TryOnError, lang: Language) -> str:
 
 def language_choices() -> list[tuple[str, Language]]:
     """The language switch's choices: each language named in itself ("English", "中文")."""
-    return [(str(meta(lang).get("name", lang)), lang) for lang in LANGUAGES]
+    return [(str(meta(lang).get("name", lang)), lang) for lang in languages()]
 
 
 def gradio_locales() -> dict[Language, str]:
     """The locale Gradio's frontend should switch to for each language (``zh`` -> ``zh-CN``)."""
-    return {lang: str(meta(lang).get("gradio_locale", lang)) for lang in LANGUAGES}
+    return {lang: str(meta(lang).get("gradio_locale", lang)) for lang in languages()}
 
 
 def table_headers(lang: Language) -> tuple[str, ...]:
@@ -83,7 +84,7 @@ def ui_translations() -> dict[str, dict[str, str]]:
     """The catalogues' ``ui.`` texts as ``gr.I18n`` takes them: one dictionary per browser
     locale (Gradio matches the browser's full tag, so ``zh`` is also named ``zh-CN``, ...)."""
     tables: dict[str, dict[str, str]] = {}
-    for lang in LANGUAGES:
+    for lang in languages():
         labels = {
             key.removeprefix("ui."): value
             for key, value in catalogue(lang).items()
