@@ -79,6 +79,7 @@ CSS = """
 #app-header {align-items:center; justify-content:space-between; gap:8px}
 #app-header > #header {flex:1 1 0 !important; min-width:min(100%, 280px) !important}
 #app-header > #mode {flex:0 0 auto !important; width:auto !important; min-width:0 !important}
+#app-header > #language {flex:0 0 auto !important; width:7.5rem !important; min-width:0 !important}
 #app-header h1 {margin:0; font-size:1.6rem}
 #app-header p {margin:2px 0 0; opacity:.75}
 .mode-banner {padding:6px 14px; border-radius:999px; font-weight:600; font-size:.9rem}
@@ -728,6 +729,7 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
             [language_choice],
             api_visibility="private",
             queue=False,
+            show_progress="hidden",
         )
         language_choice.input(
             lambda choice: choice if choice in LANGUAGE_CODES else "",
@@ -735,6 +737,7 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
             [saved_language],
             api_visibility="private",
             queue=False,
+            show_progress="hidden",
         )
         language_choice.change(
             None, [language_choice], None, js=APPLY_LOCALE_JS, api_visibility="private"
