@@ -580,3 +580,11 @@ def test_the_pages_own_run_time_texts_read_in_chinese() -> None:
         link = ui._result_link(step, offline, "zh")
         assert link.startswith("结果地址：") and "http://127.0.0.1:1/r.png" in link
         assert_chinese(link)
+
+
+def test_the_session_history_names_each_tasks_state_in_the_visitors_language() -> None:
+    entry = {"task_id": "t-1", "model": "kolors-virtual-try-on-v1", "status": "succeed"}
+    captions = [
+        caption for _, caption in ui._gallery([{**entry, "time": "12:00:00", "thumb": None}], "zh")
+    ]
+    assert captions == ["12:00:00 · 完成 · v1 · t-1"]

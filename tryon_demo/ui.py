@@ -177,7 +177,11 @@ def _history_entry(step: Step, model_name: str) -> dict[str, Any] | None:
     }
 
 
-def _gallery(history: list[dict[str, Any]]) -> list[tuple[str, str]]:
+#: The history's task states, each named in the catalogues (``state.<name>``).
+_HISTORY_STATES = frozenset({"submitted", "processing", "succeed", "failed", "error"})
+
+
+def _gallery(history: list[dict[str, Any]], lang: Language = "en") -> list[tuple[str, str]]:
     placeholder = str(ASSETS / "ui" / "no-result.png")
     return [
         (
@@ -185,7 +189,9 @@ def _gallery(history: list[dict[str, Any]]) -> list[tuple[str, str]]:
             " · ".join(
                 (
                     entry["time"],
-                    entry["status"],
+                    text(f"state.{entry['status']}", lang)
+                    if entry["status"] in _HISTORY_STATES
+                    else entry["status"],
                     entry["model"].removeprefix("kolors-virtual-try-on-"),
                     entry["task_id"][:10],
                 )
@@ -460,7 +466,7 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                 entry = _history_entry(step, model_name)
                 entries = [*entries, entry] if entry else entries
                 rendered = _render(step, running=False, offline=offline, lang=lang)
-                yield (*rendered, entries, _gallery(entries))
+                yield (*rendered, entries, _gallery(entries, lang))
 
         async def run_flow(
             human_file: str | None,
