@@ -64,12 +64,18 @@ APPLY_LOCALE_JS = r"""
 async (choice) => {
   const locales = __LOCALES__;
   if (!choice || !(choice in locales)) return;
+  // The page starts in the browser's language: nothing to switch until the visitor does.
+  const browser = (navigator.language || "").toLowerCase().split("-")[0];
+  if (!window.__tryonLocaleSwitched && browser === choice) return;
   try {
     const url = performance.getEntriesByType("resource").map((entry) => entry.name)
       .find((name) => /\/assets\/core-[\w-]+\.js(\?.*)?$/.test(name));
     if (!url) return;
     const core = await import(url);
-    if (typeof core.changeLocale === "function") core.changeLocale(locales[choice]);
+    if (typeof core.changeLocale === "function") {
+      core.changeLocale(locales[choice]);
+      window.__tryonLocaleSwitched = true;
+    }
   } catch (error) {
     console.warn("language switch: Gradio's locale could not be changed", error);
   }
@@ -729,8 +735,12 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
 
         # The language switch: a choice is remembered in the browser and overrides the
         # browser's language for every text the server writes; it also switches Gradio's labels.
+        def initial_language(saved: str | None, request: gr.Request) -> str:
+            """The switch shows the remembered choice, else the browser's language."""
+            return _lang(request, saved)
+
         demo.load(
-            lambda saved: saved if saved in LANGUAGE_CODES else None,
+            initial_language,
             [saved_language],
             [language_choice],
             api_visibility="private",

@@ -23,6 +23,7 @@ def test_the_switch_overrides_a_chinese_browser_and_is_remembered(
     page = context.new_page()
     page.goto(app_url)
     expect(page.locator("#run-button")).to_have_text("开始试穿")
+    expect(page.locator("#language input")).to_have_value("中文")  # the browser's, until chosen
     choose_language(page, "English")
     page.mouse.move(0, 0)
     save_screenshot(page, "language-switch")
