@@ -45,14 +45,15 @@ SEED_EXAMPLE_URLS = (
     "https://gw.alicdn.com/imgextra/i1/1860536677/O1CN012wEzZ11zC7RDNm0Jr_!!1860536677.jpg",
     "https://gw.alicdn.com/imgextra/i4/3370044138/O1CN01p0Zl411gRFvj0NnwQ_!!3370044138.jpg",
 )
-PIECE_KINDS = [("top", "top"), ("bottom", "bottom"), ("one-piece (dress, jumpsuit)", "one-piece")]
-MODEL_CHOICES = [
-    ("Kolors v1 (one garment)", MODELS[0]),
-    ("Kolors v1.5 (also top + bottom)", MODELS[1]),
-]
 #: The page's fixed texts in every catalogue's language; the browser's language picks one.
 T = gr.I18n(**ui_translations())
 LANGUAGE_CODES = frozenset(code for _, code in language_choices())
+PIECE_KINDS = [
+    (T("piece_top"), "top"),
+    (T("piece_bottom"), "bottom"),
+    (T("piece_one_piece"), "one-piece"),
+]
+MODEL_CHOICES = [(T("model_v1"), MODELS[0]), (T("model_v1_5"), MODELS[1])]
 #: Where the language switch is remembered in the browser (localStorage), across restarts.
 LANGUAGE_STORAGE_KEY = "kolors-tryon-language"
 #: Switches Gradio's own locale (the gr.I18n labels) to the chosen language. Gradio picks its
