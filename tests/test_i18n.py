@@ -184,15 +184,17 @@ def test_adding_a_language_is_adding_one_catalogue_file(
     french["meta"] = {"name": "Français", "browser_locales": ["fr"], "gradio_locale": "fr"}
     french["messages"]["status.succeed"] = "Terminé"
     (tmp_path / "fr.json").write_text(json.dumps(french))
-    monkeypatch.setattr(messages, "LOCALES", tmp_path)
-    messages._load_all.cache_clear()
-    try:
-        assert "fr" in languages()
-        assert language("fr-FR,en;q=0.5") == "fr"
-        assert msg("status.succeed").render("fr") == "Terminé"
-        assert ("Français", "fr") in ui.language_choices()
-    finally:
+    with monkeypatch.context() as patch:
+        patch.setattr(messages, "LOCALES", tmp_path)
         messages._load_all.cache_clear()
+        try:
+            assert "fr" in languages()
+            assert language("fr-FR,en;q=0.5") == "fr"
+            assert msg("status.succeed").render("fr") == "Terminé"
+            assert ("Français", "fr") in ui.language_choices()
+        finally:
+            patch.undo()
+            messages._load_all.cache_clear()
 
 
 # --- rendering -------------------------------------------------------------------------------
