@@ -245,7 +245,7 @@ def test_a_failed_task_is_a_readable_error_from_tryon(
         settings = Settings(api_key=FAKE_KEY, api_base=server.gateway_base, poll_interval=0.05)
         with (
             RunningApp(settings, tmp_path) as running,
-            pytest.raises(AppError, match="The task failed: No person found"),
+            pytest.raises(AppError, match="The task failed: API says: No person found"),
         ):
             running.client.predict(
                 handle_file(files["person"]),

@@ -204,7 +204,8 @@ def test_another_visitor_cannot_query_a_task_through_the_mcp_tool(app: RunningAp
 
 def page_event(app: RunningApp, trigger: str, data: list[Any]) -> str:
     """Fire the page's event behind the element ``trigger`` the way a browser does (Gradio's
-    queue protocol over plain HTTP, a fresh session) and return every message it streamed."""
+    queue protocol over plain HTTP, a fresh session) and return every message it streamed.
+    The page's language switch, every handler's last input, is left on the browser's language."""
     config = requests.get(app.url + "config", timeout=10).json()
     target = next(c["id"] for c in config["components"] if c["props"].get("elem_id") == trigger)
     event = next(
@@ -214,7 +215,7 @@ def page_event(app: RunningApp, trigger: str, data: list[Any]) -> str:
     joined = requests.post(
         app.url + "gradio_api/queue/join",
         json={
-            "data": data,
+            "data": [*data, None],
             "event_data": None,
             "fn_index": event["id"],
             "trigger_id": target,
@@ -308,7 +309,11 @@ def test_ownership_survives_an_app_restart_with_the_same_state_folder(
 def browser_state(settings: Settings, workdir: Path) -> tuple[str, str]:
     """The key under which the page keeps its tokens in the browser, and their encryption key."""
     demo = build_demo(settings, workdir=workdir)
-    (state,) = [b for b in demo.blocks.values() if isinstance(b, gr.BrowserState)]
+    (state,) = [
+        b
+        for b in demo.blocks.values()
+        if isinstance(b, gr.BrowserState) and b.storage_key == "kolors-tryon-owner-tokens"
+    ]
     return state.storage_key, state.secret
 
 

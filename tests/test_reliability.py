@@ -219,7 +219,7 @@ def test_transient_query_faults_are_survived(
         (
             Faults(fail_share=1.0, fail_message="No person found"),
             {},
-            "The task failed: No person found",
+            "The task failed: API says: No person found",
         ),
         (
             Faults(never_finish=True),

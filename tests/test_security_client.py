@@ -622,4 +622,5 @@ def test_the_tryon_endpoint_names_the_task_that_failed(
     outcome, server = run_tryon(faults, tmp_path, str(image_files[1]))
     (task_id,) = server.simulator.tasks
     assert isinstance(outcome, Exception)
-    assert f"The task failed: No person found (task_id: {task_id})" in str(outcome)
+    assert "The task failed: API says: No person found" in str(outcome)
+    assert f"Task id: {task_id}." in str(outcome)

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import InputError
+from .messages import msg
 from .netpolicy import is_public_ip
 
 Resolver = Callable[[str, int], Sequence[str]]
@@ -53,19 +54,12 @@ def check_callback_url(url: str | None, *, public: bool, resolver: Resolver = re
         port = 0
     host = parts.hostname
     if parts.scheme not in ("http", "https") or not host or not port:
-        raise InputError(f"The callback URL must be an http(s) address, not {text[:80]!r}.")
+        raise InputError(msg("client.bad_callback", url=repr(text[:80])))
     try:
         addresses = list(resolver(host, port))
     except (OSError, UnicodeError):
         addresses = []
     if not addresses:
-        raise InputError(
-            f"Callback URL: the host {host[:80]!r} cannot be found. Give a public http(s) "
-            "address, or leave the field empty."
-        )
+        raise InputError(msg("callback.host_not_found", host=repr(host[:80])))
     if not all(is_public_address(address) for address in addresses):
-        raise InputError(
-            f"Callback URL: {host[:80]!r} is an address of this server's own network "
-            "(loopback, private, link-local or reserved). This public demo only sends callbacks "
-            "to public internet addresses."
-        )
+        raise InputError(msg("callback.own_network", host=repr(host[:80])))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -16,7 +17,9 @@ from typing import Any
 import requests
 
 from .errors import ConfigurationError, InputError, TryOnError, UnsafeURLError
+from .i18n import Language, choose
 from .images import ImageLimits, prepare_image
+from .messages import msg, text
 from .models import Task
 from .netpolicy import download
 from .service import make_client, mode_banner, prepare_submission
@@ -39,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         _fail(args, exc)
         return 1
     except KeyboardInterrupt:
-        print("Stopped.", file=sys.stderr)
+        print(text("cli.stopped", _lang()), file=sys.stderr)
         return 130
 
 
@@ -100,6 +103,16 @@ def _settings() -> Settings:
     return load_settings()
 
 
+def _lang() -> Language:
+    """The terminal's language: ``TRYON_LANG``, else the POSIX locale (``zh_CN.UTF-8`` -> zh)."""
+    for name in ("TRYON_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name, "").strip()
+        if value:
+            tag = value.split(".")[0].replace("_", "-")
+            return choose(None, "en" if tag in ("C", "POSIX") else tag)
+    return "en"
+
+
 def _simulate(args: argparse.Namespace) -> int:
     faults = Faults(
         latency=args.latency,
@@ -120,11 +133,13 @@ def _simulate(args: argparse.Namespace) -> int:
         server = SimulatorServer(config, host=args.host, port=args.port).start()
     except OSError as exc:
         raise ConfigurationError(
-            f"Cannot listen on {args.host}:{args.port}: {exc.strerror}."
+            msg("cli.cannot_listen", host=args.host, port=args.port, reason=exc.strerror)
         ) from None
-    print(f"Simulated Kolors try-on API on {server.url}", file=sys.stderr)
-    print(f"  gateway base: {server.gateway_base}   official base: {server.url}", file=sys.stderr)
-    print("  Ctrl+C to stop.", file=sys.stderr)
+    lang = _lang()
+    print(text("cli.simulator_on", lang, url=server.url), file=sys.stderr)
+    bases = text("cli.simulator_bases", lang, gateway=server.gateway_base, official=server.url)
+    print(bases, file=sys.stderr)
+    print(text("cli.simulator_stop", lang), file=sys.stderr)
     try:
         while True:
             time.sleep(3600)
@@ -138,32 +153,36 @@ def _submit(args: argparse.Namespace) -> int:
     submission = prepare_submission(
         args.human, args.cloth, args.model, args.callback_url, limits=limits
     )
+    lang = _lang()
     with make_client(settings) as client:
         if not args.json:
-            print(mode_banner(settings), file=sys.stderr)
-            print("Request: " + json.dumps(submission.preview(), indent=2), file=sys.stderr)
+            print(mode_banner(settings, lang), file=sys.stderr)
+            preview = json.dumps(submission.preview(), indent=2)
+            print(text("cli.request", lang, json=preview), file=sys.stderr)
         task = client.submit_body(submission.body)
         if not args.wait:
-            _emit(args, task.raw, f"Task {task.task_id}: {task.task_status}")
+            said = text("cli.task", lang, task_id=task.task_id, status=task.task_status)
+            _emit(args, task.raw, said)
             return 0
         started = time.monotonic()
         for update in client.wait(task.task_id):
             task = update
             if not args.json:
-                print(f"  {time.monotonic() - started:5.1f} s  {task.task_status}", file=sys.stderr)
+                seconds = time.monotonic() - started
+                progress = text("cli.progress", lang, seconds=seconds, status=task.task_status)
+                print(progress, file=sys.stderr)
         saved = (
             _save_result(task, args.out, client.base_url) if args.out and task.result_url else None
         )
-        summary = f"Task {task.task_id}: {task.task_status}"
+        summary = text("cli.task", lang, task_id=task.task_id, status=task.task_status)
         if task.task_status == "failed":
-            summary += f" ({task.task_status_msg or 'no reason given'})"
+            reason = task.task_status_msg or text("cli.no_reason", lang)
+            summary = text("cli.failed_reason", lang, summary=summary, reason=reason)
         elif task.result_url:
-            summary += (
-                f"\nResult: {task.result_url}"
-                "\n(links expire after about 30 days: download what you keep)"
-            )
+            summary += "\n" + text("cli.result", lang, url=task.result_url)
+            summary += "\n" + text("cli.result_expires", lang)
         if saved:
-            summary += f"\nSaved: {saved}"
+            summary += "\n" + text("cli.saved", lang, path=saved)
         _emit(args, task.raw, summary)
         return 0 if task.task_status == "succeed" else 1
 
@@ -178,14 +197,14 @@ def _query(args: argparse.Namespace) -> int:
 def _list(args: argparse.Namespace) -> int:
     with make_client(_settings()) as client:
         tasks = client.list(args.page, args.size)
-    text = "\n".join(_describe(t) for t in tasks) or "No tasks."
-    _emit(args, [t.raw for t in tasks], text)
+    listed = "\n".join(_describe(t) for t in tasks) or text("cli.no_tasks", _lang())
+    _emit(args, [t.raw for t in tasks], listed)
     return 0
 
 
 def _prepare(args: argparse.Namespace) -> int:
     settings = _settings()
-    prepared = prepare_image(args.image, field="Image", limits=ImageLimits.from_settings(settings))
+    prepared = prepare_image(args.image, limits=ImageLimits.from_settings(settings))
     print(json.dumps(prepared.report.to_dict(), indent=2))
     return 0
 
@@ -212,14 +231,9 @@ def _save_result(task: Task, folder: Path, api_base: str) -> Path:
             budget=settings.connect_timeout + settings.read_timeout,
         )
     except UnsafeURLError:
-        raise TryOnError(
-            f"Task {task.task_id} succeeded but its result link does not point to a public "
-            "http(s) address, so it was not downloaded."
-        ) from None
+        raise TryOnError(msg("cli.result_not_public", task_id=task.task_id)) from None
     except requests.RequestException:
-        raise TryOnError(
-            f"The task succeeded but its result could not be downloaded from {task.result_url}."
-        ) from None
+        raise TryOnError(msg("cli.download_failed", url=task.result_url)) from None
     suffix = ".png" if data[:4] == b"\x89PNG" else ".jpg"
     name = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in task.task_id)[:80]
     path = folder / f"{name}{suffix}"  # the id came from the API: never a path of its own
@@ -234,4 +248,4 @@ def _emit(args: argparse.Namespace, raw: Any, text: str) -> None:
 def _fail(args: argparse.Namespace, exc: TryOnError) -> None:
     if getattr(args, "json", False):
         print(json.dumps(exc.to_dict(), indent=2, ensure_ascii=False))
-    print(f"Error: {exc}", file=sys.stderr)
+    print(text("cli.error", _lang(), message=exc.as_msg()), file=sys.stderr)

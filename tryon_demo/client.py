@@ -32,9 +32,11 @@ from .errors import (
     TryOnError,
     UnexpectedResponseError,
     WaitTimeoutError,
+    api_says,
     redact,
     redact_json,
 )
+from .messages import Msg, msg
 from .models import Task, parse_task_list_reply, parse_task_reply
 from .settings import DEFAULT_MODEL, MODELS, Settings
 from .transfer import DeadlineExceeded, ReplyTooLarge, bounded_request, mount_bounded
@@ -48,19 +50,20 @@ _RETRYABLE_HTTP = frozenset({502, 503, 504})
 #: pattern leaves room for other gateways' ids but nothing that can change the URL's path
 #: (".", "..", "/", "%2e" or spaces would reach another endpoint, such as the task list).
 TASK_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
-TASK_ID_RULE = "A task id is 1 to 64 characters, each a letter, a digit, '-' or '_'."
 #: The API's JSON replies are a few KB; a list page of 500 tasks stays well under this.
 REPLY_MAX_BYTES = 1024 * 1024
 _TASK_ID_IN_REPLY = re.compile(rb'"task_id"\s*:\s*"([A-Za-z0-9_-]{1,64})"')
+#: Task states with a name in the catalogues (``state.<name>``).
+_STATES = frozenset({"submitted", "processing", "succeed", "failed"})
 
 
 def check_task_id(task_id: str | None) -> str:
     """``task_id`` without surrounding spaces, or :class:`InputError` if it breaks the rule."""
     text = (task_id or "").strip() if isinstance(task_id, str | None) else ""
     if not text:
-        raise InputError("Enter a task id.")
+        raise InputError(msg("client.enter_task_id"))
     if not TASK_ID_PATTERN.fullmatch(text):
-        raise InputError(f"This is not a task id. {TASK_ID_RULE}")
+        raise InputError(msg("client.not_a_task_id"))
     return text
 
 
@@ -115,7 +118,7 @@ class TryOnClient:
         (the simulator's address and token)."""
         url = base_url or settings.base_url
         if not url:
-            raise InputError("No API base URL: configure a key, or start the simulator.")
+            raise InputError(msg("client.no_base_url"))
         return cls(
             url,
             auth or auth_for(settings),
@@ -158,22 +161,22 @@ class TryOnClient:
     ) -> dict[str, str]:
         """The JSON body of a create request, checked before anything is sent."""
         if model_name not in MODELS:
-            raise InputError(f"Unknown model {model_name!r}; choose one of: {', '.join(MODELS)}.")
+            raise InputError(
+                msg("client.unknown_model", model=repr(model_name), models=", ".join(MODELS))
+            )
         body = {"model_name": model_name}
         for name, value in (("human_image", human_image), ("cloth_image", cloth_image)):
             if not isinstance(value, str) or not value:
-                raise InputError(f"{name} is required: an http(s) URL or raw base64.")
+                raise InputError(msg("client.image_required", name=name))
             if value[:5].lower() == "data:":
-                raise InputError(f"{name} must be raw base64 without a 'data:...;base64,' prefix.")
+                raise InputError(msg("client.no_data_prefix", name=name))
             body[name] = value
         if callback_url:
             if (
                 urlsplit(callback_url).scheme not in {"http", "https"}
                 or not urlsplit(callback_url).hostname
             ):
-                raise InputError(
-                    f"The callback URL must be an http(s) address, not {callback_url[:80]!r}."
-                )
+                raise InputError(msg("client.bad_callback", url=repr(callback_url[:80])))
             body["callback_url"] = callback_url
         if external_task_id:
             body["external_task_id"] = external_task_id
@@ -214,7 +217,7 @@ class TryOnClient:
     def list(self, page_num: int = 1, page_size: int = 30) -> list[Task]:
         """One page of this key's tasks, newest first (pageNum 1..1000, pageSize 1..500)."""
         if not 1 <= page_num <= 1000 or not 1 <= page_size <= 500:
-            raise InputError("page_num must be 1..1000 and page_size 1..500.")
+            raise InputError(msg("client.page_range"))
         params = {"pageNum": page_num, "pageSize": page_size}
         return self._with_retries(
             lambda: parse_task_list_reply(*self._send("GET", self.endpoint, params=params))
@@ -240,8 +243,7 @@ class TryOnClient:
         while True:
             if cancel is not None and cancel.is_set():
                 raise CancelledError(
-                    f"Stopped waiting for task {task_id}; it keeps running at the API.",
-                    task_id=task_id,
+                    msg("client.stopped_waiting", task_id=task_id), task_id=task_id
                 )
             try:
                 task = self.get(task_id, deadline=deadline)
@@ -383,48 +385,38 @@ class TryOnClient:
     def _network_error(
         self, method: str, exc: requests.exceptions.RequestException
     ) -> NetworkError:
-        host = urlsplit(self.base_url).hostname or self.base_url
+        host = redact(urlsplit(self.base_url).hostname or self.base_url, self._secrets)
         reached = not _never_connected(exc)
         task_id = None
         if isinstance(exc, DeadlineExceeded):
-            what = f"did not finish answering within {exc.seconds:g} s"
+            what = msg("network.deadline", seconds=exc.seconds)
             found = _TASK_ID_IN_REPLY.search(exc.partial)
             task_id = found[1].decode() if found else None
         elif isinstance(exc, ReplyTooLarge):
-            what = f"sent a reply larger than {exc.limit // 1024} KB, far more than a task takes"
+            what = msg("network.too_large", kb=exc.limit // 1024)
         elif isinstance(exc, requests.exceptions.ReadTimeout):
-            what = f"did not answer within {self.timeout[1]:g} s"
+            what = msg("network.read_timeout", seconds=self.timeout[1])
         elif isinstance(exc, requests.exceptions.ConnectTimeout):
-            what = f"could not be reached within {self.timeout[0]:g} s"
+            what = msg("network.connect_timeout", seconds=self.timeout[0])
         elif not reached:
-            what = "could not be reached (connection refused or no network)"
+            what = msg("network.refused")
         else:
-            what = "dropped the connection before answering"
-        message = f"The API at {host} {what}."
+            what = msg("network.dropped")
         if method == "POST" and reached and task_id:
-            message += (
-                f" The task may have been created anyway (task id {task_id}): query it before "
-                "submitting again."
-            )
+            advice = msg("network.may_have_created_id", task_id=task_id)
         elif method == "POST" and reached:
-            message += (
-                " The task may have been created anyway: check the task list before "
-                "submitting again."
-            )
+            advice = msg("network.may_have_created")
         else:
-            message += " Check the network connection and KLING_API_BASE, then try again."
-        return NetworkError(
-            redact(message, self._secret_values()),
-            may_have_reached_server=reached,
-            task_id=task_id,
-        )
+            advice = msg("network.check")
+        message = Msg.join([msg("network.failed", host=host, what=what), advice])
+        return NetworkError(message, may_have_reached_server=reached, task_id=task_id)
 
 
 def wait_timeout_error(task_id: str, last_status: str | None, limit: float) -> WaitTimeoutError:
     """The error for a task still running when the wait limit is reached."""
+    status = msg(f"state.{last_status}") if last_status in _STATES else str(last_status)
     return WaitTimeoutError(
-        f"Task {task_id} was still {last_status} after {limit:g} s. It may still finish: "
-        "query it again later with its task id.",
+        msg("task.wait_timeout", task_id=task_id, status=status, seconds=limit),
         task_id=task_id,
         last_status=last_status,
     )
@@ -433,12 +425,18 @@ def wait_timeout_error(task_id: str, last_status: str | None, limit: float) -> W
 def raise_for_failed(task: Task) -> None:
     """Raise :class:`TaskFailedError` for a failed task; do nothing otherwise."""
     if task.task_status == "failed":
-        reason = task.task_status_msg or "the API gave no reason"
         raise TaskFailedError(
-            f"Task {task.task_id} failed: {reason}",
+            msg("task.failed", task_id=task.task_id, reason=failure_reason(task)),
             task_id=task.task_id,
             request_id=task.request_id,
         )
+
+
+def failure_reason(task: Task) -> Msg:
+    """Why a task failed: the API's own words, labelled as such, or that it gave none."""
+    if task.task_status_msg:
+        return api_says(task.task_status_msg)
+    return msg("status.no_reason")
 
 
 def _retryable(exc: TryOnError) -> bool:

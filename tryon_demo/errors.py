@@ -3,6 +3,10 @@
 Every error carries a message a person can act on. API errors also keep the HTTP status, the
 API's business ``code``, its own ``message`` and its ``request_id`` so support can trace them.
 None of them ever holds the API key: messages built from server replies are redacted first.
+
+The message is a :class:`~tryon_demo.messages.Msg` (a catalogue key and its values), rendered in
+the visitor's language where it is shown; ``str(error)`` and ``error.message`` are its English.
+A plain string is still accepted and is shown as it is in every language.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote
+
+from .messages import Msg, as_msg, msg
 
 
 class TryOnError(Exception):
@@ -28,7 +34,7 @@ class TryOnError(Exception):
 
     def __init__(
         self,
-        message: str,
+        message: str | Msg,
         *,
         http_status: int | None = None,
         code: int | None = None,
@@ -36,18 +42,33 @@ class TryOnError(Exception):
         request_id: str | None = None,
         retry_after: float | None = None,
     ) -> None:
-        super().__init__(message)
-        self.message = message
+        self.msg = as_msg(message)
+        #: The English rendering, for logs, the CLI and callers that read a sentence.
+        self.message = self.msg.render("en")
+        super().__init__(self.message)
         self.http_status = http_status
         self.code = code
         self.api_message = api_message
         self.request_id = request_id
         self.retry_after = retry_after
 
-    def __str__(self) -> str:
+    @property
+    def key(self) -> str:
+        """The catalogue key of the message (``_verbatim`` for a plain string)."""
+        return self.msg.key
+
+    def as_msg(self) -> Msg:
+        """The message as shown to a person: with the API's request_id when there is one."""
         if self.request_id:
-            return f"{self.message} (request_id: {self.request_id})"
-        return self.message
+            return msg("error.with_request_id", message=self.msg, request_id=self.request_id)
+        return self.msg
+
+    def render(self, lang: str = "en") -> str:
+        """The message in ``lang``, with the request_id when there is one."""
+        return self.as_msg().render(lang)
+
+    def __str__(self) -> str:
+        return self.render("en")
 
     def __repr__(self) -> str:
         return (
@@ -62,7 +83,8 @@ class TryOnError(Exception):
         if task_id and self.task_id is None:
             self.task_id = task_id
         if task_id and task_id not in self.message:
-            self.message = f"{self.message} Task id: {task_id}."
+            self.msg = Msg.join([self.msg, msg("error.task_id", task_id=task_id)])
+            self.message = self.msg.render("en")
             self.args = (self.message,)
         return self
 
@@ -70,6 +92,7 @@ class TryOnError(Exception):
         """A JSON-ready view of the error for display; holds nothing secret."""
         return {
             "error": self.kind,
+            "key": self.key,
             "message": self.message,
             "task_id": self.task_id,
             "http_status": self.http_status,
@@ -94,9 +117,10 @@ class ImageError(InputError):
 
     kind = "invalid_image"
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(self, message: str | Msg, *, field: str | Msg | None = None) -> None:
         super().__init__(message)
-        self.field = field
+        #: The image's name in English ("Person image"), or ``None``.
+        self.field = str(field) if field is not None else None
 
 
 class UnsafeURLError(InputError):
@@ -180,7 +204,11 @@ class NetworkError(TryOnError):
     retryable = True
 
     def __init__(
-        self, message: str, *, may_have_reached_server: bool = True, task_id: str | None = None
+        self,
+        message: str | Msg,
+        *,
+        may_have_reached_server: bool = True,
+        task_id: str | None = None,
     ) -> None:
         super().__init__(message)
         self.may_have_reached_server = may_have_reached_server
@@ -198,7 +226,7 @@ class TaskFailedError(TryOnError):
 
     kind = "task_failed"
 
-    def __init__(self, message: str, *, task_id: str, request_id: str | None = None) -> None:
+    def __init__(self, message: str | Msg, *, task_id: str, request_id: str | None = None) -> None:
         super().__init__(message, request_id=request_id)
         self.task_id = task_id
 
@@ -209,7 +237,7 @@ class WaitTimeoutError(TryOnError):
     kind = "timeout"
     retryable = True
 
-    def __init__(self, message: str, *, task_id: str, last_status: str | None = None) -> None:
+    def __init__(self, message: str | Msg, *, task_id: str, last_status: str | None = None) -> None:
         super().__init__(message)
         self.task_id = task_id
         self.last_status = last_status
@@ -220,9 +248,14 @@ class CancelledError(TryOnError):
 
     kind = "cancelled"
 
-    def __init__(self, message: str, *, task_id: str) -> None:
+    def __init__(self, message: str | Msg, *, task_id: str) -> None:
         super().__init__(message)
         self.task_id = task_id
+
+
+def api_says(words: str) -> Msg:
+    """The API's own words, labelled as such and never translated: "API says: ..."."""
+    return msg("api.says", text=words)
 
 
 def redact(text: str, secrets: Iterable[str | None]) -> str:
@@ -295,55 +328,31 @@ def _forms(secrets: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(sorted((f for f in forms if len(f) >= 4), key=len, reverse=True))
 
 
-# What each business code means to the person in front of the app. The API's own message is
-# kept beside this in ``api_message``; these sentences say what to do about it.
-_CODE_TABLE: dict[int, tuple[type[ApiError], str]] = {
-    1000: (
-        AuthenticationError,
-        "The API refused the key. Check KLING_API_KEY or the key you entered.",
-    ),
-    1001: (AuthenticationError, "No API key reached the API. Set KLING_API_KEY or enter a key."),
-    1002: (AuthenticationError, "The API key is not valid. Check that it was copied whole."),
-    1003: (AuthenticationError, "The API token is not valid yet. Check this computer's clock."),
-    1004: (
-        AuthenticationError,
-        "The API token has expired. Check this computer's clock, or renew the key.",
-    ),
-    1100: (QuotaError, "The API account is flagged as abnormal. Contact the provider."),
-    1101: (QuotaError, "The API account is in arrears. Top up the account, then try again."),
-    1102: (
-        QuotaError,
-        "The account's resource pack is used up or expired. Buy more credits, then try again.",
-    ),
-    1103: (
-        PermissionDeniedError,
-        "This key may not use this model or resource. Pick another model or check the plan.",
-    ),
-    1200: (InvalidRequestError, "The API refused the request as invalid."),
-    1201: (InvalidRequestError, "The API refused a parameter. Check the images and the model."),
-    1202: (
-        InvalidRequestError,
-        "The API does not accept this method on this path. Check KLING_API_BASE.",
-    ),
-    1203: (TaskNotFoundError, "No task with that id exists for this key."),
-    1300: (ContentPolicyError, "The platform's policy refused these images. Try other pictures."),
-    1301: (
-        ContentPolicyError,
-        "The content-safety check refused these images. Try other pictures.",
-    ),
-    1302: (RateLimitError, "Too many requests at once."),
-    1303: (RateLimitError, "Too many tasks are running for this account's plan."),
-    1304: (
-        PermissionDeniedError,
-        "The API refused this computer's IP address (allow-list policy).",
-    ),
-    5000: (ServerError, "The API had an internal error."),
-    5001: (ServerError, "The API is temporarily unavailable (maintenance)."),
-    5002: (
-        ServerError,
-        "The API timed out internally. The task may have been created anyway: "
-        "check the task list before trying again.",
-    ),
+# What each business code means to the person in front of the app (its text is the catalogue's
+# ``error.code.<code>``). The API's own message is kept beside this in ``api_message``; these
+# sentences say what to do about it.
+_CODE_TABLE: dict[int, type[ApiError]] = {
+    1000: AuthenticationError,
+    1001: AuthenticationError,
+    1002: AuthenticationError,
+    1003: AuthenticationError,
+    1004: AuthenticationError,
+    1100: QuotaError,
+    1101: QuotaError,
+    1102: QuotaError,
+    1103: PermissionDeniedError,
+    1200: InvalidRequestError,
+    1201: InvalidRequestError,
+    1202: InvalidRequestError,
+    1203: TaskNotFoundError,
+    1300: ContentPolicyError,
+    1301: ContentPolicyError,
+    1302: RateLimitError,
+    1303: RateLimitError,
+    1304: PermissionDeniedError,
+    5000: ServerError,
+    5001: ServerError,
+    5002: ServerError,
 }
 
 _STATUS_FALLBACK: dict[int, type[ApiError]] = {
@@ -364,19 +373,20 @@ def api_error(
     retry_after: float | None = None,
 ) -> ApiError:
     """Build the right :class:`ApiError` for an error envelope, deciding on the business code."""
+    parts: list[Msg] = []
     if code is not None and code in _CODE_TABLE:
-        cls, advice = _CODE_TABLE[code]
+        cls = _CODE_TABLE[code]
+        parts.append(msg(f"error.code.{code}"))
     else:
         cls = _STATUS_FALLBACK.get(http_status, ServerError if http_status >= 500 else ApiError)
-        advice = f"The API answered with an error (HTTP {http_status}, code {code})."
+        parts.append(msg("error.api_unknown", http_status=http_status, code=str(code)))
     if cls is RateLimitError:
         # The contract: back off from at least 1 s when the API names no delay itself.
-        advice = f"{advice} Try again in {max(retry_after or 0.0, 1.0):g} s."
-    message = advice
+        parts.append(msg("error.retry_in", seconds=max(retry_after or 0.0, 1.0)))
     if api_message and api_message.upper() not in {"SUCCEED", "SUCCESS"}:
-        message = f"{advice} API says: {api_message}"
+        parts.append(api_says(api_message))
     return cls(
-        message,
+        Msg.join(parts),
         http_status=http_status,
         code=code,
         api_message=api_message,

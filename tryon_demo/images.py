@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 from PIL import Image, ImageChops, UnidentifiedImageError
 
 from .errors import ImageError
+from .messages import Msg, msg
 from .settings import Settings
 
 try:  # HEIC/HEIF phone photos, only where the optional decoder is installed.
@@ -47,6 +48,8 @@ API_MAX_BYTES = 10 * 1024 * 1024
 API_MIN_SIDE = 300
 API_FORMATS = frozenset({"JPEG", "PNG"})
 MAX_URL_LENGTH = 2048
+#: The name an image goes by in messages when the caller gives none.
+IMAGE_FIELD = Msg("field.image")
 
 _ORIENTATION_TAG = 0x0112
 _SWAPS_SIDES = frozenset({5, 6, 7, 8})
@@ -121,13 +124,16 @@ class PreparationReport:
     final_format: str | None = None
     final_size: tuple[int, int] | None = None
     final_bytes: int | None = None
-    actions: tuple[str, ...] = ()
+    #: What preparation did, as messages (rendered in the reader's language where shown).
+    actions: tuple[Msg, ...] = ()
     passthrough: bool = False
     elapsed_ms: float = 0.0
 
     def to_dict(self) -> dict[str, object]:
-        """A JSON-ready copy."""
-        return asdict(self)
+        """A JSON-ready copy, the actions in English."""
+        data = asdict(self)
+        data["actions"] = [str(action) for action in self.actions]
+        return data
 
 
 @dataclass(frozen=True)
@@ -146,7 +152,10 @@ class PreparedImage:
 
 
 def prepare_image(
-    source: ImageSource | None, *, field: str = "Image", limits: ImageLimits | None = None
+    source: ImageSource | None,
+    *,
+    field: str | Msg = IMAGE_FIELD,
+    limits: ImageLimits | None = None,
 ) -> PreparedImage:
     """Turn a path, bytes, PIL image, ``data:`` URL or http(s) URL into an API payload.
 
@@ -156,9 +165,7 @@ def prepare_image(
     limits = limits or ImageLimits()
     started = time.perf_counter()
     if source is None:
-        raise ImageError(
-            f"{field}: nothing was given. Upload a picture or paste an http(s) link.", field=field
-        )
+        raise ImageError(msg("image.nothing", field=field), field=field)
     if isinstance(source, Image.Image):
         return _prepare_pil(source, field, limits, started)
     if isinstance(source, bytes | bytearray | memoryview):
@@ -166,10 +173,7 @@ def prepare_image(
     if isinstance(source, str):
         text = source.strip()
         if not text:
-            raise ImageError(
-                f"{field}: nothing was given. Upload a picture or paste an http(s) link.",
-                field=field,
-            )
+            raise ImageError(msg("image.nothing", field=field), field=field)
         match = _SCHEME.match(text)
         # A one-letter "scheme" is a Windows drive (C:\...), not a URL.
         if match and len(match.group(1)) > 1:
@@ -180,81 +184,77 @@ def prepare_image(
                 return _prepare_bytes(
                     _decode_data_url(text, field), "bytes", field, limits, started
                 )
-            raise ImageError(
-                f"{field}: only http:// and https:// links can be sent to the API, "
-                f"not {scheme}: links. Upload the file instead.",
-                field=field,
-            )
+            raise ImageError(msg("image.scheme", field=field, scheme=scheme), field=field)
     return _prepare_bytes(_read_file(Path(source), field, limits), "file", field, limits, started)
 
 
-def _prepare_url(url: str, field: str, started: float) -> PreparedImage:
+def _prepare_url(url: str, field: str | Msg, started: float) -> PreparedImage:
     parts = urlsplit(url)
     if not parts.hostname or any(ch.isspace() for ch in url):
-        raise ImageError(f"{field}: {url[:80]!r} is not a valid web address.", field=field)
+        raise ImageError(msg("image.bad_url", field=field, url=repr(url[:80])), field=field)
     if len(url) > MAX_URL_LENGTH:
-        raise ImageError(
-            f"{field}: the link is longer than {MAX_URL_LENGTH} characters.", field=field
-        )
+        raise ImageError(msg("image.url_too_long", field=field, most=MAX_URL_LENGTH), field=field)
     report = PreparationReport(
         source="url",
-        actions=("sent as a link: the API downloads it (jpg/png, <= 10 MB, >= 300 x 300)",),
+        actions=(msg("prep.link"),),
         passthrough=True,
         elapsed_ms=_ms_since(started),
     )
     return PreparedImage(payload=url, report=report)
 
 
-def _decode_data_url(text: str, field: str) -> bytes:
+def _decode_data_url(text: str, field: str | Msg) -> bytes:
     header, _, body = text.partition(",")
     if ";base64" not in header.lower():
-        raise ImageError(f"{field}: only base64 data: URLs are supported.", field=field)
+        raise ImageError(msg("image.data_not_base64", field=field), field=field)
     try:
         return base64.b64decode(body, validate=True)
     except (binascii.Error, ValueError):
-        raise ImageError(
-            f"{field}: the data: URL does not hold valid base64.", field=field
-        ) from None
+        raise ImageError(msg("image.data_bad_base64", field=field), field=field) from None
 
 
-def _read_file(path: Path, field: str, limits: ImageLimits) -> bytes:
+def _read_file(path: Path, field: str | Msg, limits: ImageLimits) -> bytes:
     try:
         size = path.stat().st_size
     except (OSError, ValueError):
-        raise ImageError(f"{field}: file {path.name!r} was not found.", field=field) from None
+        raise ImageError(
+            msg("image.not_found", field=field, name=repr(path.name)), field=field
+        ) from None
     if path.is_dir():
-        raise ImageError(f"{field}: {path.name!r} is a folder, not an image file.", field=field)
+        raise ImageError(msg("image.is_folder", field=field, name=repr(path.name)), field=field)
     _check_input_size(size, field, limits)
     try:
         return path.read_bytes()
     except OSError as exc:
         raise ImageError(
-            f"{field}: file {path.name!r} could not be read ({exc.strerror}).", field=field
+            msg("image.unreadable", field=field, name=repr(path.name), reason=exc.strerror),
+            field=field,
         ) from None
 
 
-def _check_input_size(size: int, field: str, limits: ImageLimits) -> None:
+def _check_input_size(size: int, field: str | Msg, limits: ImageLimits) -> None:
     if size == 0:
-        raise ImageError(f"{field}: the file is empty.", field=field)
+        raise ImageError(msg("image.empty", field=field), field=field)
     if size > limits.max_input_bytes:
         raise ImageError(
-            f"{field}: the file is {_mb(size)}; this app accepts files up to "
-            f"{_mb(limits.max_input_bytes)}. Export a smaller copy and try again.",
+            msg(
+                "image.too_large",
+                field=field,
+                size_mb=_mb(size),
+                most_mb=_mb(limits.max_input_bytes),
+            ),
             field=field,
         )
 
 
-def _open(data: bytes, field: str, limits: ImageLimits) -> Image.Image:
+def _open(data: bytes, field: str | Msg, limits: ImageLimits) -> Image.Image:
     """Read the header only: no pixel is decoded until :func:`_load`."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
-        raise ImageError(
-            f"{field}: this file is not an image this app can read. Use a JPG or PNG photo.",
-            field=field,
-        ) from None
+        raise ImageError(msg("image.not_image", field=field), field=field) from None
     except Image.DecompressionBombError:
         raise _bomb(field, None, limits) from None
     except (OSError, SyntaxError, ValueError):
@@ -279,7 +279,7 @@ class DecodeGate:
         self.waiting = 0
 
     @contextmanager
-    def slot(self, field: str) -> Iterator[None]:
+    def slot(self, field: str | Msg) -> Iterator[None]:
         """Hold a slot for the block; raise :class:`ImageError` after ``timeout`` seconds."""
         with self._lock:
             self.waiting += 1
@@ -289,11 +289,7 @@ class DecodeGate:
             with self._lock:
                 self.waiting -= 1
         if not acquired:
-            raise ImageError(
-                f"{field}: the server is busy preparing other large pictures. Try again in a "
-                "minute, or use a smaller picture.",
-                field=field,
-            )
+            raise ImageError(msg("image.busy", field=field), field=field)
         try:
             with self._lock:
                 self.active += 1
@@ -337,7 +333,7 @@ def _return_memory() -> None:
 
 
 @contextmanager
-def _decoding(pixels: int, field: str) -> Iterator[None]:
+def _decoding(pixels: int, field: str | Msg) -> Iterator[None]:
     """A decode slot for large pictures; small ones neither wait nor trim."""
     if pixels <= LARGE_DECODE_PIXELS:
         yield
@@ -347,7 +343,7 @@ def _decoding(pixels: int, field: str) -> Iterator[None]:
 
 
 def _check_budget(
-    image: Image.Image, claimed: tuple[int, int], field: str, limits: ImageLimits
+    image: Image.Image, claimed: tuple[int, int], field: str | Msg, limits: ImageLimits
 ) -> None:
     """Refuse, from the header alone, a picture whose decoding would take too much memory.
 
@@ -360,9 +356,15 @@ def _check_budget(
     needed = width * height * _DECODED_BYTES.get(image.mode, 4)
     if needed > limits.max_decoded_bytes:
         raise ImageError(
-            f"{field}: it claims {claimed[0]} x {claimed[1]} pixels in {image.mode} mode, which "
-            f"would take {needed / 1e6:.0f} MB of memory to decode; this app decodes at most "
-            f"{limits.max_decoded_bytes / 1e6:.0f} MB per picture. Use a smaller picture.",
+            msg(
+                "image.memory_budget",
+                field=field,
+                width=claimed[0],
+                height=claimed[1],
+                mode=image.mode,
+                needed_mb=needed / 1e6,
+                most_mb=limits.max_decoded_bytes / 1e6,
+            ),
             field=field,
         )
 
@@ -392,7 +394,7 @@ def _jpeg_scale(image: Image.Image, wanted: tuple[int, int], limits: ImageLimits
 
 
 def _prepare_bytes(
-    data: bytes, kind: SourceKind, field: str, limits: ImageLimits, started: float
+    data: bytes, kind: SourceKind, field: str | Msg, limits: ImageLimits, started: float
 ) -> PreparedImage:
     _check_input_size(len(data), field, limits)
     image = _open(data, field, limits)
@@ -406,7 +408,7 @@ def _prepare_opened(
     image: Image.Image,
     data: bytes,
     kind: SourceKind,
-    field: str,
+    field: str | Msg,
     limits: ImageLimits,
     started: float,
 ) -> PreparedImage:
@@ -444,17 +446,17 @@ def _prepare_opened(
             final_format=fmt,
             final_size=upright,
             final_bytes=len(data),
-            actions=("already acceptable: sent byte for byte",),
+            actions=(msg("prep.as_is"),),
             passthrough=True,
             elapsed_ms=_ms_since(started),
         )
         return PreparedImage(payload=_b64(data), report=report, data=data)
 
-    actions: list[str] = []
+    actions: list[Msg] = []
     if fmt not in API_FORMATS:
-        actions.append(f"converted {fmt} to JPEG (the API takes only JPG and PNG)")
+        actions.append(msg("prep.converted_format", format=fmt))
     if getattr(image, "n_frames", 1) > 1:
-        actions.append("used the first frame of an animated image")
+        actions.append(msg("prep.first_frame"))
     if fmt == "JPEG":
         # Decoding at 1/2, 1/4 or 1/8 scale is several times faster and lighter than a full
         # decode that would be thrown away by the resize below, and lets a JPEG too large to
@@ -486,7 +488,7 @@ def _prepare_opened(
 
 
 def _prepare_pil(
-    image: Image.Image, field: str, limits: ImageLimits, started: float
+    image: Image.Image, field: str | Msg, limits: ImageLimits, started: float
 ) -> PreparedImage:
     _check_budget(image, image.size, field, limits)
     orientation = _orientation(image)
@@ -509,7 +511,7 @@ def _finish(
     original_bytes: int | None,
     orientation: int,
     target: tuple[int, int],
-    actions: list[str],
+    actions: list[Msg],
     limits: ImageLimits,
     started: float,
     *,
@@ -544,7 +546,9 @@ def _finish(
                 flat, transparent = _flatten_reduced(work, factor)
                 step(flat)
                 actions.append(
-                    "flattened transparency onto white" if transparent else "converted RGBA to RGB"
+                    msg("prep.flattened")
+                    if transparent
+                    else msg("prep.converted_mode", mode="RGBA")
                 )
             elif work.mode in {"LA", "RGBA"}:
                 alpha = work.getchannel("A")
@@ -553,14 +557,19 @@ def _finish(
             step(work.resize(stored_target, Image.Resampling.LANCZOS, reducing_gap=3.0))
         if orientation != 1:
             step(work.transpose(_UPRIGHT[orientation]))
-            actions.append(f"turned upright from EXIF orientation {orientation}")
+            actions.append(msg("prep.upright", orientation=orientation))
         step(_to_rgb(work, actions, transparent))
         if work.size != target:
             step(work.resize(target, Image.Resampling.LANCZOS))
         if target != upright:  # reduced-size decoding may already have landed on the target
             actions.append(
-                f"downscaled {upright[0]} x {upright[1]} to {target[0]} x {target[1]}"
-                + (" (decoded at reduced size)" if decoded_reduced else "")
+                msg(
+                    "prep.downscaled_reduced" if decoded_reduced else "prep.downscaled",
+                    width=upright[0],
+                    height=upright[1],
+                    new_width=target[0],
+                    new_height=target[1],
+                )
             )
         data = _encode_jpeg(work, limits.jpeg_quality)
         while len(data) > limits.max_output_bytes:
@@ -569,13 +578,13 @@ def _finish(
             size = (max(1, round(work.width * scale)), max(1, round(work.height * scale)))
             step(work.resize(size, Image.Resampling.LANCZOS))
             data = _encode_jpeg(work, limits.jpeg_quality)
-            actions.append(f"downscaled to {size[0]} x {size[1]} to stay under 10 MB")
+            actions.append(msg("prep.shrunk", width=size[0], height=size[1]))
         final_size = work.size
     finally:
         if work is not image:
             work.close()
     if not actions:
-        actions.append("re-encoded as JPEG")
+        actions.append(msg("prep.reencoded"))
     report = PreparationReport(
         source=kind,
         original_format=fmt,
@@ -591,7 +600,7 @@ def _finish(
     return PreparedImage(payload=_b64(data), report=report, data=data)
 
 
-def _to_rgb(image: Image.Image, actions: list[str], transparent: bool | None = None) -> Image.Image:
+def _to_rgb(image: Image.Image, actions: list[Msg], transparent: bool | None = None) -> Image.Image:
     """An RGB copy (or ``image`` itself when already RGB); ``transparent`` is what the alpha
     channel said before a shrink, when the caller already knows."""
     mode = image.mode
@@ -601,7 +610,7 @@ def _to_rgb(image: Image.Image, actions: list[str], transparent: bool | None = N
         # Plain convert() clips 16-bit values at 255 and turns the photo white; scale instead.
         scale = 1 / 256 if mode.startswith("I;16") or mode == "I" else 255.0
         image = image.convert("F").point(lambda v: v * scale).convert("L")
-        actions.append(f"converted {mode} (high bit depth) to 8-bit RGB")
+        actions.append(msg("prep.high_bit_depth", mode=mode))
         return image.convert("RGB")
     has_alpha = (
         mode in {"RGBA", "LA", "PA", "RGBa", "La"}
@@ -614,14 +623,14 @@ def _to_rgb(image: Image.Image, actions: list[str], transparent: bool | None = N
         flat = Image.new("RGB", rgba.size, (255, 255, 255))
         flat.paste(rgba, mask=alpha)
         if transparent if transparent is not None else _has_transparency(alpha):
-            actions.append("flattened transparency onto white")
+            actions.append(msg("prep.flattened"))
         else:
-            actions.append(f"converted {mode} to RGB")
+            actions.append(msg("prep.converted_mode", mode=mode))
         if rgba is not image:
             rgba.close()
         alpha.close()
         return flat
-    actions.append(f"converted {mode} to RGB")
+    actions.append(msg("prep.converted_mode", mode=mode))
     return image.convert("RGB")
 
 
@@ -661,7 +670,7 @@ def _encode_jpeg(image: Image.Image, quality: int) -> bytes:
     return buffer.getvalue()
 
 
-def _load(image: Image.Image, field: str, limits: ImageLimits) -> None:
+def _load(image: Image.Image, field: str | Msg, limits: ImageLimits) -> None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -672,7 +681,7 @@ def _load(image: Image.Image, field: str, limits: ImageLimits) -> None:
         raise _damaged(field) from None
 
 
-def _verify_png(data: bytes, field: str) -> None:
+def _verify_png(data: bytes, field: str | Msg) -> None:
     try:
         with Image.open(io.BytesIO(data)) as image:
             image.verify()
@@ -708,42 +717,47 @@ def _target_size(size: tuple[int, int], limits: ImageLimits) -> tuple[int, int]:
     return (max(1, round(width * scale)), max(1, round(height * scale)))
 
 
-def _check_min_side(size: tuple[int, int], field: str, limits: ImageLimits) -> None:
+def _check_min_side(size: tuple[int, int], field: str | Msg, limits: ImageLimits) -> None:
     if min(size) < limits.min_side:
         raise ImageError(
-            f"{field}: it is {size[0]} x {size[1]} pixels; the API needs at least "
-            f"{limits.min_side} x {limits.min_side}. Use a larger picture.",
+            msg(
+                "image.too_small",
+                field=field,
+                width=size[0],
+                height=size[1],
+                least=limits.min_side,
+            ),
             field=field,
         )
 
 
-def _bomb(field: str, size: tuple[int, int] | None, limits: ImageLimits) -> ImageError:
-    claimed = (
-        f" it claims {size[0]} x {size[1]} pixels ({size[0] * size[1] / 1e6:.0f} MP) and"
-        if size
-        else " the picture"
-    )
+def _bomb(field: str | Msg, size: tuple[int, int] | None, limits: ImageLimits) -> ImageError:
+    most_mp = limits.max_input_pixels / 1e6
+    if size is None:
+        return ImageError(msg("image.bomb", field=field, most_mp=most_mp), field=field)
     return ImageError(
-        f"{field}:{claimed} is larger than the {limits.max_input_pixels / 1e6:.0f} MP this app "
-        "will decode; it may be a decompression bomb. Use a normal photo.",
+        msg(
+            "image.bomb_claimed",
+            field=field,
+            width=size[0],
+            height=size[1],
+            mp=size[0] * size[1] / 1e6,
+            most_mp=most_mp,
+        ),
         field=field,
     )
 
 
-def _damaged(field: str) -> ImageError:
-    return ImageError(
-        f"{field}: the file is damaged or cut off (truncated) and cannot be decoded. "
-        "Export or download it again.",
-        field=field,
-    )
+def _damaged(field: str | Msg) -> ImageError:
+    return ImageError(msg("image.damaged", field=field), field=field)
 
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def _mb(size: int) -> str:
-    return f"{size / 2**20:.1f} MB"
+def _mb(size: int) -> float:
+    return size / 2**20
 
 
 def _ms_since(started: float) -> float:

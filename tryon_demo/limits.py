@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ConfigurationError, TryOnError
+from .messages import msg
 from .settings import Settings, ensure_state_dir
 
 log = logging.getLogger(__name__)
@@ -63,11 +64,9 @@ class Rate:
             unit = per[len(number) :].strip() or "s"
             seconds = (float(number) if number else 1.0) * units[unit]
         except (ValueError, KeyError):
-            raise ConfigurationError(
-                f"{name} must look like 5/minute, 100/hour or 3/30s, not {text!r}."
-            ) from None
+            raise ConfigurationError(msg("limits.bad_rate", name=name, text=repr(text))) from None
         if count < 0 or seconds <= 0:
-            raise ConfigurationError(f"{name} must be positive (got {text!r}).")
+            raise ConfigurationError(msg("limits.rate_not_positive", name=name, text=repr(text)))
         return cls(count, seconds)
 
     def __str__(self) -> str:
@@ -175,9 +174,12 @@ class SubmissionLimiter:
             count, wait = self._queries.wait(session, now)
             if wait:
                 raise LimitExceededError(
-                    f"You have looked up {count} tasks in the last "
-                    f"{self.per_visitor_queries.seconds:g} s, the most this demo allows. Try "
-                    f"again in {wait} s.",
+                    msg(
+                        "limits.query_rate",
+                        count=count,
+                        seconds=self.per_visitor_queries.seconds,
+                        wait=wait,
+                    ),
                     retry_after=wait,
                 )
             self._queries.add(session, now)
@@ -186,20 +188,15 @@ class SubmissionLimiter:
         if self._today() != self._day:
             self._day, self._today_count = self._today(), 0
         if self.daily_cap and self._today_count >= self.daily_cap:
-            raise LimitExceededError(
-                f"This demo has reached its limit of {self.daily_cap} try-ons for today. "
-                "Try again tomorrow (UTC), or enter your own API key under Advanced."
-            )
+            raise LimitExceededError(msg("limits.daily_cap", count=self.daily_cap))
         for windows, key, who in (
-            (self._visitors, session, "You have"),
-            (self._all, "", "Visitors have"),
+            (self._visitors, session, "limits.session_rate"),
+            (self._all, "", "limits.global_rate"),
         ):
             count, wait = windows.wait(key, now)
             if wait:
                 raise LimitExceededError(
-                    f"{who} started {count} try-ons in the last {windows.rate.seconds:g} s, the "
-                    f"most this demo allows. Try again in {wait} s, or enter your own API key "
-                    "under Advanced.",
+                    msg(who, count=count, seconds=windows.rate.seconds, wait=wait),
                     retry_after=wait,
                 )
 

@@ -21,8 +21,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from .errors import RateLimitError, TryOnError
+from .errors import RateLimitError, TryOnError, api_says
 from .limits import LimitExceededError
+from .messages import Msg, msg
 from .models import Task
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,8 @@ class LookItem:
     result_url: str | None = None
     result_path: Path | None = None
     message: str = ""
+    #: The same note as a message, rendered in the reader's language on the page.
+    note: Msg | None = None
     #: Creates the API refused with a rate limit before one was accepted.
     rate_limited: int = 0
 
@@ -88,6 +91,8 @@ class Follow:
     task: Task
     result_path: Path | None = None
     error: str = ""
+    #: ``error`` as a message, for the page.
+    error_note: Msg | None = None
 
 
 #: Follows a created task to its end, yielding progress.
@@ -113,7 +118,12 @@ async def run_lookbook(
     gate = asyncio.Semaphore(max(1, concurrency))
     pause_until = 0.0  # shared: after one rate limit, no worker submits before this moment
 
-    def update(index: int, **changes_: Any) -> None:
+    def update(index: int, *, note: Msg | None = None, **changes_: Any) -> None:
+        if note is not None:  # the English for the manifest, the message for the page
+            changes_.setdefault("message", str(note))
+            changes_["note"] = note
+        elif changes_.get("message") == "":
+            changes_["note"] = None
         items[index] = replace(items[index], **changes_)
         changes.put_nowait(None)
 
@@ -131,7 +141,7 @@ async def run_lookbook(
                 # A daily cap names no retry time: waiting would not help within this batch.
                 hopeless = isinstance(exc, LimitExceededError) and exc.retry_after is None
                 if hopeless or attempt >= backoff.max_attempts:
-                    update(index, state="error", message=str(exc))
+                    update(index, state="error", note=exc.as_msg())
                     return None
                 delay = backoff.delay(attempt, exc.retry_after)
                 pause_until = max(pause_until, time.monotonic() + delay)
@@ -139,10 +149,10 @@ async def run_lookbook(
                     index,
                     state="waiting",
                     rate_limited=items[index].rate_limited + 1,
-                    message=f"Rate limited; trying again in {delay:.0f} s (attempt {attempt + 1})",
+                    note=msg("lookbook.rate_limited", seconds=delay, attempt=attempt + 1),
                 )
             except TryOnError as exc:
-                update(index, state="error", message=str(exc))
+                update(index, state="error", note=exc.as_msg())
                 return None
 
     async def work(index: int, garment: Garment) -> None:
@@ -154,11 +164,21 @@ async def run_lookbook(
             async for progress in follow(task):
                 current = progress.task
                 if progress.error:
-                    update(index, state="error", message=progress.error)
+                    update(
+                        index,
+                        state="error",
+                        note=progress.error_note or Msg.verbatim(progress.error),
+                    )
                     return
                 if current.task_status == "failed":
-                    reason = current.task_status_msg or "The API gave no reason."
-                    update(index, state="failed", message=reason)
+                    reason = (
+                        api_says(current.task_status_msg)
+                        if current.task_status_msg
+                        else msg("status.no_reason")
+                    )
+                    # The manifest keeps the API's own words; the page labels them as the API's.
+                    message = current.task_status_msg or str(reason)
+                    update(index, state="failed", note=reason, message=message)
                     return
                 if progress.result_path is not None:
                     update(
@@ -172,7 +192,7 @@ async def run_lookbook(
                 if _state(current) != items[index].state:
                     update(index, state=_state(current))
             if not items[index].done:
-                update(index, state="error", message="Following the task ended without a result.")
+                update(index, state="error", note=msg("lookbook.no_result"))
 
     async def guarded_work(index: int, garment: Garment) -> None:
         try:
@@ -180,8 +200,8 @@ async def run_lookbook(
         except Exception as exc:  # one broken item must not sink the batch
             if not isinstance(exc, TryOnError):
                 log.exception("lookbook item %s failed unexpectedly", garment.name)
-                exc = TryOnError("Something went wrong inside the app for this garment.")
-            update(index, state="error", message=str(exc))
+                exc = TryOnError(msg("app.fault_garment"))
+            update(index, state="error", note=exc.as_msg())
 
     workers = [asyncio.create_task(guarded_work(i, g)) for i, g in enumerate(garments)]
     try:
@@ -209,43 +229,39 @@ def _state(task: Task) -> ItemState:
 
 # --- what the page shows and the zip holds --------------------------------------------------
 
-STATE_LABELS: dict[str, str] = {
-    "queued": "queued",
-    "waiting": "waiting (rate limit)",
-    "submitted": "submitted",
-    "processing": "processing",
-    "succeed": "done",
-    "failed": "failed",
-    "error": "error",
-}
 
-
-def table_rows(items: Sequence[LookItem]) -> list[list[str]]:
-    """One row per item for the status table: number, garment, status, task id, note."""
+def table_rows(items: Sequence[LookItem], lang: str = "en") -> list[list[str]]:
+    """One row per item for the status table, in ``lang``: number, garment, status, task id,
+    note."""
     return [
         [
             str(item.index),
             item.garment,
-            STATE_LABELS[item.state],
+            msg(f"state.{item.state}").render(lang),
             item.task_id or "",
-            item.message,
+            item.note.render(lang) if item.note is not None else item.message,
         ]
         for item in items
     ]
 
 
-def summary(items: Sequence[LookItem]) -> str:
-    """``"3 of 5 done · 1 failed · 1 running"`` for the line above the table."""
+def summary_msg(items: Sequence[LookItem]) -> Msg:
+    """``"3 of 5 done · 1 failed · 1 running"`` for the line above the table, as a message."""
     counts = {state: sum(1 for item in items if item.state == state) for state in TERMINAL}
     running = len(items) - sum(counts.values())
-    parts = [f"{counts['succeed']} of {len(items)} done"]
+    parts = [msg("lookbook.summary_done", done=counts["succeed"], total=len(items))]
     if counts["failed"]:
-        parts.append(f"{counts['failed']} failed")
+        parts.append(msg("lookbook.summary_failed", count=counts["failed"]))
     if counts["error"]:
-        parts.append(f"{counts['error']} could not run")
+        parts.append(msg("lookbook.summary_error", count=counts["error"]))
     if running:
-        parts.append(f"{running} running")
-    return " · ".join(parts)
+        parts.append(msg("lookbook.summary_running", count=running))
+    return Msg.join(parts, sep="summary")
+
+
+def summary(items: Sequence[LookItem], lang: str = "en") -> str:
+    """:func:`summary_msg` in ``lang``."""
+    return summary_msg(items).render(lang)
 
 
 def manifest(items: Sequence[LookItem], model: str) -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .errors import UnexpectedResponseError, api_error
+from .messages import Msg, msg
 
 TaskStatus = Literal["submitted", "processing", "succeed", "failed"]
 TASK_STATUSES: frozenset[str] = frozenset({"submitted", "processing", "succeed", "failed"})
@@ -64,10 +65,11 @@ def parse_json(http_status: int, text: str) -> Any:
     try:
         return json.loads(text)
     except (ValueError, RecursionError):
-        hint = f" {_status_hint(http_status)}" if _status_hint(http_status) else ""
+        snippet = repr(body_snippet(text))
         raise UnexpectedResponseError(
-            f"The API answered HTTP {http_status} with a body that is not JSON: "
-            f"{body_snippet(text)!r}.{hint}",
+            _with_hint(
+                msg("response.not_json", http_status=http_status, snippet=snippet), http_status
+            ),
             http_status=http_status,
         ) from None
 
@@ -93,14 +95,14 @@ def unwrap_envelope(http_status: int, body: Any, retry_after: float | None = Non
         )
     if not 200 <= http_status < 300:
         raise UnexpectedResponseError(
-            f"The API answered HTTP {http_status} with code 0; expected an error code.",
+            msg("response.code0_on_error", http_status=http_status),
             http_status=http_status,
             code=code,
             request_id=request_id,
         )
     if "data" not in body:
         raise UnexpectedResponseError(
-            "The API answered code 0 without a 'data' field.",
+            msg("response.no_data"),
             http_status=http_status,
             code=code,
             request_id=request_id,
@@ -112,18 +114,17 @@ def parse_task(data: Any, *, raw: dict[str, Any], request_id: str | None = None)
     """Build a :class:`Task` from a task object (``data`` of create/query, or a callback)."""
     if not isinstance(data, dict):
         raise UnexpectedResponseError(
-            f"Expected a task object, got {_describe(data)}.", request_id=request_id
+            msg("response.not_task", what=_describe(data)), request_id=request_id
         )
     task_id = data.get("task_id")
     status = data.get("task_status")
     if not isinstance(task_id, str) or not task_id:
         raise UnexpectedResponseError(
-            f"The task has no task_id (keys: {_keys(data)}).", request_id=request_id
+            msg("response.no_task_id", keys=_keys(data)), request_id=request_id
         )
     if not isinstance(status, str) or status not in TASK_STATUSES:
         raise UnexpectedResponseError(
-            f"Task {task_id} has an unknown task_status {status!r}; expected one of "
-            "submitted, processing, succeed, failed.",
+            msg("response.unknown_status", task_id=task_id, status=repr(status)),
             request_id=request_id,
         )
     info = data.get("task_info")
@@ -158,7 +159,7 @@ def parse_task_list_reply(
     request_id = body.get("request_id") or None
     if not isinstance(data, list):
         raise UnexpectedResponseError(
-            f"Expected a list of tasks, got {_describe(data)}.", request_id=request_id
+            msg("response.not_list", what=_describe(data)), request_id=request_id
         )
     return [parse_task(item, raw=item, request_id=request_id) for item in data]
 
@@ -171,7 +172,7 @@ def _images(result: Any, task_id: str, request_id: str | None) -> tuple[ResultIm
         return ()
     if not isinstance(items, list):
         raise UnexpectedResponseError(
-            f"Task {task_id}: task_result.images is {_describe(items)}, not a list.",
+            msg("response.images_not_list", task_id=task_id, what=_describe(items)),
             request_id=request_id,
         )
     images = []
@@ -179,7 +180,7 @@ def _images(result: Any, task_id: str, request_id: str | None) -> tuple[ResultIm
         url = item.get("url") if isinstance(item, dict) else None
         if not isinstance(url, str) or not url:
             raise UnexpectedResponseError(
-                f"Task {task_id}: a result image has no url ({_describe(item)}).",
+                msg("response.image_no_url", task_id=task_id, what=_describe(item)),
                 request_id=request_id,
             )
         images.append(ResultImage(url=url, index=_int_or_none(item.get("index"))))
@@ -190,38 +191,37 @@ def _int_or_none(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _keys(value: dict[Any, Any]) -> str:
+def _keys(value: dict[Any, Any]) -> str | Msg:
     keys = ", ".join(str(k) for k in list(value)[:12])
-    return keys or "none"
+    return keys or msg("response.none")
 
 
-def _describe(value: Any) -> str:
+def _describe(value: Any) -> str | Msg:
     if isinstance(value, dict):
-        return f"an object with keys {_keys(value)}"
+        return msg("response.object_with_keys", keys=_keys(value))
     if isinstance(value, list):
         # Never the items: a list where one task was expected may be the key's task list (a
         # task id that reached the list endpoint), and its ids are other visitors' tasks.
-        return f"a list of {len(value)} items"
+        return msg("response.list_of", count=len(value))
     return f"{type(value).__name__} {body_snippet(repr(value), 80)}"
 
 
 def _unknown_shape(http_status: int, body: Any) -> UnexpectedResponseError:
-    hint = _status_hint(http_status)
     return UnexpectedResponseError(
-        f"The API answered HTTP {http_status} in an unknown format ({_describe(body)}), "
-        "not the Kling envelope with an integer code. Check KLING_API_BASE."
-        + (f" {hint}" if hint else ""),
+        _with_hint(
+            msg("response.unknown_format", http_status=http_status, what=_describe(body)),
+            http_status,
+        ),
         http_status=http_status,
     )
 
 
-def _status_hint(http_status: int) -> str:
-    return {
-        401: "HTTP 401 usually means the key was refused.",
-        403: "HTTP 403 usually means the key may not use this service.",
-        404: "HTTP 404 usually means KLING_API_BASE points to the wrong path.",
-        429: "HTTP 429 means too many requests: wait a little.",
-        502: "The gateway could not reach the API: try again shortly.",
-        503: "The service is unavailable: try again shortly.",
-        504: "The gateway timed out: try again shortly.",
-    }.get(http_status, "")
+#: HTTP statuses with a hint of their usual cause (``response.hint.<status>``).
+_HINTED = frozenset({401, 403, 404, 429, 502, 503, 504})
+
+
+def _with_hint(message: Msg, http_status: int) -> Msg:
+    """``message`` followed by what the HTTP status usually means, when it is a telling one."""
+    if http_status not in _HINTED:
+        return message
+    return Msg.join([message, msg(f"response.hint.{http_status}")])

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import requests
 
 from .errors import UnsafeURLError
+from .messages import msg
 from .transfer import bounded_request, mount_bounded
 
 #: Result images are a few MB; anything far larger is not one.
@@ -69,9 +70,9 @@ def check_public_url(url: str, allowed_hosts: Iterable[str | None] = ()) -> tupl
         port = parts.port
         host = parts.hostname
     except ValueError:
-        raise UnsafeURLError("The link is not a valid URL.") from None
+        raise UnsafeURLError(msg("netpolicy.invalid")) from None
     if parts.scheme not in _DEFAULT_PORTS or not host:
-        raise UnsafeURLError("Only http(s) links can be fetched.")
+        raise UnsafeURLError(msg("netpolicy.http_only"))
     port = port or _DEFAULT_PORTS[parts.scheme]
     addresses = public_addresses(host, port, allowed_origins(allowed_hosts))
     return addresses or ()
@@ -88,16 +89,13 @@ def public_addresses(host: str, port: int, allowed: frozenset[Origin]) -> tuple[
     try:
         infos = socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError, ValueError):
-        raise UnsafeURLError(f"The host {name[:80]!r} could not be resolved.") from None
+        raise UnsafeURLError(msg("netpolicy.unresolved", host=repr(name[:80]))) from None
     addresses = tuple(dict.fromkeys(str(info[4][0]).split("%")[0] for info in infos))
     for address in addresses:
         if not is_public_ip(ipaddress.ip_address(address)):
-            raise UnsafeURLError(
-                f"The link points to {name[:80]!r}, which is not a public address; this server "
-                "does not fetch from its own network."
-            )
+            raise UnsafeURLError(msg("netpolicy.not_public", host=repr(name[:80])))
     if not addresses:
-        raise UnsafeURLError(f"The host {name[:80]!r} could not be resolved.")
+        raise UnsafeURLError(msg("netpolicy.unresolved", host=repr(name[:80])))
     return addresses
 
 

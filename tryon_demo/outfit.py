@@ -16,6 +16,7 @@ from PIL import Image, ImageChops, PngImagePlugin
 
 from .errors import ImageError, InputError
 from .images import ImageSource, prepare_image
+from .messages import Msg, msg
 
 GarmentKind = Literal["top", "bottom", "one-piece"]
 GARMENTS_KEY = "kolors-garments"
@@ -43,22 +44,28 @@ def check_combination(kinds: Sequence[GarmentKind]) -> None:
     if len(kinds) < 2:
         return
     if len(kinds) > 2:
-        raise InputError("An outfit takes at most two pieces: a top and a bottom.")
+        raise InputError(msg("outfit.too_many"))
     pair = tuple(sorted(kinds))
     if pair not in ALLOWED_PAIRS:
         if "one-piece" in kinds:
-            reason = "a one-piece garment is worn alone"
+            reason = msg("outfit.one_piece_alone")
         else:
-            reason = f"two {kinds[0]}s cannot be worn together"
-        raise InputError(
-            f"{' + '.join(kinds)} is not a combination the model accepts: {reason}. "
-            "Combine one top with one bottom, or send a single garment."
-        )
+            reason = msg("outfit.two_tops" if kinds[0] == "top" else "outfit.two_bottoms")
+        pieces = Msg.join([piece_name(kind) for kind in kinds], sep="plus")
+        raise InputError(msg("outfit.bad_pair", pair=pieces, reason=reason))
+
+
+def piece_name(kind: str) -> Msg | str:
+    """A garment kind's name ("top") as a message; an unknown kind as it is."""
+    return msg(f"piece.{kind}") if kind in ("top", "bottom", "one-piece") else kind
 
 
 def compose_outfit(top: ImageSource, bottom: ImageSource) -> ComposedOutfit:
     """Put ``top`` above ``bottom`` on white, scaled to a common width, centred, with margins."""
-    pieces = [_content(top, "Top"), _content(bottom, "Bottom")]
+    pieces = [
+        _content(top, msg("field.top_garment")),
+        _content(bottom, msg("field.bottom_garment")),
+    ]
     inner = CANVAS_WIDTH - 2 * MARGIN
     scaled = [
         piece.resize((inner, max(1, round(piece.height * inner / piece.width))), _LANCZOS)
@@ -87,19 +94,16 @@ def compose_outfit(top: ImageSource, bottom: ImageSource) -> ComposedOutfit:
     return ComposedOutfit(png=buffer.getvalue(), size=canvas.size, pieces=("top", "bottom"))
 
 
-def _content(source: ImageSource, field: str) -> Image.Image:
+def _content(source: ImageSource, field: Msg) -> Image.Image:
     """The garment photo upright on white, cropped to the garment itself."""
-    prepared = prepare_image(source, field=f"{field} garment")
+    prepared = prepare_image(source, field=field)
     if prepared.data is None:
-        raise ImageError(
-            f"{field} garment: the composer needs an uploaded picture, not a link.",
-            field=field,
-        )
+        raise ImageError(msg("outfit.needs_upload", field=field), field=field)
     with Image.open(io.BytesIO(prepared.data)) as image:
         rgb = image.convert("RGB")
     darkest = ImageChops.darker(*(rgb.getchannel(c) for c in "RG"))
     darkest = ImageChops.darker(darkest, rgb.getchannel("B"))
     box = darkest.point(lambda v: 255 if v < _WHITE_LEVEL else 0).getbbox()
     if box is None:
-        raise ImageError(f"{field} garment: the picture is blank (all white).", field=field)
+        raise ImageError(msg("outfit.blank", field=field), field=field)
     return rgb.crop(box)

@@ -11,8 +11,8 @@ from typing import Any
 from .auth import BearerAuth
 from .client import TryOnClient
 from .errors import InputError
-from .i18n import UI_TEXT
 from .images import ImageLimits, ImageSource, PreparedImage, prepare_image
+from .messages import msg, text
 from .settings import DEFAULT_MODEL, Settings
 from .simulator import SimulatorConfig, SimulatorServer
 
@@ -58,8 +58,8 @@ def prepare_submission(
     limits: ImageLimits | None = None,
 ) -> Submission:
     """Prepare both images and build the create body; raises :class:`InputError` on bad input."""
-    human_image = prepare_image(human, field="Person image", limits=limits)
-    cloth_image = prepare_image(cloth, field="Garment image", limits=limits)
+    human_image = prepare_image(human, field=msg("field.person"), limits=limits)
+    cloth_image = prepare_image(cloth, field=msg("field.garment"), limits=limits)
     return submission_of(human_image, cloth_image, model_name, callback_url)
 
 
@@ -71,10 +71,7 @@ def submission_of(
 ) -> Submission:
     """The create body for two prepared images; refuses the person photo as the garment."""
     if human_image.payload == cloth_image.payload:
-        raise InputError(
-            "Garment image: it is the same picture as the person image. Choose a photo of the "
-            "garment on its own."
-        )
+        raise InputError(msg("image.same_as_person", field=msg("field.garment")))
     body = TryOnClient.create_body(
         human_image.payload,
         cloth_image.payload,
@@ -108,14 +105,16 @@ def make_client(settings: Settings) -> TryOnClient:
     return TryOnClient.from_settings(settings)
 
 
-def mode_label(settings: Settings) -> str:
-    """Where requests go, in the words of the page's banner (its English)."""
+def mode_label(settings: Settings, lang: str = "en") -> str:
+    """Where requests go, in the words of the page's banner (in ``lang``)."""
     if settings.mode == "offline":
-        return UI_TEXT["banner_offline"][0]
-    return f"{UI_TEXT['banner_online'][0]} {settings.base_host}"
+        return text("ui.banner_offline", lang)
+    return f"{text('ui.banner_online', lang)} {settings.base_host}"
 
 
-def mode_banner(settings: Settings) -> str:
+def mode_banner(settings: Settings, lang: str = "en") -> str:
     """One line saying where requests go, for the command line."""
-    label = mode_label(settings)
-    return f"{label} (no API key configured)" if settings.mode == "offline" else label
+    label = mode_label(settings, lang)
+    if settings.mode == "offline":
+        return text("cli.offline_banner", lang, label=label)
+    return label

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from dotenv import dotenv_values
 
 from .errors import ConfigurationError
+from .messages import msg
 
 GATEWAY_BASE = "https://api.gpt.ge/kling"
 OFFICIAL_BASE = "https://api-singapore.klingai.com"
@@ -153,8 +154,7 @@ def ensure_state_dir(settings: Settings) -> Path:
         path.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError as exc:
         raise ConfigurationError(
-            f"TRYON_STATE_DIR {str(path)!r} cannot be created ({exc.strerror}). Set it to a "
-            "folder this user can write to."
+            msg("settings.state_dir", path=repr(str(path)), reason=exc.strerror)
         ) from None
     return path
 
@@ -166,9 +166,9 @@ def _number(env: Mapping[str, str], name: str, kind: Callable[[str], _T], defaul
     try:
         value = kind(raw)
     except ValueError:
-        raise ConfigurationError(f"{name} must be a number, not {raw!r}.") from None
+        raise ConfigurationError(msg("settings.not_number", name=name, raw=repr(raw))) from None
     if value < 0:
-        raise ConfigurationError(f"{name} must not be negative (got {raw}).")
+        raise ConfigurationError(msg("settings.negative", name=name, raw=raw))
     return value
 
 
@@ -195,12 +195,10 @@ def load_settings(
 
     access, secret = text("KLING_ACCESS_KEY"), text("KLING_SECRET_KEY")
     if bool(access) != bool(secret):
-        raise ConfigurationError(
-            "Set both KLING_ACCESS_KEY and KLING_SECRET_KEY for the official API, or neither."
-        )
+        raise ConfigurationError(msg("settings.key_pair"))
     base = text("KLING_API_BASE")
     if base and urlsplit(base).scheme not in {"http", "https"}:
-        raise ConfigurationError(f"KLING_API_BASE must start with https:// (got {base!r}).")
+        raise ConfigurationError(msg("settings.base_scheme", base=repr(base)))
     defaults = Settings()
     from .limits import Rate  # here, not at the top: limits imports the error types settings uses
 

@@ -25,7 +25,7 @@ from PIL import Image, ImageOps
 
 from . import ownership, workfiles
 from .callbacks import check_callback_url
-from .client import TryOnClient, wait_timeout_error
+from .client import TryOnClient, failure_reason, wait_timeout_error
 from .errors import (
     ImageError,
     InputError,
@@ -36,11 +36,11 @@ from .errors import (
     UnsafeURLError,
     api_error,
 )
-from .i18n import Language, error_text, translate
+from .i18n import Language
 from .images import ImageLimits, ImageSource, prepare_image
 from .limits import limiter_for
 from .lookbook import Backoff, Follow, Garment, LookItem, run_lookbook, write_zip
-from .markup import code, escape
+from .messages import Code, Msg, msg
 from .models import Task
 from .netpolicy import download
 from .outfit import check_combination, compose_outfit
@@ -56,21 +56,9 @@ _T = TypeVar("_T")
 _HTTP_POOL = ThreadPoolExecutor(max_workers=32, thread_name_prefix="tryon-http")
 RESULT_MAX_BYTES = 40 * 1024 * 1024
 #: What a person is told when the app itself failed (the details go to the server log).
-APP_FAULT = (
-    "Something went wrong inside the app. Try again; if it keeps happening, the details are in "
-    "the server log."
-)
+APP_FAULT = msg("app.fault")
 TICK = 0.5
 _LINK = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
-
-_LABELS: dict[str, str] = {
-    "preparing": "Preparing images",
-    "submitted": "Submitted: waiting in the queue",
-    "processing": "Processing: the model is dressing the person",
-    "succeed": "Done",
-    "failed": "Failed",
-    "error": "Could not run",
-}
 
 
 @dataclass(frozen=True)
@@ -84,7 +72,7 @@ class Step:
     result_path: Path | None = None
     comparison: tuple[Path, Path] | None = None
     error: TryOnError | None = None
-    notes: tuple[str, ...] = field(default_factory=tuple)
+    notes: tuple[Msg, ...] = field(default_factory=tuple)
     #: Proof that this visitor created the task, for looking it up again (see ownership.py).
     owner_token: str | None = field(default=None, repr=False)
 
@@ -104,22 +92,23 @@ class Step:
 
     def status_text(self, lang: Language = "en") -> str:
         """One line of Markdown for the status panel, in ``lang``."""
-        label = translate(_LABELS[self.phase], lang)
-        parts = [f"**{label}**"]
+        return self.status_msg().markdown(lang)
+
+    def status_msg(self) -> Msg:
+        """The status line as a message: phase, task and time, then any error or reason."""
+        parts: list[Msg | str] = [msg("fmt.bold", text=msg(f"status.{self.phase}"))]
         if self.task is not None:
-            parts.append(f"{translate('task', lang)} {code(self.task.task_id)}")
-        parts.append(f"{self.elapsed:.1f} s")
-        line = " · ".join(parts)
+            parts.append(msg("status.task", task_id=Code(self.task.task_id)))
+        parts.append(msg("status.elapsed", seconds=self.elapsed))
+        lines: list[Msg | str] = [Msg.join(parts, sep="summary")]
         if self.error is not None:
-            # With the request_id when there is one; escaped, as it may quote the API.
-            line += f"\n\n{escape(error_text(self.error, lang))}"
+            lines.append(self.error.as_msg())  # with the request_id when there is one
         elif self.phase == "failed" and self.task is not None:
-            reason = self.task.task_status_msg or translate("The API gave no reason.", lang)
-            line += f"\n\n{escape(reason)}"
-        return line
+            lines.append(failure_reason(self.task))
+        return Msg.join(lines, sep="line")
 
 
-def api_image_source(value: Any, field_name: str) -> ImageSource | None:
+def api_image_source(value: Any, field_name: str | Msg) -> ImageSource | None:
     """The image a caller of the web app gave: an uploaded file (Gradio's file dict, already
     checked to be in the upload folder) or an http(s)/data: link. A bare string is never read
     as a path on this server."""
@@ -129,17 +118,18 @@ def api_image_source(value: Any, field_name: str) -> ImageSource | None:
         path = value.get("path")
         if isinstance(path, str) and path:
             return Path(path)
-        raise ImageError(f"{field_name}: the upload arrived without a file.", field=field_name)
+        raise ImageError(msg("input.upload_without_file", field=field_name), field=field_name)
     if isinstance(value, str):
         text = value.strip()
         if _LINK.match(text):
             return text  # image preparation accepts http(s) and data: and names any other scheme
         raise ImageError(
-            f"{field_name}: give an uploaded image or an http(s) link, not {text[:60]!r}.",
+            msg("input.not_upload_or_link", field=field_name, text=repr(text[:60])),
             field=field_name,
         )
     raise ImageError(
-        f"{field_name}: unsupported value of type {type(value).__name__}.", field=field_name
+        msg("input.unsupported_value", field=field_name, type=type(value).__name__),
+        field=field_name,
     )
 
 
@@ -252,8 +242,8 @@ class Studio:
             return
         preview = submission.preview()
         notes = (
-            f"Person image: {', '.join(submission.human.report.actions)}",
-            f"Garment image: {', '.join(submission.cloth.report.actions)}",
+            msg("prep.note", field=msg("field.person"), actions=submission.human.report.actions),
+            msg("prep.note", field=msg("field.garment"), actions=submission.cloth.report.actions),
         )
         yield Step("preparing", elapsed(), request=preview, notes=notes)
         client, owned = self._client(api_key)
@@ -454,18 +444,15 @@ class Studio:
         of garments is wrong; a garment's own problem only ends that garment's row.
         """
         if not garments:
-            raise InputError("Lookbook: add at least one garment picture.")
+            raise InputError(msg("lookbook.empty"))
         most = self.settings.lookbook_max_items
         if len(garments) > most:
-            raise InputError(
-                f"Lookbook: {len(garments)} garments is more than this demo runs at once "
-                f"({most}). Remove some and run the rest afterwards."
-            )
+            raise InputError(msg("lookbook.too_many", count=len(garments), most=most))
         counted = not (api_key or "").strip()
         if counted:
             self.limiter.check(session)  # before the person picture is decoded
         person = await _off_loop(
-            partial(prepare_image, human, field="Person image", limits=self.limits)
+            partial(prepare_image, human, field=msg("field.person"), limits=self.limits)
         )
         client, owned = self._client(api_key)
 
@@ -476,7 +463,7 @@ class Studio:
                 partial(
                     prepare_image,
                     garment.source,
-                    field=f"Garment {garment.name}",
+                    field=msg("field.garment_named", name=garment.name),
                     limits=self.limits,
                 )
             )
@@ -489,6 +476,7 @@ class Studio:
                     step.task or task,
                     step.result_path,
                     str(step.error) if step.error is not None else "",
+                    step.error.as_msg() if step.error is not None else None,
                 )
 
         try:
@@ -516,7 +504,9 @@ class Studio:
         check_combination(kinds)  # type: ignore[arg-type]
         if top is None or bottom is None:
             missing = "top" if top is None else "bottom"
-            raise ImageError(f"Outfit composer: add the {missing} garment too.", field=missing)
+            raise ImageError(
+                msg("outfit.add_missing", piece=msg(f"piece.{missing}")), field=missing
+            )
         outfit = compose_outfit(top, bottom)
         path = self.work_path("outfit.png")
         path.write_bytes(outfit.png)
@@ -533,7 +523,7 @@ class Studio:
         url = task.result_url
         if not url:
             raise UnexpectedResponseError(
-                f"Task {task.task_id} succeeded but named no result image.",
+                msg("result.no_image", task_id=task.task_id),
                 request_id=task.request_id,
             )
         try:
@@ -544,15 +534,15 @@ class Studio:
                 max_bytes=RESULT_MAX_BYTES,
             )
         except UnsafeURLError:
-            raise UnexpectedResponseError(
-                f"The API named a result image for task {task.task_id} on an address this "
-                "server does not fetch from (not a public http(s) address), so it was not "
-                "downloaded."
-            ) from None
+            raise UnexpectedResponseError(msg("result.not_public", task_id=task.task_id)) from None
         except requests.RequestException as exc:
             raise UnexpectedResponseError(
-                f"The result image of task {task.task_id} could not be downloaded "
-                f"({type(exc).__name__}). It is still at {url} for about 30 days."
+                msg(
+                    "result.download_failed",
+                    task_id=task.task_id,
+                    why=type(exc).__name__,
+                    url=url,
+                )
             ) from None
         try:
             with Image.open(io.BytesIO(data)) as image:
@@ -560,8 +550,7 @@ class Studio:
                 image.verify()
         except Exception:  # noqa: BLE001 - anything Pillow rejects is "not an image" here
             raise UnexpectedResponseError(
-                f"The result of task {task.task_id} is not an image this app can show. "
-                f"Open it directly: {url}"
+                msg("result.not_image", task_id=task.task_id, url=url)
             ) from None
         path = self.work_path(f"result{suffix}")
         path.write_bytes(data)

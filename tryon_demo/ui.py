@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import tempfile
@@ -21,13 +22,23 @@ from starlette.middleware import Middleware
 from . import access, api_docs, session_state
 from .api_docs import documented
 from .body_limit import BodyLimitMiddleware
+from .client import failure_reason
 from .components import OriginalImage
 from .errors import TryOnError
-from .i18n import TABLE_HEADERS, Language, error_text, language, translate, ui_translations
+from .i18n import (
+    Language,
+    choose,
+    error_text,
+    gradio_locales,
+    language_choices,
+    table_headers,
+    ui_translations,
+)
 from .images import ImageSource
 from .lookbook import Garment, LookItem, table_rows
-from .lookbook import summary as lookbook_summary
-from .markup import code, escape
+from .lookbook import summary_msg as lookbook_summary
+from .markup import code
+from .messages import Code, Msg, msg, text
 from .settings import DEFAULT_MODEL, MODELS, Settings, load_settings
 from .studio import APP_FAULT, Step, Studio, api_image_source, guarded, json_dumps_safe
 
@@ -39,17 +50,48 @@ SEED_EXAMPLE_URLS = (
     "https://gw.alicdn.com/imgextra/i1/1860536677/O1CN012wEzZ11zC7RDNm0Jr_!!1860536677.jpg",
     "https://gw.alicdn.com/imgextra/i4/3370044138/O1CN01p0Zl411gRFvj0NnwQ_!!3370044138.jpg",
 )
-PIECE_KINDS = [("top", "top"), ("bottom", "bottom"), ("one-piece (dress, jumpsuit)", "one-piece")]
-MODEL_CHOICES = [
-    ("Kolors v1 (one garment)", MODELS[0]),
-    ("Kolors v1.5 (also top + bottom)", MODELS[1]),
-]
-#: The page's fixed texts in English and Chinese; the browser's language picks one.
+#: The page's fixed texts in every catalogue's language; the browser's language picks one.
 T = gr.I18n(**ui_translations())
+LANGUAGE_CODES = frozenset(code for _, code in language_choices())
+PIECE_KINDS = [
+    (T("piece_top"), "top"),
+    (T("piece_bottom"), "bottom"),
+    (T("piece_one_piece"), "one-piece"),
+]
+MODEL_CHOICES = [(T("model_v1"), MODELS[0]), (T("model_v1_5"), MODELS[1])]
+#: Where the language switch is remembered in the browser (localStorage), across restarts.
+LANGUAGE_STORAGE_KEY = "kolors-tryon-language"
+#: Switches Gradio's own locale (the gr.I18n labels) to the chosen language. Gradio picks its
+#: locale from navigator.language once at start-up and exposes no public way to change it; its
+#: frontend module "core-*.js" exports the ``changeLocale`` its own settings panel uses, so the
+#: page imports that same (already loaded, hence the same instance) module. Best effort: if a
+#: Gradio version renames it, only the fixed labels stay in the browser's language.
+APPLY_LOCALE_JS = r"""
+async (choice) => {
+  const locales = __LOCALES__;
+  if (!choice || !(choice in locales)) return;
+  // The page starts in the browser's language: nothing to switch until the visitor does.
+  const browser = (navigator.language || "").toLowerCase().split("-")[0];
+  if (!window.__tryonLocaleSwitched && browser === choice) return;
+  try {
+    const url = performance.getEntriesByType("resource").map((entry) => entry.name)
+      .find((name) => /\/assets\/core-[\w-]+\.js(\?.*)?$/.test(name));
+    if (!url) return;
+    const core = await import(url);
+    if (typeof core.changeLocale === "function") {
+      core.changeLocale(locales[choice]);
+      window.__tryonLocaleSwitched = true;
+    }
+  } catch (error) {
+    console.warn("language switch: Gradio's locale could not be changed", error);
+  }
+}
+""".replace("__LOCALES__", json.dumps(gradio_locales()))
 CSS = """
 #app-header {align-items:center; justify-content:space-between; gap:8px}
 #app-header > #header {flex:1 1 0 !important; min-width:min(100%, 280px) !important}
 #app-header > #mode {flex:0 0 auto !important; width:auto !important; min-width:0 !important}
+#app-header > #language {flex:0 0 auto !important; width:7.5rem !important; min-width:0 !important}
 #app-header h1 {margin:0; font-size:1.6rem}
 #app-header p {margin:2px 0 0; opacity:.75}
 .mode-banner {padding:6px 14px; border-radius:999px; font-weight:600; font-size:.9rem}
@@ -85,11 +127,7 @@ class Outputs:
         return list(self.__dict__.values())
 
 
-_RESULT_NOTES = {
-    True: "(the built-in simulator's address, reachable only on the server: use the download "
-    "button). The real API deletes results after about 30 days.",
-    False: "The API deletes results after about 30 days: download what you want to keep.",
-}
+_RESULT_NOTES = {True: "page.result_note_offline", False: "page.result_note_online"}
 #: A result URL the page may show as a link: http(s) and nothing that could end the link early.
 _LINKABLE = re.compile(r"https?://[^\s<>`\\]+", re.IGNORECASE)
 #: The most ownership tokens the browser keeps (the newest): enough for any session history.
@@ -102,7 +140,7 @@ def _result_link(step: Step, offline: bool, lang: Language) -> str:
     url = step.task.result_url
     # The simulator's address is not a link to follow; an odd URL from the API is not a link.
     shown = f"<{url}>" if not offline and _LINKABLE.fullmatch(url) else code(url)
-    return f"{translate('Result URL', lang)}: {shown}  \n{translate(_RESULT_NOTES[offline], lang)}"
+    return f"{text('page.result_url', lang, url=shown)}  \n{text(_RESULT_NOTES[offline], lang)}"
 
 
 def _render(
@@ -117,9 +155,7 @@ def _render(
         step.status_text(lang),
         json_dumps_safe(step.request) if step.request is not None else gr.skip(),
         json_dumps_safe(step.task_json) if step.task_json is not None else gr.skip(),
-        "\n".join(f"- {escape(translate(note, lang))}" for note in step.notes)
-        if step.notes
-        else gr.skip(),
+        "\n".join(f"- {note.markdown(lang)}" for note in step.notes) if step.notes else gr.skip(),
         str(step.result_path) if kept else gr.skip(),
         tuple(str(p) for p in pair) if pair and all(p.is_file() for p in pair) else gr.skip(),
         gr.DownloadButton(value=str(step.result_path), visible=True) if kept else gr.skip(),
@@ -159,7 +195,11 @@ def _history_entry(step: Step, model_name: str) -> dict[str, Any] | None:
     }
 
 
-def _gallery(history: list[dict[str, Any]]) -> list[tuple[str, str]]:
+#: The history's task states, each named in the catalogues (``state.<name>``).
+_HISTORY_STATES = frozenset({"submitted", "processing", "succeed", "failed", "error"})
+
+
+def _gallery(history: list[dict[str, Any]], lang: Language = "en") -> list[tuple[str, str]]:
     placeholder = str(ASSETS / "ui" / "no-result.png")
     return [
         (
@@ -167,7 +207,9 @@ def _gallery(history: list[dict[str, Any]]) -> list[tuple[str, str]]:
             " · ".join(
                 (
                     entry["time"],
-                    entry["status"],
+                    text(f"state.{entry['status']}", lang)
+                    if entry["status"] in _HISTORY_STATES
+                    else entry["status"],
                     entry["model"].removeprefix("kolors-virtual-try-on-"),
                     entry["task_id"][:10],
                 )
@@ -199,6 +241,9 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
         owner_tokens = gr.BrowserState(
             {}, storage_key="kolors-tryon-owner-tokens", secret=studio.browser_secret()
         )
+        saved_language = gr.BrowserState(
+            "", storage_key=LANGUAGE_STORAGE_KEY, secret=LANGUAGE_STORAGE_KEY
+        )
         with gr.Row(elem_id="app-header"):
             gr.HTML(
                 f"<div><h1>Kolors Try-On Studio</h1><p>{T('subtitle')}</p></div>",
@@ -206,6 +251,16 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                 padding=False,
             )
             gr.HTML(banner, elem_id="mode", padding=False)
+            language_choice = gr.Dropdown(
+                language_choices(),
+                value=None,
+                label=T("language"),
+                show_label=False,
+                container=False,
+                min_width=110,
+                scale=0,
+                elem_id="language",
+            )
         with gr.Row(equal_height=False):
             with gr.Column(min_width=300):
                 human, human_url = _image_step(
@@ -349,8 +404,8 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                             )
                         lookbook_status = gr.Markdown(elem_id="lookbook-status")
                         lookbook_table = gr.Dataframe(
-                            headers=list(TABLE_HEADERS["en"]),
-                            datatype=["str"] * len(TABLE_HEADERS["en"]),
+                            headers=list(table_headers("en")),
+                            datatype=["str"] * len(table_headers("en")),
                             interactive=False,
                             wrap=True,
                             elem_id="lookbook-table",
@@ -445,7 +500,7 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                 entry = _history_entry(step, model_name)
                 entries = [*entries, entry] if entry else entries
                 rendered = _render(step, running=False, offline=offline, lang=lang)
-                yield (*rendered, entries, _gallery(entries), stored)
+                yield (*rendered, entries, _gallery(entries, lang), stored)
 
         async def run_flow(
             human_file: str | None,
@@ -457,13 +512,14 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
             visitor_key: str,
             entries: list[dict[str, Any]],
             known: dict[str, str] | None,
+            choice: str | None,
             request: gr.Request,
         ) -> AsyncIterator[tuple[Any, ...]]:
-            lang = _lang(request)
+            lang = _lang(request, choice)
             yield (*_cleared(lang), gr.skip(), gr.skip(), gr.skip())
             try:
-                person = _pick_source(human_file, human_link, "Person image")
-                garment = _pick_source(cloth_file, cloth_link, "Garment image")
+                person = _pick_source(human_file, human_link, msg("field.person"))
+                garment = _pick_source(cloth_file, cloth_link, msg("field.garment"))
             except TryOnError as exc:
                 failed = _render(Step("error", 0.0, error=exc), running=False, lang=lang)
                 yield (*failed, gr.skip(), gr.skip(), gr.skip())
@@ -484,9 +540,10 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
             visitor_key: str,
             entries: list[dict[str, Any]],
             known: dict[str, str] | None,
+            choice: str | None,
             request: gr.Request,
         ) -> AsyncIterator[tuple[Any, ...]]:
-            lang = _lang(request)
+            lang = _lang(request, choice)
             yield (*_cleared(lang), gr.skip(), gr.skip(), gr.skip())
             task = (task or "").strip()
             token = (known or {}).get(task) if isinstance(known, dict) else None
@@ -504,13 +561,14 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
             second: str | None,
             first_kind: str,
             second_kind: str,
+            choice: str | None,
             request: gr.Request,
         ) -> tuple[Any, ...]:
-            lang = _lang(request)
+            lang = _lang(request, choice)
             try:
                 path = studio.compose_outfit(
-                    _pick_source(first, "", "Top garment"),
-                    _pick_source(second, "", "Bottom garment"),
+                    _pick_source(first, "", msg("field.top_garment")),
+                    _pick_source(second, "", msg("field.bottom_garment")),
                     (first_kind, second_kind),
                 )
             except TryOnError as exc:
@@ -518,19 +576,9 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                     gr.skip(),
                     gr.skip(),
                     gr.skip(),
-                    translate("**Could not compose the outfit.**", lang)
-                    + f"\n\n{escape(error_text(exc, lang))}",
+                    text("page.outfit_failed", lang) + f"\n\n{exc.as_msg().markdown(lang)}",
                 )
-            return (
-                str(path),
-                "",
-                MODELS[1],
-                translate(
-                    "**Outfit composed**: both pieces are now the garment picture, and the model "
-                    "is v1.5 (the one that takes a top and a bottom). Press **Run try-on**.",
-                    lang,
-                ),
-            )
+            return (str(path), "", MODELS[1], text("page.outfit_composed", lang))
 
         async def compare_flow(
             human_file: str | None,
@@ -539,9 +587,10 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
             cloth_link: str,
             visitor_key: str,
             known: dict[str, str] | None,
+            choice: str | None,
             request: gr.Request,
         ) -> AsyncIterator[tuple[Any, ...]]:
-            lang = _lang(request)
+            lang = _lang(request, choice)
             yield (
                 Step("preparing", 0.0).status_text(lang),
                 None,
@@ -550,8 +599,8 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                 gr.skip(),
             )
             try:
-                person = _pick_source(human_file, human_link, "Person image")
-                garment = _pick_source(cloth_file, cloth_link, "Garment image")
+                person = _pick_source(human_file, human_link, msg("field.person"))
+                garment = _pick_source(cloth_file, cloth_link, msg("field.garment"))
             except TryOnError as exc:
                 failed = Step("error", 0.0, error=exc).status_text(lang)
                 yield failed, None, None, gr.Button(interactive=True), gr.skip()
@@ -589,9 +638,10 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
             model_name: str,
             visitor_key: str,
             known: dict[str, str] | None,
+            choice: str | None,
             request: gr.Request,
         ) -> AsyncIterator[tuple[Any, ...]]:
-            lang = _lang(request)
+            lang = _lang(request, choice)
             tokens: dict[str, str] | None = None
 
             def idle() -> tuple[Any, ...]:
@@ -600,7 +650,7 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
 
             yield (
                 Step("preparing", 0.0).status_text(lang),
-                gr.Dataframe(value=[], headers=list(TABLE_HEADERS[lang])),
+                gr.Dataframe(value=[], headers=list(table_headers(lang))),
                 [],
                 gr.DownloadButton(value=None, visible=False),
                 gr.Button(interactive=False),
@@ -610,7 +660,7 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
             garments = [Garment(Path(path).name, Path(path)) for path, _ in pictures or []]
             items: tuple[LookItem, ...] = ()
             try:
-                person = _pick_source(human_file, human_link, "Person image")
+                person = _pick_source(human_file, human_link, msg("field.person"))
                 batch = studio.lookbook(
                     person,
                     garments,
@@ -629,7 +679,7 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                     if new:
                         tokens = _remember(tokens or known, new)
                     yield (
-                        f"**{translate(lookbook_summary(items), lang)}**",
+                        f"**{lookbook_summary(items).render(lang)}**",
                         _lookbook_rows(items, lang),
                         _lookbook_gallery(items),
                         gr.skip(),
@@ -643,8 +693,7 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                     log.exception("the lookbook failed unexpectedly")
                     exc = TryOnError(APP_FAULT)
                 yield (
-                    translate("**Could not run the lookbook**", lang)
-                    + f"\n\n{escape(error_text(exc, lang))}",
+                    text("page.lookbook_failed", lang) + f"\n\n{exc.as_msg().markdown(lang)}",
                     gr.skip(),
                     gr.skip(),
                     gr.skip(),
@@ -652,36 +701,39 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                 )
                 return
             yield (
-                f"**{translate('Finished', lang)}: {translate(lookbook_summary(items), lang)}**",
+                f"**{text('lookbook.finished', lang, summary=lookbook_summary(items))}**",
                 gr.skip(),
                 gr.skip(),
                 gr.DownloadButton(value=str(archive), visible=True) if archive else gr.skip(),
                 *idle(),
             )
 
-        def stop(current: str | None, request: gr.Request) -> tuple[Any, ...]:
-            text = "**Stopped waiting.** The task keeps running at the API."
+        def stop(current: str | None, choice: str | None, request: gr.Request) -> tuple[Any, ...]:
+            said = [msg("page.stopped_waiting")]
             if current:
-                text += f" Re-attach later with task id {code(current)}."
+                said.append(msg("page.reattach", task_id=Code(current)))
             return (
-                translate(text, _lang(request)),
+                Msg.join(said).markdown(_lang(request, choice)),
                 gr.Button(interactive=True),
                 gr.Button(visible=False),
             )
 
-        def lookbook_stopped(request: gr.Request) -> tuple[Any, ...]:
-            text = "**Stopped.** Tasks already submitted keep running at the API."
+        def lookbook_stopped(choice: str | None, request: gr.Request) -> tuple[Any, ...]:
             return (
-                translate(text, _lang(request)),
+                text("page.lookbook_stopped", _lang(request, choice)),
                 gr.Button(interactive=True),
                 gr.Button(visible=False),
             )
 
         def show_entry(
-            entries: list[dict[str, Any]], evt: gr.SelectData, request: gr.Request
+            entries: list[dict[str, Any]],
+            choice: str | None,
+            evt: gr.SelectData,
+            request: gr.Request,
         ) -> tuple[Any, ...]:
             entry = list(reversed(entries))[evt.index]
-            return _render(entry["step"], running=False, offline=offline, lang=_lang(request))
+            lang = _lang(request, choice)
+            return _render(entry["step"], running=False, offline=offline, lang=lang)
 
         run_inputs = [
             human,
@@ -693,6 +745,7 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
             api_key,
             history,
             owner_tokens,
+            language_choice,
         ]
         run_event = run.click(
             run_flow,
@@ -704,26 +757,31 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
         attach_event = gr.on(
             [attach.click, task_id.submit],
             follow_flow,
-            [task_id, api_key, history, owner_tokens],
+            [task_id, api_key, history, owner_tokens, language_choice],
             [*outputs.all(), history, gallery, owner_tokens],
             concurrency_limit=None,
             api_visibility="private",
         )
         # Cancel first, then report: a late update from the stopped run must not land after it.
         cancel.click(None, None, None, cancels=[run_event, attach_event], queue=False).then(
-            stop, [outputs.current], [status, run, cancel], api_visibility="private"
+            stop,
+            [outputs.current, language_choice],
+            [status, run, cancel],
+            api_visibility="private",
         )
-        gallery.select(show_entry, [history], outputs.all(), api_visibility="private")
+        gallery.select(
+            show_entry, [history, language_choice], outputs.all(), api_visibility="private"
+        )
         compare_button.click(
             compare_flow,
-            [human, human_url, cloth, cloth_url, api_key, owner_tokens],
+            [human, human_url, cloth, cloth_url, api_key, owner_tokens, language_choice],
             [compare_status, *compare_images, compare_button, owner_tokens],
             concurrency_limit=None,
             api_visibility="private",
         )
         lookbook_event = lookbook_run.click(
             lookbook_flow,
-            [human, human_url, lookbook_garments, model, api_key, owner_tokens],
+            [human, human_url, lookbook_garments, model, api_key, owner_tokens, language_choice],
             [
                 lookbook_status,
                 lookbook_table,
@@ -738,13 +796,13 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
         )
         lookbook_cancel.click(None, None, None, cancels=[lookbook_event], queue=False).then(
             lookbook_stopped,
-            None,
+            [language_choice],
             [lookbook_status, lookbook_run, lookbook_cancel],
             api_visibility="private",
         )
         compose.click(
             compose_pieces,
-            [top_image, bottom_image, top_kind, bottom_kind],
+            [top_image, bottom_image, top_kind, bottom_kind, language_choice],
             [cloth, cloth_url, model, status],
             api_visibility="private",
         )
@@ -761,6 +819,32 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
         )
         cloth_url.input(lambda: None, None, cloth, api_visibility="private", queue=False)
 
+        # The language switch: a choice is remembered in the browser and overrides the
+        # browser's language for every text the server writes; it also switches Gradio's labels.
+        def initial_language(saved: str | None, request: gr.Request) -> str:
+            """The switch shows the remembered choice, else the browser's language."""
+            return _lang(request, saved)
+
+        demo.load(
+            initial_language,
+            [saved_language],
+            [language_choice],
+            api_visibility="private",
+            queue=False,
+            show_progress="hidden",
+        )
+        language_choice.input(
+            lambda choice: choice if choice in LANGUAGE_CODES else "",
+            [language_choice],
+            [saved_language],
+            api_visibility="private",
+            queue=False,
+            show_progress="hidden",
+        )
+        language_choice.change(
+            None, [language_choice], None, js=APPLY_LOCALE_JS, api_visibility="private"
+        )
+
         # Programmatic endpoints: gradio_client, the MCP tools (TRYON_MCP_SERVER) and the tests.
         # /tryon holds a call open until its task ends: at most this many at once, more wait.
         tryons = asyncio.Semaphore(access.API_CONCURRENCY)
@@ -775,8 +859,8 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
         ) -> dict[str, Any]:
             try:
                 task = await studio.submit(
-                    api_image_source(human_image, "Person image"),
-                    api_image_source(cloth_image, "Garment image"),
+                    api_image_source(human_image, msg("field.person")),
+                    api_image_source(cloth_image, msg("field.garment")),
                     model_name,
                     callback_url,
                     session=_session(request, settings),
@@ -795,8 +879,8 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
         ) -> tuple[FileData, dict[str, Any]]:
             final: Step | None = None
             try:
-                person = api_image_source(human_image, "Person image")
-                garment = api_image_source(cloth_image, "Garment image")
+                person = api_image_source(human_image, msg("field.person"))
+                garment = api_image_source(cloth_image, msg("field.garment"))
             except TryOnError as exc:
                 raise gr.Error(error_text(exc, _lang(request)), print_exception=False) from None
             steps = studio.run(
@@ -816,11 +900,11 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                 # Errors after the create name the task already (see Studio._follow).
                 raise gr.Error(error_text(final.error, lang), print_exception=False)
             if final.phase == "failed" or final.result_path is None:
-                reason = final.task.task_status_msg if final.task else None
-                text = translate(f"The task failed: {reason or 'the API gave no reason'}", lang)
+                reason = failure_reason(final.task) if final.task else msg("status.no_reason")
+                said = msg("task.failed_plain", reason=reason)
                 if final.task is not None:  # the caller can look it up instead of paying again
-                    text += f" (task_id: {final.task.task_id})"
-                raise gr.Error(text, print_exception=False)
+                    said = Msg.join([said, msg("error.task_id", task_id=final.task.task_id)])
+                raise gr.Error(said.render(lang), print_exception=False)
             assert final.task is not None
             owned = {**final.task.raw, "owner_token": studio.owner_token(final.task.task_id)}
             return FileData(path=str(final.result_path)), owned
@@ -866,17 +950,15 @@ def _lookbook_gallery(items: tuple[LookItem, ...]) -> list[tuple[str, str]]:
     ]
 
 
-def _lang(request: gr.Request | None) -> Language:
-    """The visitor's language, from the browser's Accept-Language header."""
+def _lang(request: gr.Request | None, choice: str | None = None) -> Language:
+    """The visitor's language: their choice on the page (the language switch), else the
+    browser's Accept-Language header."""
     headers = getattr(request, "headers", None)
-    return language(headers.get("accept-language") if headers is not None else None)
+    return choose(choice, headers.get("accept-language") if headers is not None else None)
 
 
 def _lookbook_rows(items: tuple[LookItem, ...], lang: Language) -> list[list[str]]:
-    return [
-        [number, garment, translate(state, lang), task_id, translate(note, lang)]
-        for number, garment, state, task_id, note in table_rows(items)
-    ]
+    return table_rows(items, lang)
 
 
 def _session(request: gr.Request | None, settings: Settings) -> str:
@@ -907,7 +989,7 @@ def _image_step(
     return image, link
 
 
-def _pick_source(upload: str | None, link: str | None, field: str) -> ImageSource | None:
+def _pick_source(upload: str | None, link: str | None, field: str | Msg) -> ImageSource | None:
     """A typed link wins over an upload (typing one clears the other anyway).
 
     Uploads arrive as paths inside Gradio's upload folder, or as data: URLs from the webcam;
@@ -928,7 +1010,7 @@ def launch_options(workdir: Path = WORKDIR, settings: Settings | None = None) ->
     """
     settings = settings or load_settings()
     auth = (settings.access_user, settings.access_password) if settings.access_password else None
-    message = "This demo is private: enter the access password you were given."
+    message = text("page.auth_message")
     return {
         "auth": auth,
         "auth_message": message,
