@@ -9,6 +9,7 @@ seams. Run ``python scripts/make_assets.py`` to redraw them; the output is deter
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Callable
 from pathlib import Path
@@ -32,7 +33,9 @@ def _backdrop(size: tuple[int, int], top: Colour, bottom: Colour) -> Image.Image
     column = Image.new("RGB", (1, size[1]))
     for y in range(size[1]):
         t = y / (size[1] - 1)
-        column.putpixel((0, y), tuple(round(a + (b - a) * t) for a, b in zip(top, bottom, strict=True)))
+        column.putpixel(
+            (0, y), tuple(round(a + (b - a) * t) for a, b in zip(top, bottom, strict=True))
+        )
     return column.resize(size, Image.Resampling.NEAREST)
 
 
@@ -90,7 +93,11 @@ def person(
         parts.append((colour, draw, depth))
 
     if long_hair:
-        add(hair, lambda d: d.rounded_rectangle((cx - 74, 88, cx + 74, 330), radius=64, fill=255), 14)
+        add(
+            hair,
+            lambda d: d.rounded_rectangle((cx - 74, 88, cx + 74, 330), radius=64, fill=255),
+            14,
+        )
     # Arms: upper arm, forearm, hand; a small gap from the body so the outline reads.
     spread = 58 if arms_out else 22
     for side in (-1, 1):
@@ -116,9 +123,19 @@ def person(
     add(
         top,
         lambda d: d.polygon(
-            [(cx - 74, 270), (cx - 40, 270), (cx, 300), (cx + 40, 270), (cx + 74, 270),
-             (cx + 86, 330), (cx + 80, 420), (cx + 90, 505), (cx - 90, 505), (cx - 80, 420),
-             (cx - 86, 330)],
+            [
+                (cx - 74, 270),
+                (cx - 40, 270),
+                (cx, 300),
+                (cx + 40, 270),
+                (cx + 74, 270),
+                (cx + 86, 330),
+                (cx + 80, 420),
+                (cx + 90, 505),
+                (cx - 90, 505),
+                (cx - 80, 420),
+                (cx - 86, 330),
+            ],
             fill=255,
         ),
         16,
@@ -126,8 +143,15 @@ def person(
     add(
         shorts,
         lambda d: d.polygon(
-            [(cx - 92, 495), (cx + 92, 495), (cx + 100, 640), (cx + 8, 640), (cx, 570),
-             (cx - 8, 640), (cx - 100, 640)],
+            [
+                (cx - 92, 495),
+                (cx + 92, 495),
+                (cx + 100, 640),
+                (cx + 8, 640),
+                (cx, 570),
+                (cx - 8, 640),
+                (cx - 100, 640),
+            ],
             fill=255,
         ),
         12,
@@ -212,7 +236,9 @@ def _garment(
     fd = ImageDraw.Draw(folds)
     for _ in range(7):
         x = random.randint(160, 608)
-        fd.line([(x, random.randint(120, 300)), (x + random.randint(-30, 30), 700)], fill=70, width=6)
+        fd.line(
+            [(x, random.randint(120, 300)), (x + random.randint(-30, 30), 700)], fill=70, width=6
+        )
     folds = ImageChops.multiply(folds.filter(ImageFilter.GaussianBlur(7)), mask)
     layer.paste(_shade(colour, -60), mask=folds)
     edge = ImageChops.subtract(mask, mask.filter(ImageFilter.MinFilter(5)))
@@ -226,16 +252,35 @@ def _garment(
 
 
 def _stitches(d: ImageDraw.ImageDraw, points: list[Point], colour: Colour) -> None:
-    for (ax, ay), (bx, by) in zip(points, points[1:], strict=False):
+    for (ax, ay), (bx, by) in itertools.pairwise(points):
         steps = max(1, int(((bx - ax) ** 2 + (by - ay) ** 2) ** 0.5 // 10))
         for i in range(steps):
             t0, t1 = i / steps, (i + 0.55) / steps
-            d.line([(ax + (bx - ax) * t0, ay + (by - ay) * t0),
-                    (ax + (bx - ax) * t1, ay + (by - ay) * t1)], fill=colour, width=2)
+            d.line(
+                [
+                    (ax + (bx - ax) * t0, ay + (by - ay) * t0),
+                    (ax + (bx - ax) * t1, ay + (by - ay) * t1),
+                ],
+                fill=colour,
+                width=2,
+            )
 
 
-TEE = [(262, 118), (334, 100), (384, 132), (434, 100), (506, 118), (640, 226), (586, 300),
-       (532, 262), (534, 664), (234, 664), (236, 262), (182, 300), (128, 226)]
+TEE = [
+    (262, 118),
+    (334, 100),
+    (384, 132),
+    (434, 100),
+    (506, 118),
+    (640, 226),
+    (586, 300),
+    (532, 262),
+    (534, 664),
+    (234, 664),
+    (236, 262),
+    (182, 300),
+    (128, 226),
+]
 
 
 def tshirt(colour: Colour, stripe: Colour | None) -> Image.Image:
@@ -262,8 +307,13 @@ def hoodie(colour: Colour) -> Image.Image:
         d.ellipse((300, 62, 468, 226), fill=255)
         for side in (-1, 1):  # sleeves angled out, a gap from the body
             d.polygon(
-                [(384 + side * 128, 152), (384 + side * 176, 206), (384 + side * 282, 600),
-                 (384 + side * 226, 624), (384 + side * 178, 300)],
+                [
+                    (384 + side * 128, 152),
+                    (384 + side * 176, 206),
+                    (384 + side * 282, 600),
+                    (384 + side * 226, 624),
+                    (384 + side * 178, 300),
+                ],
                 fill=255,
             )
 
@@ -287,8 +337,13 @@ def jacket(colour: Colour) -> Image.Image:
         d.polygon(body, fill=255)
         for side in (-1, 1):
             d.polygon(
-                [(384 + side * 122, 114), (384 + side * 176, 180), (384 + side * 276, 606),
-                 (384 + side * 222, 628), (384 + side * 180, 290)],
+                [
+                    (384 + side * 122, 114),
+                    (384 + side * 176, 180),
+                    (384 + side * 276, 606),
+                    (384 + side * 222, 628),
+                    (384 + side * 180, 290),
+                ],
                 fill=255,
             )
 
@@ -307,8 +362,18 @@ def jacket(colour: Colour) -> Image.Image:
 
 
 def jeans(colour: Colour) -> Image.Image:
-    outline = [(254, 66), (514, 66), (532, 250), (566, 696), (414, 696), (386, 296), (382, 296),
-               (354, 696), (202, 696), (236, 250)]
+    outline = [
+        (254, 66),
+        (514, 66),
+        (532, 250),
+        (566, 696),
+        (414, 696),
+        (386, 296),
+        (382, 296),
+        (354, 696),
+        (202, 696),
+        (236, 250),
+    ]
 
     def details(layer: Image.Image, d: ImageDraw.ImageDraw, mask: Image.Image) -> None:
         seam = (222, 168, 86)
@@ -350,8 +415,19 @@ def skirt(colour: Colour, dots: Colour) -> Image.Image:
 
 
 def dress(colour: Colour, belt: Colour) -> Image.Image:
-    outline = [(306, 56), (336, 56), (384, 118), (432, 56), (462, 56), (494, 200), (486, 330),
-               (626, 696), (142, 696), (282, 330), (274, 200)]
+    outline = [
+        (306, 56),
+        (336, 56),
+        (384, 118),
+        (432, 56),
+        (462, 56),
+        (494, 200),
+        (486, 330),
+        (626, 696),
+        (142, 696),
+        (282, 330),
+        (274, 200),
+    ]
 
     def details(layer: Image.Image, d: ImageDraw.ImageDraw, mask: Image.Image) -> None:
         d.rectangle((270, 318, 498, 348), fill=belt)

@@ -63,16 +63,16 @@ def find_body(person: Image.Image) -> Body:
     body = _measure(row_runs(mask), mask.size)
     if body is None:
         return _scaled(_proportional(small.size), 1 / scale, None)
-    # A pixel's grace around the outline, so a fitted garment's edge is not eaten; smoothed
-    # at twice the size so the outline is not blocky when scaled up.
-    grown = mask.filter(ImageFilter.MaxFilter(3))
-    double = grown.resize((grown.width * 2, grown.height * 2), Image.Resampling.BICUBIC)
-    double = double.filter(ImageFilter.GaussianBlur(1.2)).point(lambda v: 255 if v > 110 else 0)
-    full = double.resize(person.size, Image.Resampling.BILINEAR)
+    # The outline a fitted garment is trimmed to: found again at twice the size so its
+    # diagonals (arms) do not show steps, with a pixel's grace so no garment edge is eaten.
+    fine = person.resize((small.width * 2, small.height * 2), Image.Resampling.BILINEAR)
+    outline = _silhouette(fine, check=False) or mask.resize(fine.size)
+    outline = outline.filter(ImageFilter.MaxFilter(3)).filter(ImageFilter.GaussianBlur(1.0))
+    full = outline.resize(person.size, Image.Resampling.BICUBIC)
     return _scaled(body, 1 / scale, full)
 
 
-def _silhouette(small: Image.Image) -> Image.Image | None:
+def _silhouette(small: Image.Image, check: bool = True) -> Image.Image | None:
     width, height = small.size
     strip = max(2, width // 40)
     left = small.crop((0, 0, strip, height)).resize((1, height), Image.Resampling.BOX)
@@ -90,7 +90,7 @@ def _silhouette(small: Image.Image) -> Image.Image | None:
     covered = sum(mask.histogram()[128:]) / (width * height)
     mismatched = sum(edges.point(lambda v: 255 if v > _DIFFERENCE else 0).histogram()[128:])
     # A busy backdrop: the two edges disagree, or "the person" fills most of the frame.
-    if mismatched > 0.25 * height or covered > 0.6 or box[3] - box[1] < 0.4 * height:
+    if check and (mismatched > 0.25 * height or covered > 0.6 or box[3] - box[1] < 0.4 * height):
         return None
     return mask
 

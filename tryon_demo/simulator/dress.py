@@ -82,11 +82,16 @@ def _centre_span(runs: Runs, y: int) -> tuple[int, int] | None:
     row = runs[min(max(y, 0), len(runs) - 1)]
     if not row:
         return None
-    centre = (max(e for r in runs for _, e in r) if any(runs) else 0) / 2
+    centre = _width(runs) / 2
     for start, end in row:
         if start <= centre < end:
             return start, end
     return max(row, key=lambda r: r[1] - r[0])
+
+
+def _width(runs: Runs) -> int:
+    """The width of the mask that ``runs`` were read from (its rightmost set column)."""
+    return max((end for row in runs for _, end in row), default=1)
 
 
 def _resize(image: Image.Image, width: float, height: float) -> Image.Image:
@@ -107,7 +112,7 @@ def _clip(layer: Image.Image, body: Body, below: int | None = None) -> None:
 def _place_top(overlay: Image.Image, piece: Piece, body: Body, fitted: bool) -> None:
     garment = piece.image
     runs, scale = profile(garment)
-    span = _centre_span(runs, round(len(runs) * 0.8)) or (0, len(runs[0]) or 1)
+    span = _centre_span(runs, round(len(runs) * 0.8)) or (0, _width(runs))
     left, right = span[0] / scale, span[1] / scale
     h = body.height
     sx = body.torso_width * (1.1 if fitted else 1.2) / max(1.0, right - left)
@@ -124,8 +129,17 @@ def _place_top(overlay: Image.Image, piece: Piece, body: Body, fitted: bool) -> 
         and scaled.width - cut_right > 0.08 * (scaled.width)
     )
     if sleeves:
-        _dress_arm(layer, scaled.crop((0, 0, cut_left, scaled.height)), body, -1)
-        _dress_arm(layer, scaled.crop((cut_right, 0, scaled.width, scaled.height)), body, 1)
+        # Long sleeves: fabric beyond the body's sides lower than 60 % of the way down.
+        margin = 0.03 * _width(runs)
+        low = [
+            y
+            for y, row in enumerate(runs)
+            if any(s < span[0] - margin or e > span[1] + margin for s, e in row)
+        ]
+        long_sleeves = bool(low) and max(low) > 0.6 * len(runs)
+        for side, columns in ((-1, (0, cut_left)), (1, (cut_right, scaled.width))):
+            sleeve = scaled.crop((columns[0], 0, columns[1], scaled.height))
+            _dress_arm(layer, sleeve, body, side, long_sleeves)
         main = scaled.crop((cut_left, 0, cut_right, scaled.height))
         _paste(layer, main, (round(x0) + cut_left, top_y))
     else:
@@ -135,7 +149,9 @@ def _place_top(overlay: Image.Image, piece: Piece, body: Body, fitted: bool) -> 
     overlay.alpha_composite(layer)
 
 
-def _dress_arm(layer: Image.Image, sleeve: Image.Image, body: Body, side: int) -> None:
+def _dress_arm(
+    layer: Image.Image, sleeve: Image.Image, body: Body, side: int, long_sleeve: bool
+) -> None:
     """Cover one arm with the sleeve's fabric, from the shoulder down as far as the sleeve
     reaches (elbow for a short sleeve, wrist for a long one), following the arm's outline."""
     if body.silhouette is None:
@@ -143,7 +159,6 @@ def _dress_arm(layer: Image.Image, sleeve: Image.Image, body: Body, side: int) -
     box = sleeve.getchannel("A").point(lambda v: 255 if v > 128 else 0).getbbox()
     if box is None:
         return
-    long_sleeve = box[3] > 0.6 * sleeve.height
     sleeve = sleeve.crop(box)
     h = body.height
     hand_y = max((y for _, y in body.hands), default=body.crotch_y - round(0.04 * h))
@@ -161,7 +176,7 @@ def _dress_arm(layer: Image.Image, sleeve: Image.Image, body: Body, side: int) -
     # The sleeve over its own average colour, so its transparent corners do not turn black.
     solid = sleeve.getchannel("A").point(lambda v: 255 if v > 200 else 0)
     mean = tuple(round(c) for c in ImageStat.Stat(sleeve.convert("RGB"), solid).mean)
-    backing = Image.new("RGB", sleeve.size, mean)  # type: ignore[arg-type]
+    backing = Image.new("RGB", sleeve.size, mean)
     backing.paste(sleeve, mask=sleeve.getchannel("A"))
     fabric = _resize(backing, arm.width, arm.height)
     fabric.putalpha(arm)
@@ -197,7 +212,7 @@ def _place_one_piece(overlay: Image.Image, piece: Piece, body: Body, fitted: boo
     garment = piece.image
     runs, scale = profile(garment)
     upper = [r for r in runs[round(len(runs) * 0.05) : round(len(runs) * 0.3)] if r]
-    chest = max((r[-1][1] - r[0][0] for r in upper), default=len(runs[0]) or 1) / scale
+    chest = max((r[-1][1] - r[0][0] for r in upper), default=_width(runs)) / scale
     h = body.height
     sx = body.torso_width * (0.98 if fitted else 1.08) / max(1.0, chest)
     sy = max(sx, (body.crotch_y + 0.14 * h - body.shoulder_y) / garment.height)
