@@ -87,36 +87,43 @@ def person(
     ImageDraw.Draw(floor).ellipse((244, 955, 524, 1000), fill=70)
     image.paste((0, 0, 0), mask=floor.filter(ImageFilter.GaussianBlur(14)))
     cx = 384
-    parts: list[tuple[Colour, Callable[[ImageDraw.ImageDraw], None], float]] = []
+    # Parts of one colour are drawn into one mask and shaded together, so limbs have no seams.
+    parts: list[tuple[Colour, list[Callable[[ImageDraw.ImageDraw], None]], float]] = []
 
     def add(colour: Colour, draw: Callable[[ImageDraw.ImageDraw], None], depth: float) -> None:
-        parts.append((colour, draw, depth))
+        if parts and parts[-1][0] == colour and parts[-1][2] == depth:
+            parts[-1][1].append(draw)
+        else:
+            parts.append((colour, [draw], depth))
 
     if long_hair:
         add(
             hair,
-            lambda d: d.rounded_rectangle((cx - 74, 88, cx + 74, 330), radius=64, fill=255),
+            lambda d: d.rounded_rectangle((cx - 76, 88, cx + 76, 336), radius=64, fill=255),
             14,
         )
-    # Arms: upper arm, forearm, hand; a small gap from the body so the outline reads.
+    # The body's skin in one piece: shoulders, arms and hands (a small gap from the body so the
+    # outline reads), neck, legs.
     spread = 58 if arms_out else 22
     for side in (-1, 1):
-        shoulder = (cx + side * 96, 282)
-        elbow = (cx + side * (118 + spread * 0.45), 430)
+        shoulder = (cx + side * 98, 288)
+        elbow = (cx + side * (120 + spread * 0.45), 432)
         wrist = (cx + side * (126 + spread), 560)
-        add(skin, _limb(shoulder, elbow, 30, 25), 10)
-        add(skin, _limb(elbow, wrist, 25, 19), 8)
-        add(skin, _ellipse(wrist[0] + side * 2, wrist[1] + 26, 20, 30), 6)
-    # Legs and shoes.
+        add(skin, _limb(shoulder, elbow, 38, 30), 12)
+        add(skin, _limb(elbow, wrist, 30, 22), 12)
+        add(skin, _ellipse(wrist[0] + side * 2, wrist[1] + 24, 19, 28), 12)
+    add(
+        skin, lambda d: d.rounded_rectangle((cx - 100, 268, cx + 100, 330), radius=26, fill=255), 12
+    )
+    add(skin, lambda d: d.rounded_rectangle((cx - 25, 196, cx + 25, 292), radius=12, fill=255), 12)
     for side in (-1, 1):
-        hip = (cx + side * 46, 540)
-        knee = (cx + side * 52, 750)
+        hip = (cx + side * 48, 548)
+        knee = (cx + side * 52, 752)
         ankle = (cx + side * 50, 944)
-        add(skin, _limb(hip, knee, 48, 34), 12)
-        add(skin, _limb(knee, ankle, 34, 20), 10)
-        add(shoes, _ellipse(cx + side * 58, 962, 36, 18), 6)
-    # Neck, head, hair.
-    add(skin, lambda d: d.rounded_rectangle((cx - 24, 200, cx + 24, 292), radius=12, fill=255), 8)
+        add(skin, _limb(hip, knee, 64, 44), 12)
+        add(skin, _limb(knee, ankle, 44, 26), 12)
+    for side in (-1, 1):
+        add(shoes, _ellipse(cx + side * 58, 962, 38, 18), 6)
     add(skin, _ellipse(cx, 160, 58, 74), 16)
     add(hair, lambda d: d.chord((cx - 62, 80, cx + 62, 200), start=180, end=360, fill=255), 10)
     # The base layer: a fitted tank top and cycling shorts.
@@ -156,10 +163,11 @@ def person(
         ),
         12,
     )
-    for colour, draw, depth in parts:
+    for colour, draws, depth in parts:
         layer = Image.new("RGB", PERSON_SIZE, colour)
         mask = Image.new("L", PERSON_SIZE, 0)
-        draw(ImageDraw.Draw(mask))
+        for draw in draws:
+            draw(ImageDraw.Draw(mask))
         mask = mask.filter(ImageFilter.GaussianBlur(0.8))
         _rounded(layer, mask, depth)
         image.paste(layer, mask=mask)

@@ -169,31 +169,33 @@ def _new_task(sim: Simulator, body: dict[str, Any]) -> SimTask:
     external = body.get("external_task_id")
     if external is not None and not isinstance(external, str):
         raise Reject(400, 1201, "external_task_id must be a string")
-    with sim.lock:
-        if external and any(t.external_task_id == external for t in sim.tasks.values()):
-            raise Reject(400, 1201, f"external_task_id {external!r} is already used")
-    if sim.config.max_concurrent_tasks and sim.running_count() >= sim.config.max_concurrent_tasks:
-        raise Reject(429, 1303, "parallel task over resource pack limit")
+    human_hash = hashlib.sha256(human.data).digest() if human.data is not None else None
+    cloth_hash = hashlib.sha256(cloth.data).digest() if cloth.data is not None else None
     task = SimTask(
         task_id=new_id(),
         model_name=model,
         created_at=now_ms(),
-        human=hashlib.sha256(human.data).digest() if human.data is not None else None,
-        cloth=hashlib.sha256(cloth.data).digest() if cloth.data is not None else None,
+        human=human_hash,
+        cloth=cloth_hash,
         callback_url=callback,
         external_task_id=external or None,
-        fails=sim.roll(sim.config.faults.fail_share),
+        fails=False,
     )
-    if not task.fails and human.image is not None and cloth.image is not None:
-        # Rendered now, while the decoded pictures are at hand, so that neither is kept: a
-        # public offline demo would otherwise hold two full pictures per task. Results are
-        # cached by their inputs: the demo sees the same example pictures over and over.
-        assert task.human is not None and task.cloth is not None
-        key = task.human + task.cloth + model.encode()
-        if sim.renders.get(key) is None:
-            sim.renders.put(key, compose_tryon(human.image, cloth.image, model, cloth.labels))
-        task.render_key = key
-    sim.add(task)
+    sim.admit(task)
+    # Rolled once admitted, as before: refused creates do not move the seeded dice.
+    task.fails = sim.roll(sim.config.faults.fail_share)
+    if not task.fails and human_hash is not None and cloth_hash is not None:
+        task.render_key = human_hash + cloth_hash + model.encode()
+    try:
+        if task.render_key is not None and sim.renders.get(task.render_key) is None:
+            # Rendered now, while the decoded pictures are at hand, so that neither is kept: a
+            # public offline demo would otherwise hold two full pictures per task. Results are
+            # cached by their inputs: the demo sees the same example pictures over and over.
+            assert human.image is not None and cloth.image is not None
+            png = compose_tryon(human.image, cloth.image, model, cloth.labels)
+            sim.renders.put(task.render_key, png)
+    finally:
+        task.rendered.set()
     return task
 
 

@@ -12,13 +12,13 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
 
 from .config import SimulatorConfig
-from .contract import RESULTS_PATH, now_ms
+from .contract import RESULTS_PATH, Reject, now_ms
 from .faults import FaultDice
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,8 @@ class SimTask:
     fails: bool
     #: The key of the rendered result in :class:`RenderStore`, ``None`` for links or failures.
     render_key: bytes | None = None
+    #: Set once the result is rendered (a task is listed before, so limits hold at once).
+    rendered: threading.Event = field(default_factory=threading.Event, repr=False)
 
     @property
     def uses_links(self) -> bool:
@@ -109,9 +111,20 @@ class Simulator:
 
     # --- task lifecycle -----------------------------------------------------------------
 
-    def add(self, task: SimTask) -> None:
-        """Keep ``task``, forgetting the oldest beyond ``max_tasks_kept``."""
+    def admit(self, task: SimTask) -> None:
+        """Keep ``task`` unless its external id is taken or too many tasks run; forget the
+        oldest beyond ``max_tasks_kept``. One lock for all three, so that creates arriving
+        together cannot all pass the limit."""
         with self.lock:
+            external = task.external_task_id
+            if external and any(t.external_task_id == external for t in self.tasks.values()):
+                raise Reject(400, 1201, f"external_task_id {external!r} is already used")
+            limit = self.config.max_concurrent_tasks
+            running = sum(
+                1 for t in self.tasks.values() if self.status(t)[0] in {"submitted", "processing"}
+            )
+            if limit and running >= limit:
+                raise Reject(429, 1303, "parallel task over resource pack limit")
             self.tasks[task.task_id] = task
             while len(self.tasks) > self.config.max_tasks_kept:
                 self.tasks.popitem(last=False)
@@ -171,7 +184,9 @@ class Simulator:
         return sum(1 for t in tasks if self.status(t)[0] in {"submitted", "processing"})
 
     def result_png(self, task: SimTask) -> bytes | None:
-        """The task's rendered result, or ``None`` once it was evicted (an expired link)."""
+        """The task's rendered result (waiting for its render), or ``None`` once it was
+        evicted (an expired link)."""
+        task.rendered.wait(timeout=30)
         if task.render_key is None:
             return None
         return self.renders.get(task.render_key)
