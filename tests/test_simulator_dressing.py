@@ -216,6 +216,21 @@ def test_the_face_is_left_as_it_was(server: SimulatorServer, garment: object) ->
     assert difference(result, person(), FACE) < 4
 
 
+def test_the_simulated_stamp_never_covers_a_face_near_the_top_corner(
+    server: SimulatorServer,
+) -> None:
+    framed = Image.new("RGB", (600, 900), (226, 230, 236))
+    framed.paste(person(), (-150, -35))  # the head now touches the top, left of centre
+    body = {"human_image": encode(framed), "cloth_image": encode(tee())}
+    reply = requests.post(server.url + PATH, headers=HEADERS, json=body, timeout=30).json()
+    time.sleep(0.2)
+    url = f"{server.url}/simulator/results/{reply['data']['task_id']}.png"
+    result = Image.open(io.BytesIO(requests.get(url, timeout=10).content)).convert("RGB")
+    head = (108, 5, 192, 100)
+    assert difference(result, framed, head) < 4
+    assert share(result, (95, 190, 205, 355), RED) > 0.85  # the garment's middle shows
+
+
 def test_v1_and_v1_5_dress_visibly_differently(server: SimulatorServer) -> None:
     flat, fitted = try_on(server, tee(), V1), try_on(server, tee(), V15)
     # v1 keeps the sleeves as photographed (out over the backdrop); v1-5 trims to the body.
