@@ -1,4 +1,4 @@
-"""Where the body is in the person's picture: head, shoulders, torso, hips, legs, arms, hands.
+"""Where the body is in the person's picture: head, shoulders, torso, hips, legs, hands.
 
 The silhouette is what differs from the backdrop, taken row by row from the picture's left and
 right edges (so a vertical gradient or a studio sweep still counts as backdrop). When the
@@ -9,7 +9,6 @@ of a person standing in the middle of the frame. Everything is measured on a cop
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from PIL import Image, ImageChops, ImageFilter
@@ -37,10 +36,6 @@ class Body:
     #: Left and right edge of the legs just below the crotch.
     hips: tuple[int, int]
     face: Box
-    #: Arm angles from the vertical, outward positive (radians), left then right.
-    arm_angles: tuple[float, float]
-    #: Where each arm leaves the shoulder (its inner edge), left then right.
-    arm_tops: tuple[tuple[int, int], tuple[int, int]]
     #: Where the hands are, when the arms could be followed to them.
     hands: list[tuple[int, int]]
     #: The person's silhouette at full size (``None`` when the backdrop was too busy).
@@ -155,15 +150,7 @@ def _measure(runs: Runs, size: tuple[int, int]) -> Body | None:
         max((r[-1][1] for r in face_rows if r), default=round(centre + 0.06 * height)),
         neck_y,
     )
-    angles, hands = _arms(runs, shoulder_y, crotch_y, height, size[0])
-    arm_row = runs[min(shoulder_y + round(0.07 * height), len(runs) - 1)]
-    body_run = _centre_run(arm_row, centre) or (centre - torso_width / 2, centre + torso_width / 2)
-    outer_left = [r for r in arm_row if r[1] <= body_run[0]]
-    outer_right = [r for r in arm_row if r[0] >= body_run[1]]
-    arm_tops = (
-        (round(outer_left[0][1] if outer_left else body_run[0]), shoulder_y),
-        (round(outer_right[-1][0] if outer_right else body_run[1]), shoulder_y),
-    )
+    hands = _hands(runs, shoulder_y, crotch_y, height, size[0])
     return Body(
         box=(min(r[0][0] for r in runs if r), top, max(r[-1][1] for r in runs if r), bottom),
         centre_x=round(centre),
@@ -175,18 +162,16 @@ def _measure(runs: Runs, size: tuple[int, int]) -> Body | None:
         ankle_y=bottom - round(0.035 * height),
         hips=hips,
         face=face,
-        arm_angles=angles,
-        arm_tops=arm_tops,
         hands=hands,
         silhouette=None,
     )
 
 
-def _arms(
+def _hands(
     runs: Runs, shoulder_y: int, crotch_y: int, height: int, width: int
-) -> tuple[tuple[float, float], list[tuple[int, int]]]:
-    """Each arm's angle from the outer edge of the silhouette, and where its hand ends."""
-    angles: list[float] = []
+) -> list[tuple[int, int]]:
+    """Where the hands are: follow each side's outer edge down from the shoulder until it
+    jumps inward (the arm ended); the hand is just above and inside that point."""
     hands: list[tuple[int, int]] = []
     start, end = shoulder_y + round(0.05 * height), min(crotch_y + round(0.1 * height), len(runs))
     for side in (-1, 1):
@@ -195,23 +180,13 @@ def _arms(
             for y in range(start, end)
             if runs[y]
         ]
-        if len(edge) < 4:
-            angles.append(math.radians(12))
-            continue
-        # Follow the outer edge down until it jumps inward: the hand ends there.
-        hand = len(edge) - 1
         for i in range(1, len(edge)):
             if edge[i][1] - edge[i - 1][1] > 0.025 * height:
-                hand = i - 1
+                y, inset = edge[i - 1]
+                x = inset if side < 0 else width - inset
+                hands.append((x - side * round(0.03 * height), y - round(0.02 * height)))
                 break
-        upper = edge[: max(2, hand * 2 // 3)]
-        (y0, x0), (y1, x1) = upper[0], upper[-1]
-        angles.append(max(0.0, math.atan2(x0 - x1, max(1, y1 - y0))))
-        if hand < len(edge) - 1:
-            y, inset = edge[hand]
-            x = inset if side < 0 else width - inset
-            hands.append((x - side * round(0.03 * height), y - round(0.02 * height)))
-    return (angles[0], angles[1]), hands
+    return hands
 
 
 def _proportional(size: tuple[int, int]) -> Body:
@@ -231,11 +206,6 @@ def _proportional(size: tuple[int, int]) -> Body:
         ankle_y=bottom - round(0.035 * h),
         hips=(round(centre - 0.1 * h), round(centre + 0.1 * h)),
         face=(round(centre - 0.065 * h), top, round(centre + 0.065 * h), top + round(0.13 * h)),
-        arm_angles=(math.radians(8), math.radians(8)),
-        arm_tops=(
-            (round(centre - 0.13 * h), top + round(0.19 * h)),
-            (round(centre + 0.13 * h), top + round(0.19 * h)),
-        ),
         hands=[],
         silhouette=None,
     )
@@ -256,11 +226,6 @@ def _scaled(body: Body, factor: float, silhouette: Image.Image | None) -> Body:
         ankle_y=s(body.ankle_y),
         hips=(s(body.hips[0]), s(body.hips[1])),
         face=(s(body.face[0]), s(body.face[1]), s(body.face[2]), s(body.face[3])),
-        arm_angles=body.arm_angles,
-        arm_tops=(
-            (s(body.arm_tops[0][0]), s(body.arm_tops[0][1])),
-            (s(body.arm_tops[1][0]), s(body.arm_tops[1][1])),
-        ),
         hands=[(s(x), s(y)) for x, y in body.hands],
         silhouette=silhouette,
     )

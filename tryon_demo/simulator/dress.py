@@ -4,9 +4,10 @@ soft edges and a light shadow so it does not look cut out.
 The two models differ in a stated, visible way (the README's offline section says so too):
 
 - ``kolors-virtual-try-on-v1`` lays the garment flat, as photographed: sleeves and legs keep the
-  product photo's pose and the garment sits a little loose (15 % wider than the torso);
-- ``kolors-virtual-try-on-v1-5`` fits it: sleeves turn to follow the arms, the garment is sized
-  close to the body (4 % wider) and trimmed to the body's outline.
+  product photo's pose and the garment sits loose (a top 20 % wider than the torso);
+- ``kolors-virtual-try-on-v1-5`` fits it: the sleeves' fabric follows the arms (to the elbow
+  for short sleeves, to the wrist for long ones), the garment is sized closer to the body (a top
+  10 % wider) and trimmed to the body's outline.
 """
 
 from __future__ import annotations

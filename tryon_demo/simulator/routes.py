@@ -195,6 +195,9 @@ def _new_task(sim: Simulator, body: dict[str, Any]) -> SimTask:
             png = compose_tryon(human.image, cloth.image, model, cloth.labels)
             sim.renders.put(task.render_key, png)
     finally:
+        # The task's clock starts when its create is answered, as the client sees it: a render
+        # must not eat into the time the task is reported "submitted".
+        task.created_at = now_ms()
         task.rendered.set()
     return task
 
