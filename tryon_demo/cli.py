@@ -67,6 +67,19 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--fail-share", type=float, default=0.0, help="share of tasks that fail")
     sim.add_argument("--never-finish", action="store_true", help="tasks stay processing")
     sim.add_argument("--max-concurrent", type=int, default=0, help="tasks at once before 429/1303")
+    sim.add_argument(
+        "--jwt-secret",
+        action="append",
+        metavar="AK:SK",
+        help="verify official-API JWTs signed with this access key:secret key (repeatable)",
+    )
+    sim.add_argument(
+        "--echo-credentials",
+        action="store_true",
+        help="fault for testing redaction: every reply's message, request_id and "
+        "task_status_msg repeat the received Authorization value (plain, JSON \\u-escaped, "
+        "base64, and the bearer JWT as received)",
+    )
     sim.set_defaults(run=_simulate)
 
     submit = sub.add_parser("submit", help="create a try-on task")
@@ -113,6 +126,17 @@ def _lang() -> Language:
     return "en"
 
 
+def _jwt_secrets(pairs: list[str]) -> dict[str, str]:
+    """``AK:SK`` pairs as an access key -> secret key map."""
+    secrets: dict[str, str] = {}
+    for pair in pairs:
+        access, sep, secret = pair.partition(":")
+        if not sep or not access or not secret:
+            raise ConfigurationError(msg("cli.jwt_secret_format"))
+        secrets[access] = secret
+    return secrets
+
+
 def _simulate(args: argparse.Namespace) -> int:
     faults = Faults(
         latency=args.latency,
@@ -127,6 +151,8 @@ def _simulate(args: argparse.Namespace) -> int:
         task_seconds=args.task_seconds,
         api_keys=frozenset(args.api_key) if args.api_key else None,
         max_concurrent_tasks=args.max_concurrent,
+        jwt_secrets=_jwt_secrets(args.jwt_secret or []),
+        echo_credentials=args.echo_credentials,
         faults=faults,
     )
     try:

@@ -1,5 +1,6 @@
-"""The simulator's stand-in for a try-on: the garment cut from its light background and laid over
-the person's upper body, stamped SIMULATED so nobody mistakes it for the real model's work.
+"""The simulator's stand-in for a try-on: the garment cut from its light background, recognised
+(top, bottom, one-piece, or a top + bottom picture), and put on the body found in the person's
+picture, stamped SIMULATED so nobody mistakes it for the real model's work.
 
 Deterministic: the same two images always give the same bytes, which keeps tests exact.
 """
@@ -7,32 +8,48 @@ Deterministic: the same two images always give the same bytes, which keeps tests
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 
-from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont, ImageOps
+from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-RESULT_LONG_SIDE = 1280
+from .body import Body, find_body
+from .dress import dress
+from .garment import cut_out_garment, split_pieces
+
+__all__ = ["compose_tryon", "cut_out_garment", "placeholder"]
+
+RESULT_LONG_SIDE = 1024  # about what the real model returns; keeps a render fast
 GARMENT_WORK_SIDE = 512
 PLACEHOLDER_SIZE = (768, 1024)
-_BACKGROUND_LEVEL = 232  # a pixel whose darkest channel is above this counts as backdrop
+FITTED_MODELS = frozenset({"kolors-virtual-try-on-v1-5"})
+SUBTITLES = {
+    False: "offline demo: garment laid flat over the body (v1), not a real try-on",
+    True: "offline demo: garment fitted to the body (v1-5), not a real try-on",
+}
 
 
-def compose_tryon(person: bytes, garment: bytes) -> bytes:
-    """PNG bytes of the garment over the person's upper body, stamped SIMULATED."""
-    base = _open_rgb(person)
-    base.thumbnail((RESULT_LONG_SIDE, RESULT_LONG_SIDE), Image.Resampling.LANCZOS)
-    source = _open_rgba(garment)
+def compose_tryon(
+    person: bytes | Image.Image,
+    garment: bytes | Image.Image,
+    model: str = "kolors-virtual-try-on-v1",
+    garments: Sequence[str] = (),
+) -> bytes:
+    """PNG bytes of the person wearing the garment, stamped SIMULATED.
+
+    ``garments`` are the kinds the garment picture declares (its ``kolors-garments``
+    metadata); without them the kind is read from the picture. ``model`` picks the dressing:
+    laid flat (v1) or fitted (v1-5), see :mod:`.dress`.
+    """
+    base = _open(person).convert("RGB")
+    base.thumbnail((RESULT_LONG_SIDE, RESULT_LONG_SIDE), Image.Resampling.BICUBIC)
+    source = _open(garment)
     # The garment ends up at about half the person's width: cut it out at that scale, not at
     # full resolution, where the edge filters cost several times more.
-    source.thumbnail((GARMENT_WORK_SIDE, GARMENT_WORK_SIDE), Image.Resampling.LANCZOS)
-    cutout = cut_out_garment(source)
-    width, height = base.size
-    scale = min(0.56 * width / cutout.width, 0.5 * height / cutout.height)
-    size = (max(1, round(cutout.width * scale)), max(1, round(cutout.height * scale)))
-    cutout = cutout.resize(size, Image.Resampling.LANCZOS)
-    left = (width - size[0]) // 2
-    top = round(height * 0.2)
-    base.paste(cutout, (left, top), cutout)
-    return _stamp(base, "offline demo: garment laid over, not a real try-on")
+    source.thumbnail((GARMENT_WORK_SIDE, GARMENT_WORK_SIDE), Image.Resampling.BICUBIC)
+    pieces = split_pieces(cut_out_garment(source), list(garments))
+    body = find_body(base)
+    fitted = model in FITTED_MODELS
+    return _stamp(dress(base, pieces, body, fitted), SUBTITLES[fitted], body)
 
 
 def placeholder(note: str) -> bytes:
@@ -51,60 +68,58 @@ def placeholder(note: str) -> bytes:
     return _stamp(image, "image links are not fetched offline")
 
 
-def cut_out_garment(garment: Image.Image) -> Image.Image:
-    """The garment with its light backdrop made transparent, cropped to the garment."""
-    rgba = garment.convert("RGBA")
-    alpha = rgba.getchannel("A")
-    if ImageChops.invert(alpha).getbbox() is None:  # fully opaque: cut the backdrop out
-        r, g, b, _ = rgba.split()
-        darkest = ImageChops.darker(r, ImageChops.darker(g, b))
-        mask = darkest.point(lambda v: 255 if v < _BACKGROUND_LEVEL else 0)
-        # Close small holes (white prints on a shirt), drop specks, soften the edge.
-        mask = mask.filter(ImageFilter.MaxFilter(5)).filter(ImageFilter.MinFilter(5))
-        mask = mask.filter(ImageFilter.GaussianBlur(1.2))
-        rgba.putalpha(mask)
-        alpha = mask
-    box = alpha.point(lambda v: 255 if v > 16 else 0).getbbox()
-    return rgba.crop(box) if box else rgba
-
-
-def _stamp(image: Image.Image, subtitle: str) -> bytes:
+def _stamp(image: Image.Image, subtitle: str, body: Body | None = None) -> bytes:
+    """The picture stamped SIMULATED: a band along the bottom (over the feet, never the face
+    or the garment's middle) and a tag in the top corner farther from the face."""
     width, height = image.size
     overlay = Image.new("RGBA", image.size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(overlay)
-    band = max(56, height // 9)
+    band = max(48, height // 13)
     draw.rectangle((0, height - band, width, height), fill=(20, 24, 33, 200))
-    title = _font(max(22, band // 2))
-    small = _font(max(12, band // 5))
+    title = _font(max(20, band * 9 // 20))
+    small = _font(max(11, band // 5))
     draw.text(
-        (width // 2, height - band // 2 - band // 10),
+        (width // 2, height - band // 2 - band // 8),
         "SIMULATED",
         fill=(255, 214, 10, 255),
         font=title,
         anchor="mm",
     )
     draw.text(
-        (width // 2, height - band // 6),
+        (width // 2, height - band // 10),
         subtitle,
         fill=(235, 238, 245, 255),
         font=small,
         anchor="mb",
     )
     tag = _font(max(12, width // 40))
-    draw.rectangle((0, 0, width, max(22, width // 28)), fill=(255, 214, 10, 150))
-    draw.text((8, 2), "SIMULATED RESULT", fill=(20, 24, 33, 255), font=tag)
+    text = "SIMULATED RESULT"
+    text_width = draw.textlength(text, font=tag)
+    tag_box = [8, 8, 8 + round(text_width) + 20, 8 + max(22, width // 28)]
+    if body is not None and (body.face[0] + body.face[2]) / 2 < width / 2:
+        tag_box[0], tag_box[2] = width - tag_box[2], width - 8  # the face is left: go right
+    face = body.face if body is not None else (0, -1, 0, -1)
+    overlaps = tag_box[0] < face[2] and face[0] < tag_box[2] and tag_box[1] < face[3]
+    if not overlaps or face[1] > tag_box[3]:
+        draw.rounded_rectangle(tag_box, radius=6, fill=(255, 214, 10, 190))
+        draw.text(
+            (tag_box[0] + 10, (tag_box[1] + tag_box[3]) // 2),
+            text,
+            fill=(20, 24, 33, 255),
+            font=tag,
+            anchor="lm",
+        )
     out = Image.alpha_composite(image.convert("RGBA"), overlay).convert("RGB")
     buffer = io.BytesIO()
-    out.save(buffer, format="PNG", compress_level=3)  # fast: it is served once, on loopback
+    # Fast over small: zlib's run-length strategy at level 1 (the PNG is served on loopback).
+    out.save(buffer, format="PNG", compress_level=1, compress_type=3)
     return buffer.getvalue()
 
 
-def _open_rgb(data: bytes) -> Image.Image:
-    return ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB")
-
-
-def _open_rgba(data: bytes) -> Image.Image:
-    return ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGBA")
+def _open(data: bytes | Image.Image) -> Image.Image:
+    image = Image.open(io.BytesIO(data)) if isinstance(data, bytes) else data
+    upright = ImageOps.exif_transpose(image)
+    return upright if upright is not None else image
 
 
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:

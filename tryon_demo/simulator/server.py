@@ -12,7 +12,10 @@ import time
 
 import uvicorn
 
-from .app import DropConnections, Simulator, SimulatorConfig, create_app
+from .config import SimulatorConfig
+from .faults import DropConnections
+from .routes import create_app
+from .store import Simulator
 
 
 class SimulatorServer:
