@@ -55,6 +55,8 @@ class Settings:
     #: Lookbook: the most garments one batch may hold, and how many run at the API at once.
     lookbook_max_items: int = 12
     lookbook_concurrency: int = 3
+    #: Tasks the account may run at the API at once (0: unlimited); creates queue for a slot.
+    api_concurrency: int = 0
     #: Offer the try-on as tools on Gradio's MCP server (needs ``gradio[mcp]``).
     mcp_server: bool = False
     #: Where the app keeps what must outlive a restart (the daily count, the signing secret).
@@ -162,7 +164,10 @@ def load_settings(
         )
     base = text("KLING_API_BASE")
     if base and urlsplit(base).scheme not in {"http", "https"}:
-        raise ConfigurationError(f"KLING_API_BASE must start with https:// (got {base!r}).")
+        raise ConfigurationError(
+            f"KLING_API_BASE must be an https:// address (or http:// for a local simulator), "
+            f"not {base!r}."
+        )
     defaults = Settings()
     from .limits import Rate  # here, not at the top: limits imports the error types settings uses
 
@@ -200,6 +205,7 @@ def load_settings(
         lookbook_concurrency=max(
             1, _number(merged, "TRYON_LOOKBOOK_CONCURRENCY", int, defaults.lookbook_concurrency)
         ),
+        api_concurrency=_number(merged, "TRYON_API_CONCURRENCY", int, defaults.api_concurrency),
         mcp_server=_flag(text("TRYON_MCP_SERVER")),
         state_dir=Path(os.path.expanduser(text("TRYON_STATE_DIR") or ""))
         if text("TRYON_STATE_DIR")

@@ -14,8 +14,9 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -24,8 +25,16 @@ from typing import Any, Literal, TypeVar
 import requests
 from PIL import Image, ImageOps
 
+from .capacity import Capacity, Place, Ticket
 from .client import TryOnClient, wait_timeout_error
-from .errors import ImageError, InputError, TryOnError, UnexpectedResponseError
+from .errors import (
+    ImageError,
+    InputError,
+    RateLimitError,
+    TaskNotFoundError,
+    TryOnError,
+    UnexpectedResponseError,
+)
 from .i18n import Language, error_text, translate
 from .images import ImageLimits, ImageSource, prepare_image
 from .limits import Rate, SubmissionLimiter
@@ -37,7 +46,7 @@ from .settings import DEFAULT_MODEL, MODELS, Settings
 
 log = logging.getLogger(__name__)
 
-Phase = Literal["preparing", "submitted", "processing", "succeed", "failed", "error"]
+Phase = Literal["preparing", "queued", "submitted", "processing", "succeed", "failed", "error"]
 _T = TypeVar("_T")
 
 #: HTTP calls run here, not on the event loop; sized for many visitors' short requests.
@@ -53,6 +62,7 @@ _LINK = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
 
 _LABELS: dict[str, str] = {
     "preparing": "Preparing images",
+    "queued": "Waiting for a free slot at the API",
     "submitted": "Submitted: waiting in the queue",
     "processing": "Processing: the model is dressing the person",
     "succeed": "Done",
@@ -73,6 +83,8 @@ class Step:
     comparison: tuple[Path, Path] | None = None
     error: TryOnError | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: While ``queued``: how many creates are ahead and about how long until this one's turn.
+    place: Place | None = None
 
     @property
     def task_json(self) -> dict[str, Any] | None:
@@ -90,7 +102,10 @@ class Step:
 
     def status_text(self, lang: Language = "en") -> str:
         """One line of Markdown for the status panel, in ``lang``."""
-        label = translate(_LABELS[self.phase], lang)
+        if self.phase == "queued" and self.place is not None:
+            label = translate(self.place.text(), lang)
+        else:
+            label = translate(_LABELS[self.phase], lang)
         parts = [f"**{label}**"]
         if self.task is not None:
             parts.append(f"{translate('task', lang)} `{self.task.task_id}`")
@@ -143,6 +158,15 @@ class Studio:
             Rate.parse(settings.rate_global, "TRYON_RATE_GLOBAL"),
             settings.daily_cap,
         )
+        #: The account's concurrent-task limit (TRYON_API_CONCURRENCY): one fair queue.
+        self.capacity = Capacity(
+            settings.api_concurrency,
+            still_running=self._still_running,
+            hold_limit=settings.wait_timeout,
+            check_every=settings.poll_max_interval,
+            typical=settings.simulator_task_seconds if settings.mode == "offline" else 25.0,
+        )
+        self._adopted = False
 
     # --- clients ------------------------------------------------------------------------
 
@@ -158,6 +182,107 @@ class Studio:
         if self._shared is None:
             self._shared = make_client(self.settings)
         return self._shared, False
+
+    # --- creating a task: the one way every entry point does it --------------------------
+
+    async def _create(
+        self, client: TryOnClient, body: dict[str, str], *, session: str, owned: bool
+    ) -> AsyncGenerator[Place | Task, None]:
+        """Create one task through the app's queue: yields the :class:`Place` while waiting
+        for a free slot at the API, then the created :class:`Task` (the last item).
+
+        The owner's key (or the shared simulator) pays, so the submission limits count it and it
+        waits in the queue; a visitor's own key is another account, with limits of its own. A
+        1303 from the API means nothing was created: the create goes back to the head of the
+        queue and is sent again after a pause, without the visitor seeing an error.
+        """
+        if not owned:
+            self.limiter.acquire(session)
+        if owned or not self.capacity.limited:
+            yield await _off_loop(partial(client.submit_body, body))
+            return
+        await self._adopt_running(client)
+        ticket = self.capacity.join()
+        first_refusal: float | None = None
+        try:
+            while True:
+                async for place in ticket.wait(tick=TICK):
+                    yield place
+                try:
+                    task = await self._send_create(client, body, ticket)
+                except RateLimitError as exc:
+                    now = time.monotonic()
+                    first_refusal = now if first_refusal is None else first_refusal
+                    if exc.code != 1303 or now - first_refusal > self.settings.wait_timeout:
+                        raise
+                    ticket.refused(exc.retry_after)
+                    continue
+                yield task
+                return
+        finally:
+            ticket.close()
+
+    async def _create_task(
+        self, client: TryOnClient, body: dict[str, str], *, session: str, owned: bool
+    ) -> Task:
+        """:meth:`_create` for callers that show no place in line: the created task."""
+        async with aclosing(self._create(client, body, session=session, owned=owned)) as making:
+            async for made in making:
+                if isinstance(made, Task):
+                    return made
+        raise AssertionError("_create ends with the created task")
+
+    async def _send_create(self, client: TryOnClient, body: dict[str, str], ticket: Ticket) -> Task:
+        """Send the create holding ``ticket``'s slot. A visitor who leaves while it is on its
+        way does not stop it: the slot then follows whatever the API answers."""
+        sending = asyncio.get_running_loop().run_in_executor(
+            _HTTP_POOL, partial(client.submit_body, body)
+        )
+        ticket.sending = True
+        try:
+            task = await asyncio.shield(sending)
+        except asyncio.CancelledError:
+            sending.add_done_callback(partial(self._settle_abandoned, ticket))
+            raise
+        except BaseException:
+            ticket.sending = False
+            raise
+        ticket.sending = False
+        ticket.created(task.task_id)
+        return task
+
+    def _settle_abandoned(self, ticket: Ticket, sending: asyncio.Future[Task]) -> None:
+        ticket.sending = False
+        task = None if sending.cancelled() or sending.exception() else sending.result()
+        if task is None:
+            ticket.close()
+            return
+        ticket.created(task.task_id)
+        self.capacity.release_when_done(task.task_id)
+
+    async def _adopt_running(self, client: TryOnClient) -> None:
+        """Once, before the first create: tasks already running at the API hold slots too."""
+        if self._adopted:
+            return
+        self._adopted = True
+        try:
+            tasks = await _off_loop(partial(client.list, 1, 100))
+        except TryOnError as exc:
+            log.warning("could not list the tasks running at the API: %s", exc)
+            return
+        now_ms = time.time() * 1000
+        for task in tasks:
+            if not task.is_terminal:
+                age = (now_ms - task.created_at) / 1000 if task.created_at else 0.0
+                self.capacity.adopt(task.task_id, age)
+
+    async def _still_running(self, task_id: str) -> bool:
+        client, _ = self._client(None)
+        try:
+            task = await _off_loop(partial(client.get, task_id))
+        except TaskNotFoundError:
+            return False
+        return not task.is_terminal
 
     # --- the flows ----------------------------------------------------------------------
 
@@ -197,9 +322,13 @@ class Studio:
         client, owned = self._client(api_key)
         try:
             try:
-                if not owned:  # the owner's key (or the shared simulator) pays: count it
-                    self.limiter.acquire(session)
-                task = await _off_loop(partial(client.submit_body, submission.body))
+                made: Place | Task | None = None
+                creating = self._create(client, submission.body, session=session, owned=owned)
+                async for made in creating:
+                    if isinstance(made, Place):
+                        yield Step("queued", elapsed(), request=preview, notes=notes, place=made)
+                assert isinstance(made, Task)
+                task = made
             except TryOnError as exc:
                 yield Step("error", elapsed(), request=preview, error=exc, notes=notes)
                 return
@@ -274,27 +403,34 @@ class Studio:
     async def _follow(
         self, client: TryOnClient, task: Task, started: float, person: Path | None
     ) -> AsyncIterator[Step]:
-        deadline = started + client.wait_timeout
+        # Counted from here, not from ``started``: time spent in the queue is not the task's.
+        deadline = time.monotonic() + client.wait_timeout
         pauses = client.poll_pauses()
-        while not task.is_terminal:
-            yield Step(_phase(task), time.monotonic() - started, task=task)
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                error = wait_timeout_error(task.task_id, task.task_status, client.wait_timeout)
-                yield Step("error", time.monotonic() - started, task=task, error=error)
-                return
-            pause = min(next(pauses), remaining)
-            # Tick the elapsed time on screen between polls without asking the API more often.
-            while pause > TICK:
-                await asyncio.sleep(TICK)
-                pause -= TICK
+        try:
+            while not task.is_terminal:
                 yield Step(_phase(task), time.monotonic() - started, task=task)
-            await asyncio.sleep(pause)
-            try:
-                task = await _off_loop(partial(client.get, task.task_id))
-            except TryOnError as exc:
-                yield Step("error", time.monotonic() - started, task=task, error=exc)
-                return
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    error = wait_timeout_error(task.task_id, task.task_status, client.wait_timeout)
+                    yield Step("error", time.monotonic() - started, task=task, error=error)
+                    return
+                pause = min(next(pauses), remaining)
+                # Tick the elapsed time on screen between polls without asking the API more often.
+                while pause > TICK:
+                    await asyncio.sleep(TICK)
+                    pause -= TICK
+                    yield Step(_phase(task), time.monotonic() - started, task=task)
+                await asyncio.sleep(pause)
+                try:
+                    task = await _off_loop(partial(client.get, task.task_id))
+                except TryOnError as exc:
+                    yield Step("error", time.monotonic() - started, task=task, error=exc)
+                    return
+        finally:
+            if task.is_terminal:
+                self.capacity.ended(task.task_id)  # before the download: the slot is free now
+            else:  # cancelled, closed or timed out: it keeps its slot until the API says so
+                self.capacity.release_when_done(task.task_id)
         if task.task_status == "failed":
             yield Step("failed", time.monotonic() - started, task=task)
             return
@@ -327,9 +463,10 @@ class Studio:
         submission = await _off_loop(
             partial(prepare_submission, human, cloth, model_name, callback_url, limits=self.limits)
         )
-        self.limiter.acquire(session)
         client, _ = self._client(None)
-        return await _off_loop(partial(client.submit_body, submission.body))
+        task = await self._create_task(client, submission.body, session=session, owned=False)
+        self.capacity.release_when_done(task.task_id)  # nobody follows it: it keeps its slot
+        return task
 
     async def query(self, task_id: str) -> Task:
         """Query one task; raises :class:`TryOnError`."""
@@ -374,9 +511,7 @@ class Studio:
                 )
             )
             submission = submission_of(person, cloth, model_name)
-            if not owned:
-                self.limiter.acquire(session)
-            return await _off_loop(partial(client.submit_body, submission.body))
+            return await self._create_task(client, submission.body, session=session, owned=owned)
 
         async def follow(task: Task) -> AsyncIterator[Follow]:
             async for step in self._follow(client, task, time.monotonic(), None):
