@@ -324,9 +324,12 @@ class Studio:
             try:
                 made: Place | Task | None = None
                 creating = self._create(client, submission.body, session=session, owned=owned)
-                async for made in creating:
-                    if isinstance(made, Place):
-                        yield Step("queued", elapsed(), request=preview, notes=notes, place=made)
+                async with aclosing(creating):  # a visitor who leaves leaves the queue at once
+                    async for made in creating:
+                        if isinstance(made, Place):
+                            yield Step(
+                                "queued", elapsed(), request=preview, notes=notes, place=made
+                            )
                 assert isinstance(made, Task)
                 task = made
             except TryOnError as exc:
