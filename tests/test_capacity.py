@@ -24,6 +24,11 @@ async def run_all(studio: Studio, files: tuple[Path, Path]) -> list[Step]:
     return [step async for step in studio.run(*files)]
 
 
+async def run_all_of(steps: AsyncIterator[Step]) -> None:
+    async for _ in steps:
+        pass
+
+
 def creates_refused(server: SimulatorServer) -> int:
     """Create requests the simulator answered without creating a task."""
     sim = server.simulator
@@ -103,17 +108,23 @@ def test_a_visitor_sees_their_place_in_line_as_it_changes(
     server = start_simulator(task_seconds=0.3)
     studio = make_studio(server, tmp_path, api_concurrency=1)
 
-    async def crowd() -> list[list[Step]]:
-        return list(await asyncio.gather(*(run_all(studio, image_files) for _ in range(3))))
+    async def scenario() -> list[Step]:
+        first, second, third = (studio.run(*image_files) for _ in range(3))
+        async for step in first:
+            if step.task is not None:  # created: the only slot is taken
+                break
+        await first_queued(second)
+        seen = [await first_queued(third)]
+        rest = asyncio.gather(run_all_of(first), run_all_of(second))
+        seen += [step async for step in third]
+        await rest
+        return seen
 
-    runs = asyncio.run(crowd())
-    lines = [s.status_text() for steps in runs for s in steps if s.phase == "queued"]
-    assert any("Waiting for a free slot at the API: 1 ahead of you (about" in t for t in lines)
-    behind = next(steps for steps in runs if any("1 ahead" in s.status_text() for s in steps))
-    places = [s.status_text() for s in behind if s.phase == "queued"]
-    later = places[[i for i, t in enumerate(places) if "1 ahead" in t][-1] :]
-    assert any("you are next" in text for text in later)  # moved up when the first one ended
-    assert [steps[-1].phase for steps in runs] == ["succeed"] * 3
+    steps = asyncio.run(scenario())
+    places = [s.status_text() for s in steps if s.phase == "queued"]
+    assert places[0].startswith("**Waiting for a free slot at the API: 1 ahead of you (about ")
+    assert any("you are next" in text for text in places[1:])  # moved up as the first ended
+    assert steps[-1].phase == "succeed"
 
 
 def test_cancel_while_queued_leaves_the_queue_and_creates_nothing(
@@ -123,13 +134,16 @@ def test_cancel_while_queued_leaves_the_queue_and_creates_nothing(
     studio = make_studio(server, tmp_path, api_concurrency=1)
 
     async def scenario() -> int:
-        holder = asyncio.create_task(run_all(studio, image_files))
+        holder = studio.run(*image_files)
+        async for step in holder:
+            if step.task is not None:  # created: the only slot is taken
+                break
         waiting = studio.run(*image_files)
         await first_queued(waiting)
         assert studio.capacity.waiting == 1
         await waiting.aclose()  # what Cancel does to the page's run
         assert studio.capacity.waiting == 0
-        await holder
+        await run_all_of(holder)
         await run_all(studio, image_files)  # the freed slot goes to the next visitor instead
         return server.simulator.creates_received
 
