@@ -1,6 +1,9 @@
 """Command line: ``python -m tryon_demo simulate | submit | query | list | prepare``.
 
 Exit codes: 0 success, 1 the API or the task failed, 2 bad input or settings.
+
+Each command imports only what it uses: ``prepare`` needs neither HTTP nor the simulator (whose
+FastAPI alone takes half a second to import), so those are imported where they are used.
 """
 
 from __future__ import annotations
@@ -11,16 +14,14 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import Any
-
-import requests
+from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigurationError, InputError, TryOnError
 from .images import ImageLimits, prepare_image
-from .models import Task
-from .service import make_client, mode_banner, prepare_submission
 from .settings import DEFAULT_MODEL, MODELS, Settings, load_settings
-from .simulator import Faults, SimulatorConfig, SimulatorServer
+
+if TYPE_CHECKING:
+    from .models import Task
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,6 +101,8 @@ def _settings() -> Settings:
 
 
 def _simulate(args: argparse.Namespace) -> int:
+    from .simulator import Faults, SimulatorConfig, SimulatorServer
+
     faults = Faults(
         latency=args.latency,
         rate_limit_share=args.rate_limit_share,
@@ -132,6 +135,8 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _submit(args: argparse.Namespace) -> int:
+    from .service import make_client, mode_banner, prepare_submission
+
     settings = _settings()
     limits = ImageLimits.from_settings(settings)
     submission = prepare_submission(
@@ -166,6 +171,8 @@ def _submit(args: argparse.Namespace) -> int:
 
 
 def _query(args: argparse.Namespace) -> int:
+    from .service import make_client
+
     with make_client(_settings()) as client:
         task = client.get(args.task_id)
     _emit(args, task.raw, _describe(task))
@@ -173,6 +180,8 @@ def _query(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
+    from .service import make_client
+
     with make_client(_settings()) as client:
         tasks = client.list(args.page, args.size)
     text = "\n".join(_describe(t) for t in tasks) or "No tasks."
@@ -197,6 +206,8 @@ def _describe(task: Task) -> str:
 
 
 def _save_result(task: Task, folder: Path) -> Path:
+    import requests
+
     folder.mkdir(parents=True, exist_ok=True)
     assert task.result_url
     try:

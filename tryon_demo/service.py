@@ -4,17 +4,21 @@ sent without megabytes of base64, and connect to the real API or the offline sim
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from .auth import BearerAuth
 from .client import TryOnClient
-from .errors import InputError
+from .errors import ConfigurationError, InputError
 from .i18n import UI_TEXT
 from .images import ImageLimits, ImageSource, PreparedImage, prepare_image
 from .settings import DEFAULT_MODEL, Settings
-from .simulator import SimulatorConfig, SimulatorServer
+
+if TYPE_CHECKING:  # imported where it is started: FastAPI takes half a second to import
+    from .simulator import SimulatorServer
 
 #: The bearer token the app presents to its own simulator; not a secret, never a real key.
 OFFLINE_TOKEN = "offline-demo"
@@ -90,6 +94,8 @@ _simulator: SimulatorServer | None = None
 
 def shared_simulator(settings: Settings) -> SimulatorServer:
     """The process's offline simulator, started on first use on a free loopback port."""
+    from .simulator import SimulatorConfig, SimulatorServer
+
     global _simulator
     with _simulator_lock:
         if _simulator is None:
@@ -99,13 +105,36 @@ def shared_simulator(settings: Settings) -> SimulatorServer:
 
 
 def make_client(settings: Settings) -> TryOnClient:
-    """A client of the configured API, or of the built-in simulator when offline."""
+    """A client of the configured API, or of the built-in simulator when offline.
+
+    ``KLING_API_BASE`` without a key is never ignored: a loopback address is taken to be a
+    simulator started with ``python -m tryon_demo simulate`` and used; any other address needs
+    a key, and :class:`ConfigurationError` says what to set.
+    """
+    if settings.mode == "offline" and settings.api_base and not settings.force_offline:
+        base = settings.api_base.rstrip("/")
+        if not _is_loopback(urlsplit(base).hostname or ""):
+            raise ConfigurationError(
+                f"KLING_API_BASE is set ({base}) but no API key is. Set KLING_API_KEY (or "
+                "KLING_ACCESS_KEY and KLING_SECRET_KEY) to use it, or unset KLING_API_BASE to "
+                "run the built-in offline simulator."
+            )
+        return TryOnClient.from_settings(settings, base_url=base, auth=BearerAuth(OFFLINE_TOKEN))
     if settings.mode == "offline":
         server = shared_simulator(settings)
         return TryOnClient.from_settings(
             settings, base_url=server.gateway_base, auth=BearerAuth(OFFLINE_TOKEN)
         )
     return TryOnClient.from_settings(settings)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def mode_label(settings: Settings) -> str:
@@ -118,4 +147,8 @@ def mode_label(settings: Settings) -> str:
 def mode_banner(settings: Settings) -> str:
     """One line saying where requests go, for the command line."""
     label = mode_label(settings)
-    return f"{label} (no API key configured)" if settings.mode == "offline" else label
+    if settings.mode != "offline":
+        return label
+    if settings.api_base and not settings.force_offline:
+        return f"{label} from {settings.api_base} (no API key configured)"
+    return f"{label} (no API key configured)"
