@@ -14,6 +14,7 @@ from pathlib import Path
 from tests.conftest import StartSimulator, fast_client
 from tests.test_studio import make_studio
 from tryon_demo.capacity import Capacity, Place
+from tryon_demo.lookbook import Garment, LookItem
 from tryon_demo.simulator import SimulatorServer
 from tryon_demo.studio import Step, Studio
 
@@ -27,6 +28,10 @@ async def run_all(studio: Studio, files: tuple[Path, Path]) -> list[Step]:
 async def run_all_of(steps: AsyncIterator[Step]) -> None:
     async for _ in steps:
         pass
+
+
+async def run_all_of_steps(steps: AsyncIterator[Step]) -> list[Step]:
+    return [step async for step in steps]
 
 
 def creates_refused(server: SimulatorServer) -> int:
@@ -200,3 +205,29 @@ def test_tasks_already_running_at_the_api_count_before_the_first_create(
     assert "queued" in [s.phase for s in steps]
     assert steps[-1].phase == "succeed"
     assert creates_refused(server) == 0
+
+
+def test_a_lookbook_takes_its_turn_garment_by_garment(
+    start_simulator: StartSimulator, image_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    server = start_simulator(task_seconds=0.3, max_concurrent_tasks=1)
+    studio = make_studio(server, tmp_path, api_concurrency=1, lookbook_concurrency=1)
+    garments = [Garment(f"g{n}.png", image_files[1]) for n in range(3)]
+
+    async def scenario() -> tuple[list[str], str]:
+        batch = studio.lookbook(image_files[0], garments)
+        async for items in batch:
+            if items[0].task_id:  # the first garment runs; the others wait their turn
+                break
+        visitor = studio.run(*image_files)  # someone comes after the batch started
+        await first_queued(visitor)
+        visitor_steps = asyncio.create_task(run_all_of_steps(visitor))
+        final: tuple[LookItem, ...] = [items async for items in batch][-1]
+        steps = await visitor_steps
+        assert steps[-1].task is not None
+        return [item.task_id or "" for item in final], steps[-1].task.task_id
+
+    garment_ids, visitor_id = asyncio.run(scenario())
+    created = list(server.simulator.tasks)  # in the order the API created them
+    assert created.index(visitor_id) == 1  # after the first garment, before the second
+    assert [created.index(task_id) for task_id in garment_ids] == [0, 2, 3]
