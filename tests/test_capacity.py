@@ -231,3 +231,49 @@ def test_a_lookbook_takes_its_turn_garment_by_garment(
     created = list(server.simulator.tasks)  # in the order the API created them
     assert created.index(visitor_id) == 1  # after the first garment, before the second
     assert [created.index(task_id) for task_id in garment_ids] == [0, 2, 3]
+
+
+def test_a_run_cancelled_while_queued_by_the_page_creates_nothing(
+    start_simulator: StartSimulator, image_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    server = start_simulator(task_seconds=0.3)
+    studio = make_studio(server, tmp_path, api_concurrency=1)
+
+    async def scenario() -> int:
+        holder = studio.run(*image_files)
+        async for step in holder:
+            if step.task is not None:
+                break
+        event = asyncio.create_task(run_all(studio, image_files))  # as Gradio runs an event
+        while studio.capacity.waiting == 0:
+            await asyncio.sleep(0.01)
+        event.cancel()  # what Gradio does when Cancel is pressed
+        await asyncio.gather(event, return_exceptions=True)
+        assert studio.capacity.waiting == 0
+        await run_all_of(holder)
+        await run_all(studio, image_files)
+        return server.simulator.creates_received
+
+    assert asyncio.run(scenario()) == 2
+
+
+def test_a_cancelled_run_keeps_its_slot_until_its_task_ends_at_the_api(
+    start_simulator: StartSimulator, image_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    server = start_simulator(task_seconds=0.5, max_concurrent_tasks=1)
+    studio = make_studio(server, tmp_path, api_concurrency=1)
+
+    async def scenario() -> tuple[str, str]:
+        cancelled = studio.run(*image_files)
+        async for step in cancelled:
+            if step.task is not None:
+                break
+        await cancelled.aclose()  # the visitor pressed Cancel: the task runs on at the API
+        steps = await run_all(studio, image_files)
+        assert step.task is not None and steps[-1].task is not None
+        return step.task.task_id, steps[-1].task.task_id
+
+    first_id, second_id = asyncio.run(scenario())
+    first, second = server.simulator.tasks[first_id], server.simulator.tasks[second_id]
+    assert second.created_at >= first.created_at + 500
+    assert creates_refused(server) == 0
