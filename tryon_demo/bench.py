@@ -545,6 +545,7 @@ def bench_queue(
 
             with ThreadPoolExecutor(visitors) as pool:
                 cpu_before = cpu_seconds(app.pid)
+                wall_start_ms = time.time() * 1000
                 started = time.monotonic()
                 outcomes = list(pool.map(visit, range(visitors)))
                 total = time.monotonic() - started
@@ -589,6 +590,16 @@ def bench_queue(
             f"{lag:.2f} s",
             "k-th result ideally at (k // limit + 1) task times",
             "",
+        )
+    )
+    rounds = max(1, (visitors - 1) // limit)
+    first, last = ((starts[0] - wall_start_ms) / 1000, (starts[-1] - wall_start_ms) / 1000)
+    rows.append(
+        (
+            "  slot turnover",
+            f"{(last - first) / rounds:.2f} s a round of {limit}",
+            f"first create {first:.2f} s after the start",
+            f"last result {finishes[-1] - last:.2f} s after its create",
         )
     )
     rows.append(("  app CPU per try-on", f"{app_cpu:.0f} ms", "", ""))
