@@ -11,10 +11,11 @@ import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from tests.conftest import StartSimulator, fast_client
+from tests.conftest import FAKE_KEY, StartSimulator, fast_client
 from tests.test_studio import make_studio
 from tryon_demo.capacity import Capacity, Place
 from tryon_demo.lookbook import Garment, LookItem
+from tryon_demo.settings import Settings
 from tryon_demo.simulator import SimulatorServer
 from tryon_demo.studio import Step, Studio
 
@@ -277,3 +278,24 @@ def test_a_cancelled_run_keeps_its_slot_until_its_task_ends_at_the_api(
     first, second = server.simulator.tasks[first_id], server.simulator.tasks[second_id]
     assert second.created_at >= first.created_at + 500
     assert creates_refused(server) == 0
+
+
+def test_while_visitors_wait_an_unfollowed_task_is_checked_at_the_short_interval(
+    start_simulator: StartSimulator, image_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    server = start_simulator(task_seconds=0.3)
+    # Idle, a /submit task is checked only every minute; a waiting visitor must not wait that.
+    settings = Settings(
+        api_key=FAKE_KEY,
+        api_base=server.gateway_base,
+        poll_interval=0.05,
+        poll_max_interval=60.0,
+        api_concurrency=1,
+    )
+    studio = Studio(settings, tmp_path / "work")
+
+    async def scenario() -> list[Step]:
+        await studio.submit(*image_files)
+        return await asyncio.wait_for(run_all(studio, image_files), timeout=30)
+
+    assert asyncio.run(scenario())[-1].phase == "succeed"

@@ -563,7 +563,7 @@ def bench_queue(
     # Fairness: the k-th visitor to get a result ideally has it after (k // limit + 1) tasks.
     finishes = sorted(seconds for seconds, _ in outcomes)
     lag = max(t - (k // limit + 1) * task_seconds for k, t in enumerate(finishes))
-    starts = sorted(created_at for created_at, _ in report["tasks"])
+    starts = sorted(created_at for created_at, _ in report["tasks"]) or [wall_start_ms]
     at_once = max(
         sum(1 for other in starts if start <= other < start + task_seconds * 1000)
         for start in starts

@@ -125,8 +125,9 @@ class Capacity:
     """The app's queue for API slots; one per app, shared by every visitor.
 
     ``limit`` is the account's concurrent-task limit (0: unlimited, the queue does nothing).
-    ``still_running`` checks an unfollowed task every ``check_every`` seconds; a slot is given
-    back at the latest ``hold_limit`` seconds after its task was created. ``typical`` is the
+    ``still_running`` checks an unfollowed task every ``check_every`` seconds (every
+    ``busy_check_every`` while creates wait for a slot); a slot is given back at the latest
+    ``hold_limit`` seconds after its task was created. ``typical`` is the
     task duration assumed for estimates until real ones have been seen.
     """
 
@@ -137,6 +138,7 @@ class Capacity:
         still_running: StillRunning | None = None,
         hold_limit: float = 300.0,
         check_every: float = 5.0,
+        busy_check_every: float = 1.0,
         typical: float = 25.0,
         pause: float = 1.0,
         max_pause: float = 30.0,
@@ -145,6 +147,7 @@ class Capacity:
         self.limit = max(0, limit)
         self.hold_limit = hold_limit
         self.check_every = check_every
+        self.busy_check_every = busy_check_every
         self.typical = typical
         self.pause = pause
         self.max_pause = max_pause
@@ -302,6 +305,7 @@ class Capacity:
         self._pump()
 
     async def _watch(self, task_id: str) -> None:
+        checked = self._clock()
         try:
             while True:
                 held = self._tasks.get(task_id)
@@ -309,13 +313,14 @@ class Capacity:
                     return
                 remaining = held[1] - self._clock()
                 if remaining <= 0:
-                    log.info(
-                        "task %s still counted after the wait limit; freeing its slot", task_id
-                    )
+                    log.info("task %s outlived the wait limit; freeing its slot", task_id)
                     break
-                await asyncio.sleep(min(self.check_every, remaining))
-                if self._still_running is None:
+                # Wake often, ask rarely: only when creates wait for a slot is it asked often.
+                await asyncio.sleep(min(self.busy_check_every, remaining))
+                due = self._queue or self._clock() - checked >= self.check_every
+                if self._still_running is None or not due:
                     continue
+                checked = self._clock()
                 try:
                     if not await self._still_running(task_id):
                         break

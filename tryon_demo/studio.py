@@ -164,6 +164,7 @@ class Studio:
             still_running=self._still_running,
             hold_limit=settings.wait_timeout,
             check_every=settings.poll_max_interval,
+            busy_check_every=settings.poll_interval,
             typical=settings.simulator_task_seconds if settings.mode == "offline" else 25.0,
         )
         self._adopted = False
@@ -418,6 +419,8 @@ class Studio:
                     yield Step("error", time.monotonic() - started, task=task, error=error)
                     return
                 pause = min(next(pauses), remaining)
+                if self.capacity.waiting:  # others wait for this slot: notice the end promptly
+                    pause = min(pause, client.poll_interval)
                 # Tick the elapsed time on screen between polls without asking the API more often.
                 while pause > TICK:
                     await asyncio.sleep(TICK)
