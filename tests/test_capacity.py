@@ -15,7 +15,7 @@ from tests.conftest import FAKE_KEY, StartSimulator, fast_client
 from tests.test_studio import make_studio
 from tryon_demo.capacity import Capacity, Place
 from tryon_demo.lookbook import Garment, LookItem
-from tryon_demo.settings import Settings
+from tryon_demo.settings import Settings, load_settings
 from tryon_demo.simulator import SimulatorServer
 from tryon_demo.studio import Step, Studio
 
@@ -299,3 +299,9 @@ def test_while_visitors_wait_an_unfollowed_task_is_checked_at_the_short_interval
         return await asyncio.wait_for(run_all(studio, image_files), timeout=30)
 
     assert asyncio.run(scenario())[-1].phase == "succeed"
+
+
+def test_the_limit_is_read_from_tryon_api_concurrency_and_is_off_by_default() -> None:
+    assert load_settings(env={}, dotenv_path=None).api_concurrency == 0
+    assert load_settings(env={"TRYON_API_CONCURRENCY": "5"}, dotenv_path=None).api_concurrency == 5
+    assert not Capacity(0).limited and Capacity(5).limited
