@@ -378,14 +378,7 @@ def test_a_session_over_the_submission_rate_gets_a_clear_message_and_no_task(
         ):
             submit(running, handle_file(files["person"]), handle_file(files["garment"]))
         assert len(simulator.simulator.tasks) == before
-        other_visitor = Client(running.url, verbose=False)  # a new session has its own allowance
-        other_visitor.predict(
-            handle_file(files["person"]),
-            handle_file(files["garment"]),
-            "kolors-virtual-try-on-v1",
-            "",
-            api_name="/submit",
-        )
+        # A new session from the same address has no new allowance: see tests/test_access.py.
 
 
 def test_with_an_access_password_the_app_asks_for_it(

@@ -1,11 +1,15 @@
-"""Submission limits for a public deployment: per session, overall, per day."""
+"""Submission limits for a public deployment: per visitor, overall, per day, lookups."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import pytest
 
 from tryon_demo.errors import ConfigurationError
-from tryon_demo.limits import LimitExceededError, Rate, SubmissionLimiter
+from tryon_demo.limits import LimitExceededError, Rate, SubmissionLimiter, limiter_for
+from tryon_demo.settings import Settings, load_settings
 
 
 class Clock:
@@ -97,3 +101,94 @@ def test_a_refused_submission_is_not_counted() -> None:
             limiter.acquire("a")
     clock.now += 61
     limiter.acquire("a")
+
+
+def test_the_days_count_survives_a_new_limiter_on_the_same_file(tmp_path: Path) -> None:
+    clock = Clock()
+    store = tmp_path / "daily-count.json"
+    first = SubmissionLimiter(Rate(0, 60), Rate(0, 60), daily_cap=2, clock=clock, store=store)
+    first.acquire("a")
+    first.acquire("b")
+    restarted = SubmissionLimiter(Rate(0, 60), Rate(0, 60), daily_cap=2, clock=clock, store=store)
+    with pytest.raises(LimitExceededError, match="limit of 2 try-ons for today"):
+        restarted.acquire("c")
+
+
+def test_yesterdays_saved_count_does_not_hold_today(tmp_path: Path) -> None:
+    clock = Clock()
+    store = tmp_path / "daily-count.json"
+    SubmissionLimiter(Rate(0, 60), Rate(0, 60), daily_cap=1, clock=clock, store=store).acquire("a")
+    clock.now += 86400
+    SubmissionLimiter(Rate(0, 60), Rate(0, 60), daily_cap=1, clock=clock, store=store).acquire("a")
+
+
+@pytest.mark.parametrize("content", ["{not json", '{"day": 5}', "[]", '{"day": "x", "count": "y"}'])
+def test_an_unreadable_count_file_starts_the_day_afresh(tmp_path: Path, content: str) -> None:
+    store = tmp_path / "daily-count.json"
+    store.write_text(content)
+    limiter = SubmissionLimiter(Rate(0, 60), Rate(0, 60), daily_cap=1, clock=Clock(), store=store)
+    limiter.acquire("a")
+    assert json.loads(store.read_text())["count"] == 1  # and the file is whole again
+
+
+def test_a_check_counts_nothing() -> None:
+    limiter = SubmissionLimiter(Rate(1, 60), Rate(0, 60), clock=Clock())
+    for _ in range(3):
+        limiter.check("a")
+    limiter.acquire("a")
+    with pytest.raises(LimitExceededError):
+        limiter.check("a")
+
+
+def test_task_lookups_have_a_rate_of_their_own_per_visitor() -> None:
+    clock = Clock()
+    limiter = SubmissionLimiter(
+        Rate(0, 60), Rate(0, 60), clock=clock, per_visitor_queries=Rate(2, 60)
+    )
+    limiter.acquire_query("a")
+    limiter.acquire_query("a")
+    limiter.acquire_query("b")
+    with pytest.raises(LimitExceededError, match="You have looked up 2 tasks") as caught:
+        limiter.acquire_query("a")
+    assert caught.value.retry_after == 60
+    clock.now += 61
+    limiter.acquire_query("a")
+
+
+@pytest.mark.parametrize(
+    ("env", "public"),
+    [
+        ({}, False),
+        ({"GRADIO_SERVER_NAME": "127.0.0.1"}, False),
+        ({"GRADIO_SERVER_NAME": "0.0.0.0"}, True),
+        ({"SPACE_ID": "someone/tryon"}, True),
+    ],
+)
+def test_a_deployment_reachable_from_outside_is_public(env: dict[str, str], public: bool) -> None:
+    assert load_settings(env, dotenv_path=None).public is public
+
+
+def test_an_offline_public_deployment_without_limits_gets_default_limits(tmp_path: Path) -> None:
+    limiter = limiter_for(Settings(public=True, state_dir=tmp_path))
+    assert (limiter.per_session, limiter.overall) == (Rate(10, 60), Rate(120, 60))
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        Settings(public=False),
+        Settings(public=True, api_key="sk-x"),  # the owner configures limits for a real key
+        Settings(public=True, rate_per_session="3/minute"),  # configured limits are kept as set
+    ],
+    ids=["local", "online", "configured"],
+)
+def test_default_limits_only_where_nothing_was_configured(settings: Settings) -> None:
+    limiter = limiter_for(settings)
+    assert limiter.overall == Rate(0, 60)
+
+
+def test_on_spaces_one_proxy_is_trusted_elsewhere_none() -> None:
+    assert load_settings({"SPACE_ID": "a/b"}, dotenv_path=None).trusted_proxies == 1
+    assert load_settings({}, dotenv_path=None).trusted_proxies == 0
+    env = {"SPACE_ID": "a/b", "TRYON_TRUSTED_PROXIES": "2"}
+    assert load_settings(env, dotenv_path=None).trusted_proxies == 2

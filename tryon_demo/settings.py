@@ -23,6 +23,8 @@ MODELS: tuple[str, ...] = ("kolors-virtual-try-on-v1", "kolors-virtual-try-on-v1
 DEFAULT_MODEL = MODELS[0]
 
 Mode = Literal["offline", "gateway", "official"]
+#: Server names that keep the app on this machine (anything else is reachable from outside).
+_LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 _T = TypeVar("_T", int, float)
 
 
@@ -52,6 +54,15 @@ class Settings:
     rate_per_session: str = ""
     rate_global: str = ""
     daily_cap: int = 0
+    #: Task lookups (``/query``, re-attach) one visitor may make with the owner's key.
+    rate_query: str = "60/minute"
+    #: How many proxies in front of the app add an X-Forwarded-For entry (1 on Spaces): the
+    #: visitor's address is the entry the outermost trusted proxy added, never one the client
+    #: wrote itself. 0 uses the connection's own address.
+    trusted_proxies: int = 0
+    #: Reachable from outside (a Space, or bound to a non-loopback address): an offline
+    #: deployment then gets default limits (see ``limits.limiter_for``).
+    public: bool = False
     #: Lookbook: the most garments one batch may hold, and how many run at the API at once.
     lookbook_max_items: int = 12
     lookbook_concurrency: int = 3
@@ -171,7 +182,7 @@ def load_settings(
     defaults = Settings()
     from .limits import Rate  # here, not at the top: limits imports the error types settings uses
 
-    for name in ("TRYON_RATE_PER_SESSION", "TRYON_RATE_GLOBAL"):
+    for name in ("TRYON_RATE_PER_SESSION", "TRYON_RATE_GLOBAL", "TRYON_RATE_QUERY"):
         Rate.parse(text(name), name)  # refuse a malformed rate at start-up, not at first use
     return Settings(
         api_key=text("KLING_API_KEY"),
@@ -199,6 +210,10 @@ def load_settings(
         rate_per_session=text("TRYON_RATE_PER_SESSION") or "",
         rate_global=text("TRYON_RATE_GLOBAL") or "",
         daily_cap=_number(merged, "TRYON_DAILY_CAP", int, 0),
+        rate_query=text("TRYON_RATE_QUERY") or defaults.rate_query,
+        trusted_proxies=_number(merged, "TRYON_TRUSTED_PROXIES", int, 1 if text("SPACE_ID") else 0),
+        public=bool(text("SPACE_ID"))
+        or (text("GRADIO_SERVER_NAME") or "127.0.0.1") not in _LOOPBACK_NAMES,
         lookbook_max_items=max(
             1, _number(merged, "TRYON_LOOKBOOK_MAX", int, defaults.lookbook_max_items)
         ),

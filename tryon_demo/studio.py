@@ -37,7 +37,7 @@ from .errors import (
 )
 from .i18n import Language, error_text, translate
 from .images import ImageLimits, ImageSource, prepare_image
-from .limits import Rate, SubmissionLimiter
+from .limits import limiter_for
 from .lookbook import Backoff, Follow, Garment, LookItem, run_lookbook, write_zip
 from .models import Task
 from .outfit import check_combination, compose_outfit
@@ -153,11 +153,7 @@ class Studio:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self._shared: TryOnClient | None = None
         self._downloads = requests.Session()  # never carries the API key: result URLs are public
-        self.limiter = SubmissionLimiter(
-            Rate.parse(settings.rate_per_session, "TRYON_RATE_PER_SESSION"),
-            Rate.parse(settings.rate_global, "TRYON_RATE_GLOBAL"),
-            settings.daily_cap,
-        )
+        self.limiter = limiter_for(settings)
         #: The account's concurrent-task limit (TRYON_API_CONCURRENCY): one fair queue.
         self.capacity = Capacity(
             settings.api_concurrency,
@@ -187,18 +183,17 @@ class Studio:
     # --- creating a task: the one way every entry point does it --------------------------
 
     async def _create(
-        self, client: TryOnClient, body: dict[str, str], *, session: str, owned: bool
+        self, client: TryOnClient, body: dict[str, str], *, owned: bool
     ) -> AsyncGenerator[Place | Task, None]:
         """Create one task through the app's queue: yields the :class:`Place` while waiting
         for a free slot at the API, then the created :class:`Task` (the last item).
 
-        The owner's key (or the shared simulator) pays, so the submission limits count it and it
-        waits in the queue; a visitor's own key is another account, with limits of its own. A
+        Callers count the submission against the limits first (before any image work). The
+        owner's key (or the shared simulator) waits in the queue; a visitor's own key is another
+        account, with a concurrent-task limit of its own, so its create is sent at once. A
         1303 from the API means nothing was created: the create goes back to the head of the
         queue and is sent again after a pause, without the visitor seeing an error.
         """
-        if not owned:
-            self.limiter.acquire(session)
         if owned or not self.capacity.limited:
             yield await _off_loop(partial(client.submit_body, body))
             return
@@ -223,11 +218,9 @@ class Studio:
         finally:
             ticket.close()
 
-    async def _create_task(
-        self, client: TryOnClient, body: dict[str, str], *, session: str, owned: bool
-    ) -> Task:
+    async def _create_task(self, client: TryOnClient, body: dict[str, str], *, owned: bool) -> Task:
         """:meth:`_create` for callers that show no place in line: the created task."""
-        async with aclosing(self._create(client, body, session=session, owned=owned)) as making:
+        async with aclosing(self._create(client, body, owned=owned)) as making:
             async for made in making:
                 if isinstance(made, Task):
                     return made
@@ -306,6 +299,8 @@ class Studio:
 
         yield Step("preparing", 0.0)
         try:
+            if not (api_key or "").strip():  # the owner's key (or the shared simulator) pays
+                self.limiter.acquire(session)  # before any image work: a refusal costs nothing
             submission = await _off_loop(
                 partial(
                     prepare_submission, human, cloth, model_name, callback_url, limits=self.limits
@@ -324,7 +319,7 @@ class Studio:
         try:
             try:
                 made: Place | Task | None = None
-                creating = self._create(client, submission.body, session=session, owned=owned)
+                creating = self._create(client, submission.body, owned=owned)
                 async with aclosing(creating):  # a visitor who leaves leaves the queue at once
                     async for made in creating:
                         if isinstance(made, Place):
@@ -388,12 +383,16 @@ class Studio:
             for run in runs:  # stopped early (Cancel): stop following both
                 run.cancel()
 
-    async def follow(self, task_id: str, *, api_key: str | None = None) -> AsyncIterator[Step]:
+    async def follow(
+        self, task_id: str, *, api_key: str | None = None, session: str = ""
+    ) -> AsyncIterator[Step]:
         """Re-attach to a task submitted earlier: query it, then follow it to its end."""
         started = time.monotonic()
         client, owned = self._client(api_key)
         try:
             try:
+                if not owned:  # lookups on the owner's key use the account's request rate
+                    self.limiter.acquire_query(session)
                 task = await _off_loop(partial(client.get, task_id))
             except TryOnError as exc:
                 yield Step("error", time.monotonic() - started, error=exc)
@@ -466,16 +465,18 @@ class Studio:
         session: str = "",
     ) -> Task:
         """Prepare and create one task (no waiting); raises :class:`TryOnError`."""
+        self.limiter.acquire(session)  # before any image work: a refusal costs nothing
         submission = await _off_loop(
             partial(prepare_submission, human, cloth, model_name, callback_url, limits=self.limits)
         )
         client, _ = self._client(None)
-        task = await self._create_task(client, submission.body, session=session, owned=False)
+        task = await self._create_task(client, submission.body, owned=False)
         self.capacity.release_when_done(task.task_id)  # nobody follows it: it keeps its slot
         return task
 
-    async def query(self, task_id: str) -> Task:
+    async def query(self, task_id: str, *, session: str = "") -> Task:
         """Query one task; raises :class:`TryOnError`."""
+        self.limiter.acquire_query(session)
         client, _ = self._client(None)
         return await _off_loop(partial(client.get, task_id))
 
@@ -502,12 +503,17 @@ class Studio:
                 f"Lookbook: {len(garments)} garments is more than this demo runs at once "
                 f"({most}). Remove some and run the rest afterwards."
             )
+        counted = not (api_key or "").strip()
+        if counted:
+            self.limiter.check(session)  # before the person picture is decoded
         person = await _off_loop(
             partial(prepare_image, human, field="Person image", limits=self.limits)
         )
         client, owned = self._client(api_key)
 
         async def submit(garment: Garment) -> Task:
+            if counted:
+                self.limiter.acquire(session)  # before this garment's picture is decoded
             cloth = await _off_loop(
                 partial(
                     prepare_image,
@@ -517,7 +523,7 @@ class Studio:
                 )
             )
             submission = submission_of(person, cloth, model_name)
-            return await self._create_task(client, submission.body, session=session, owned=owned)
+            return await self._create_task(client, submission.body, owned=owned)
 
         async def follow(task: Task) -> AsyncIterator[Follow]:
             async for step in self._follow(client, task, time.monotonic(), None):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import tempfile
 import time
@@ -15,7 +16,7 @@ from gradio.data_classes import FileData
 from gradio.events import api as gr_api
 from gradio.i18n import I18nData
 
-from . import api_docs, session_state
+from . import access, api_docs, session_state
 from .api_docs import documented
 from .components import OriginalImage
 from .errors import TryOnError
@@ -444,7 +445,7 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                 model_name,
                 callback_url,
                 api_key=visitor_key,
-                session=_session(request),
+                session=_session(request, settings),
             )
             async for update in shown(steps, model_name, entries, lang):
                 yield update
@@ -454,7 +455,7 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
         ) -> AsyncIterator[tuple[Any, ...]]:
             lang = _lang(request)
             yield (*_cleared(lang), gr.skip(), gr.skip())
-            steps = studio.follow(task, api_key=visitor_key)
+            steps = studio.follow(task, api_key=visitor_key, session=_session(request, settings))
             async for update in shown(steps, "re-attached", entries, lang):
                 yield update
 
@@ -508,7 +509,9 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                 failed = Step("error", 0.0, error=exc).status_text(lang)
                 yield failed, None, None, gr.Button(interactive=True)
                 return
-            steps = studio.compare(person, garment, api_key=visitor_key, session=_session(request))
+            steps = studio.compare(
+                person, garment, api_key=visitor_key, session=_session(request, settings)
+            )
             async for latest in steps:
                 lines = [
                     f"{label}: {latest[model].status_text(lang)}"
@@ -545,7 +548,11 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
             try:
                 person = _pick_source(human_file, human_link, "Person image")
                 batch = studio.lookbook(
-                    person, garments, model_name, api_key=visitor_key, session=_session(request)
+                    person,
+                    garments,
+                    model_name,
+                    api_key=visitor_key,
+                    session=_session(request, settings),
                 )
                 async for items in batch:
                     yield (
@@ -670,6 +677,9 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
         cloth_url.input(lambda: None, None, cloth, api_visibility="private", queue=False)
 
         # Programmatic endpoints: gradio_client, the MCP tools (TRYON_MCP_SERVER) and the tests.
+        # /tryon holds a call open until its task ends: at most this many at once, more wait.
+        tryons = asyncio.Semaphore(access.API_CONCURRENCY)
+
         @documented(api_docs.SUBMIT)
         async def submit(
             human_image: FileData | str,
@@ -684,7 +694,7 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                     api_image_source(cloth_image, "Garment image"),
                     model_name,
                     callback_url,
-                    session=_session(request),
+                    session=_session(request, settings),
                 )
             except TryOnError as exc:
                 raise gr.Error(error_text(exc, _lang(request)), print_exception=False) from None
@@ -705,10 +715,16 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
             except TryOnError as exc:
                 raise gr.Error(error_text(exc, _lang(request)), print_exception=False) from None
             steps = studio.run(
-                person, garment, model_name, callback_url, session=_session(request), compare=False
+                person,
+                garment,
+                model_name,
+                callback_url,
+                session=_session(request, settings),
+                compare=False,
             )
-            async for step in steps:
-                final = step
+            async with tryons:
+                async for step in steps:
+                    final = step
             assert final is not None
             if final.error is not None:
                 raise gr.Error(error_text(final.error, _lang(request)), print_exception=False)
@@ -722,14 +738,18 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
         @documented(api_docs.QUERY)
         async def query(task_id: str, request: gr.Request | None = None) -> dict[str, Any]:
             try:
-                return (await studio.query(task_id)).raw
+                return (await studio.query(task_id, session=_session(request, settings))).raw
             except TryOnError as exc:
                 raise gr.Error(error_text(exc, _lang(request)), print_exception=False) from None
 
-        gr_api(submit, api_name="submit", concurrency_limit=None)
-        # Outside the queue: Gradio's queued MCP path would fold /tryon's two outputs into one.
+        # All three run outside Gradio's queue. Gradio's queued MCP path calls the app back over
+        # HTTP as one shared loopback client: it folds /tryon's two outputs into one, cannot log
+        # in when a password is set, and would count every MCP caller as one visitor. Outside
+        # the queue a tool call runs with the caller's own request (its address, and the
+        # AccessGuard's password check), under the same limits; ``tryons`` bounds the long ones.
+        gr_api(submit, api_name="submit", concurrency_limit=None, queue=False)
         gr_api(tryon, api_name="tryon", concurrency_limit=None, queue=False)
-        gr_api(query, api_name="query", concurrency_limit=None)
+        gr_api(query, api_name="query", concurrency_limit=None, queue=False)
     return demo
 
 
@@ -754,9 +774,10 @@ def _lookbook_rows(items: tuple[LookItem, ...], lang: Language) -> list[list[str
     ]
 
 
-def _session(request: gr.Request | None) -> str:
-    """The browser session (or API client) a submission counts against."""
-    return str(getattr(request, "session_hash", None) or "anonymous")
+def _session(request: gr.Request | None, settings: Settings) -> str:
+    """The visitor a submission or lookup counts against: the client address (or the MCP
+    caller's), never the Gradio session, which a client can make anew for free."""
+    return access.visitor_key(request, settings.trusted_proxies)
 
 
 def _image_step(
@@ -802,9 +823,15 @@ def launch_options(workdir: Path = WORKDIR, settings: Settings | None = None) ->
     """
     settings = settings or load_settings()
     auth = (settings.access_user, settings.access_password) if settings.access_password else None
+    message = "This demo is private: enter the access password you were given."
     return {
         "auth": auth,
-        "auth_message": "This demo is private: enter the access password you were given.",
+        "auth_message": message,
+        # The password on every route, MCP included, and a brake on guessing it.
+        "app_kwargs": {"middleware": access.access_middleware(settings, message)},
+        # Without server-side rendering no Node proxy sits between the visitor and this app,
+        # so the X-Forwarded-For hops TRYON_TRUSTED_PROXIES counts are the same everywhere.
+        "ssr_mode": False,
         "theme": gr.themes.Soft(primary_hue="indigo", neutral_hue="slate").set(
             button_primary_background_fill="*primary_600",
             button_primary_background_fill_hover="*primary_700",
