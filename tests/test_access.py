@@ -462,7 +462,10 @@ def test_re_attaching_past_the_query_rate_is_not_forwarded(
     studio = make_studio(simulator, tmp_path, rate_query="2/minute")
 
     async def reattach() -> Step:
-        return [step async for step in studio.follow("no-such-task", session="ip:me")][-1]
+        # With its owner token, so the lookup gets past the ownership check to the API.
+        token = studio.owner_token("no-such-task")
+        steps = studio.follow("no-such-task", owner_token=token, session="ip:me")
+        return [step async for step in steps][-1]
 
     answers = [asyncio.run(reattach()) for _ in range(3)]
     assert all("No task with that id" in str(step.error) for step in answers[:2])

@@ -143,7 +143,9 @@ def test_tryon_waits_and_returns_the_result_image_and_final_task(
 
 def test_query_returns_the_task_json(app: RunningApp, files: dict[str, str]) -> None:
     created = submit(app, handle_file(files["person"]), handle_file(files["garment"]))
-    reply = app.client.predict(created["data"]["task_id"], api_name="/query")
+    reply = app.client.predict(
+        created["data"]["task_id"], created["owner_token"], api_name="/query"
+    )
     assert reply["data"]["task_id"] == created["data"]["task_id"]
 
 
@@ -205,8 +207,8 @@ def test_bad_input_is_a_readable_error_and_creates_no_task(
     assert len(simulator.simulator.tasks) == before
 
 
-def test_an_unknown_task_id_is_a_readable_error_with_the_request_id(app: RunningApp) -> None:
-    with pytest.raises(AppError, match=r"No task with that id exists.*request_id"):
+def test_an_unknown_task_id_is_a_readable_error(app: RunningApp) -> None:
+    with pytest.raises(AppError, match=r"No task with that id exists"):
         app.client.predict("no-such-task", api_name="/query")
 
 

@@ -169,16 +169,17 @@ def test_a_deployment_reachable_from_outside_is_public(env: dict[str, str], publ
 
 
 def test_an_offline_public_deployment_without_limits_gets_default_limits(tmp_path: Path) -> None:
-    limiter = limiter_for(Settings(public=True, state_dir=tmp_path))
+    limiter = limiter_for(Settings(space_id="me/demo", state_dir=tmp_path))
     assert (limiter.per_session, limiter.overall) == (Rate(10, 60), Rate(120, 60))
 
 
 @pytest.mark.parametrize(
     "settings",
     [
-        Settings(public=False),
-        Settings(public=True, api_key="sk-x"),  # the owner configures limits for a real key
-        Settings(public=True, rate_per_session="3/minute"),  # configured limits are kept as set
+        Settings(space_id=None, server_name="127.0.0.1"),
+        # The owner configures limits for a real key; configured limits are kept as set.
+        Settings(space_id="me/demo", api_key="sk-x"),
+        Settings(space_id="me/demo", rate_per_session="3/minute"),
     ],
     ids=["local", "online", "configured"],
 )

@@ -100,8 +100,9 @@ def test_submit_then_query_through_the_tools(mcp_url: str) -> None:
 
     async def submit_and_query(session: ClientSession) -> tuple[Any, Any]:
         created = await session.call_tool("submit", arguments)
-        task_id = _task(created.content[0].text)["data"]["task_id"]
-        return created, await session.call_tool("query", {"task_id": task_id})
+        task = _task(created.content[0].text)
+        lookup = {"task_id": task["data"]["task_id"], "owner_token": task["owner_token"]}
+        return created, await session.call_tool("query", lookup)
 
     created, queried = with_session(mcp_url, submit_and_query)
     assert not created.isError and not queried.isError

@@ -109,7 +109,8 @@ def test_follow_re_attaches_to_an_earlier_task(
     task = asyncio.run(studio.submit(*image_files))
 
     async def follow() -> list[Step]:
-        return [s async for s in studio.follow(task.task_id)]
+        token = studio.owner_token(task.task_id)  # what submit's caller was given
+        return [s async for s in studio.follow(task.task_id, owner_token=token)]
 
     final = asyncio.run(follow())[-1]
     assert final.phase == "succeed"

@@ -33,23 +33,36 @@ _IMAGE_ARGS = {
     "callback_url": CALLBACK_URL,
 }
 
+#: What every reply that creates a task says about the token that proves who created it.
+OWNER_TOKEN = (
+    "owner_token: this task's ownership token; keep it and pass it to query, which answers only "
+    "the task's creator."
+)
+
 SUBMIT = (
     "Start a Kolors virtual try-on task and return at once with the API's task JSON (task_id, "
-    "task_status). Follow it with the query tool; a task takes 10-60 s.",
+    "task_status) and its owner_token. Follow it with the query tool, passing both; a task "
+    "takes 10-60 s.",
     _IMAGE_ARGS,
-    "The task JSON: code, message, request_id and data (task_id, task_status, created_at).",
+    "The task JSON: code, message, request_id and data (task_id, task_status, created_at); "
+    f"beside them {OWNER_TOKEN}",
 )
 TRYON = (
     "Dress a person in a garment with the Kolors virtual try-on model and wait for the result "
     "(10-60 s). Use this for a finished picture; use submit and query to manage tasks yourself.",
     _IMAGE_ARGS,
-    "The result image (the person wearing the garment) and the final task JSON.",
+    "The result image (the person wearing the garment) and the final task JSON, with "
+    f"{OWNER_TOKEN}",
 )
 QUERY = (
     "Look up a try-on task by its id and return the API's task JSON: its status (submitted, "
     "processing, succeed or failed), the reason when it failed, and the result image URL when "
     "it succeeded (kept by the API for about 30 days).",
-    {"task_id": "The task_id that submit returned."},
+    {
+        "task_id": "The task_id that submit returned.",
+        "owner_token": "The owner_token that submit (or tryon) returned with that task. Without "
+        "it the task is answered as not found, as if it did not exist.",
+    },
     "The task JSON: code, message, request_id and data (task_id, task_status, task_status_msg, "
     "task_result.images[].url).",
 )

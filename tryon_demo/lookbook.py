@@ -280,9 +280,21 @@ def write_zip(items: Sequence[LookItem], model: str, path: Path) -> Path:
         text = io.StringIO()
         writer = csv.DictWriter(text, fieldnames=[*MANIFEST_FIELDS, "result_file"])
         writer.writeheader()
-        writer.writerows(records)
+        writer.writerows({key: csv_cell(value) for key, value in r.items()} for r in records)
         archive.writestr("manifest.csv", text.getvalue())
     return path
+
+
+#: What makes a spreadsheet read a cell as a formula (OWASP: CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """``value`` for a CSV cell a spreadsheet will open: text that a spreadsheet would run as a
+    formula (a garment named ``=HYPERLINK(...)``, an API message) gets a leading ``'``."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
 
 
 def _stem(name: str) -> str:

@@ -6,6 +6,7 @@ beat a stale file. With no key at all the app runs offline against the built-in 
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -24,7 +25,6 @@ DEFAULT_MODEL = MODELS[0]
 
 Mode = Literal["offline", "gateway", "official"]
 #: Server names that keep the app on this machine (anything else is reachable from outside).
-_LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 _T = TypeVar("_T", int, float)
 
 
@@ -60,9 +60,6 @@ class Settings:
     #: visitor's address is the entry the outermost trusted proxy added, never one the client
     #: wrote itself. 0 uses the connection's own address.
     trusted_proxies: int = 0
-    #: Reachable from outside (a Space, or bound to a non-loopback address): an offline
-    #: deployment then gets default limits (see ``limits.limiter_for``).
-    public: bool = False
     #: Lookbook: the most garments one batch may hold, and how many run at the API at once.
     lookbook_max_items: int = 12
     lookbook_concurrency: int = 3
@@ -72,7 +69,14 @@ class Settings:
     mcp_server: bool = False
     #: Where the app keeps what must outlive a restart (the daily count, the signing secret).
     #: Outside the repository so it is never committed; see :func:`default_state_dir`.
-    state_dir: Path = field(default_factory=lambda: default_state_dir({}))
+    state_dir: Path = field(default_factory=lambda: default_state_dir(os.environ))
+    #: Work files (results, before/after pictures, zips, outfits) are deleted this many seconds
+    #: after they were written: they may show a visitor's own photo.
+    work_ttl: float = 3600.0
+    #: Set on Hugging Face Spaces (``SPACE_ID``), and the address the server listens on
+    #: (``GRADIO_SERVER_NAME``): together they say whether strangers can reach the app.
+    space_id: str | None = None
+    server_name: str = "127.0.0.1"
 
     @property
     def mode(self) -> Mode:
@@ -99,6 +103,25 @@ class Settings:
         """The host name shown in the UI's mode banner."""
         return urlsplit(self.base_url or "").hostname or "simulator"
 
+    @property
+    def public(self) -> bool:
+        """Whether strangers can reach this app: on a Space, or listening beyond loopback.
+
+        A public deployment refuses what only its own operator should do, such as callbacks to
+        the server's own network.
+        """
+        if self.space_id:
+            return True
+        host = self.server_name.strip().strip("[]").lower()
+        if host == "localhost":
+            return False
+        if host == "":
+            return True  # listens on every address, as 0.0.0.0 does
+        try:
+            return not ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return True  # a host name to bind to: assume it is reachable from outside
+
     def secrets(self) -> tuple[str | None, ...]:
         """The values that must never appear in any output."""
         return (self.api_key, self.secret_key, self.access_key, self.access_password)
@@ -112,8 +135,11 @@ def default_state_dir(env: Mapping[str, str]) -> Path:
     """The state folder when ``TRYON_STATE_DIR`` is not set.
 
     A Hugging Face Space with persistent storage mounts it at ``/data`` (the only place that
-    survives a restart there); elsewhere the user's cache folder.
+    survives a restart there); elsewhere the user's cache folder. ``TRYON_STATE_DIR`` in ``env``
+    wins, so ``Settings()`` made in code honours the environment too.
     """
+    if env.get("TRYON_STATE_DIR", "").strip():
+        return Path(os.path.expanduser(env["TRYON_STATE_DIR"].strip()))
     data = Path("/data")
     if env.get("SPACE_ID") and data.is_dir() and os.access(data, os.W_OK):
         return data / "kolors-tryon-studio"
@@ -212,8 +238,6 @@ def load_settings(
         daily_cap=_number(merged, "TRYON_DAILY_CAP", int, 0),
         rate_query=text("TRYON_RATE_QUERY") or defaults.rate_query,
         trusted_proxies=_number(merged, "TRYON_TRUSTED_PROXIES", int, 1 if text("SPACE_ID") else 0),
-        public=bool(text("SPACE_ID"))
-        or (text("GRADIO_SERVER_NAME") or "127.0.0.1") not in _LOOPBACK_NAMES,
         lookbook_max_items=max(
             1, _number(merged, "TRYON_LOOKBOOK_MAX", int, defaults.lookbook_max_items)
         ),
@@ -222,6 +246,10 @@ def load_settings(
         ),
         api_concurrency=_number(merged, "TRYON_API_CONCURRENCY", int, defaults.api_concurrency),
         mcp_server=_flag(text("TRYON_MCP_SERVER")),
+        # At least a minute: a file must outlive the moment Gradio copies it to the page.
+        work_ttl=max(60.0, _number(merged, "TRYON_WORK_TTL", float, defaults.work_ttl)),
+        space_id=text("SPACE_ID"),
+        server_name=text("GRADIO_SERVER_NAME") or defaults.server_name,
         state_dir=Path(os.path.expanduser(text("TRYON_STATE_DIR") or ""))
         if text("TRYON_STATE_DIR")
         else default_state_dir(merged),

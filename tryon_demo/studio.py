@@ -13,18 +13,19 @@ import json
 import logging
 import re
 import time
-import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import aclosing
-from dataclasses import dataclass, field
-from functools import partial
+from dataclasses import dataclass, field, replace
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import requests
 from PIL import Image, ImageOps
 
+from . import ownership, workfiles
+from .callbacks import check_callback_url
 from .capacity import Capacity, Place, Ticket
 from .client import TryOnClient, wait_timeout_error
 from .errors import (
@@ -34,15 +35,17 @@ from .errors import (
     TaskNotFoundError,
     TryOnError,
     UnexpectedResponseError,
+    api_error,
 )
 from .i18n import Language, error_text, translate
 from .images import ImageLimits, ImageSource, prepare_image
 from .limits import limiter_for
 from .lookbook import Backoff, Follow, Garment, LookItem, run_lookbook, write_zip
+from .markup import code, escape
 from .models import Task
 from .outfit import check_combination, compose_outfit
 from .service import make_client, prepare_submission, submission_of
-from .settings import DEFAULT_MODEL, MODELS, Settings
+from .settings import DEFAULT_MODEL, MODELS, Settings, ensure_state_dir
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +86,8 @@ class Step:
     comparison: tuple[Path, Path] | None = None
     error: TryOnError | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: Proof that this visitor created the task, for looking it up again (see ownership.py).
+    owner_token: str | None = field(default=None, repr=False)
     #: While ``queued``: how many creates are ahead and about how long until this one's turn.
     place: Place | None = None
 
@@ -108,14 +113,15 @@ class Step:
             label = translate(_LABELS[self.phase], lang)
         parts = [f"**{label}**"]
         if self.task is not None:
-            parts.append(f"{translate('task', lang)} `{self.task.task_id}`")
+            parts.append(f"{translate('task', lang)} {code(self.task.task_id)}")
         parts.append(f"{self.elapsed:.1f} s")
         line = " · ".join(parts)
         if self.error is not None:
-            line += f"\n\n{error_text(self.error, lang)}"  # with the request_id when there is one
+            # With the request_id when there is one; escaped, as it may quote the API.
+            line += f"\n\n{escape(error_text(self.error, lang))}"
         elif self.phase == "failed" and self.task is not None:
             reason = self.task.task_status_msg or translate("The API gave no reason.", lang)
-            line += f"\n\n{reason}"
+            line += f"\n\n{escape(reason)}"
         return line
 
 
@@ -146,11 +152,16 @@ def api_image_source(value: Any, field_name: str) -> ImageSource | None:
 class Studio:
     """Runs try-ons for the web app; one per app, shared by every visitor."""
 
-    def __init__(self, settings: Settings, workdir: Path) -> None:
+    def __init__(
+        self, settings: Settings, workdir: Path, *, clock: Callable[[], float] = time.time
+    ) -> None:
         self.settings = settings
         self.limits = ImageLimits.from_settings(settings)
         self.workdir = workdir
         self.workdir.mkdir(parents=True, exist_ok=True)
+        #: Wall-clock time for the work files' age (a parameter so tests can move it on).
+        self.clock = clock
+        self._swept = float("-inf")
         self._shared: TryOnClient | None = None
         self._downloads = requests.Session()  # never carries the API key: result URLs are public
         self.limiter = limiter_for(settings)
@@ -278,6 +289,50 @@ class Studio:
             return False
         return not task.is_terminal
 
+    # --- who may look a task up -------------------------------------------------------
+
+    @cached_property
+    def _owner_secret(self) -> bytes:
+        return ownership.load_secret(ensure_state_dir(self.settings))
+
+    def owner_token(self, task_id: str) -> str:
+        """The token that lets the creator of ``task_id`` look it up again later."""
+        return ownership.issue_token(self._owner_secret, task_id)
+
+    def browser_secret(self) -> str:
+        """The key the page encrypts its stored ownership tokens with; stable across restarts."""
+        return ownership.browser_secret(self._owner_secret)
+
+    def may_look_up(self, task_id: str, owner_token: str | None, api_key: str | None) -> bool:
+        """Whether this caller may see ``task_id``: with a key of their own, any task of that
+        key; with the owner's key (or the shared simulator) only a task they created."""
+        if (api_key or "").strip():
+            return True
+        return ownership.token_valid(self._owner_secret, task_id, owner_token)
+
+    # --- work files ---------------------------------------------------------------------
+
+    def work_path(self, name: str) -> Path:
+        """A path for a new work file under an unguessable name; old work files are swept
+        first (at most every few seconds), and a janitor keeps sweeping while the app idles."""
+        self.sweep()
+        workfiles.start_janitor(self.workdir, self.settings.work_ttl, self.clock)
+        return workfiles.private_path(self.workdir, name)
+
+    def sweep(self, *, force: bool = False) -> int:
+        """Delete the work files older than ``TRYON_WORK_TTL``; returns how many went."""
+        now = self.clock()
+        if not force and now - self._swept < min(5.0, self.settings.work_ttl / 4):
+            return 0
+        self._swept = now
+        return workfiles.sweep(self.workdir, self.settings.work_ttl, now)
+
+    async def _check_callback(self, callback_url: str | None) -> None:
+        """Refuse a callback into the server's own network in a public deployment, before
+        anything is prepared or created (a host name is resolved off the event loop)."""
+        if self.settings.public and (callback_url or "").strip():
+            await _off_loop(partial(check_callback_url, callback_url, public=True))
+
     # --- the flows ----------------------------------------------------------------------
 
     async def run(
@@ -301,6 +356,7 @@ class Studio:
         try:
             if not (api_key or "").strip():  # the owner's key (or the shared simulator) pays
                 self.limiter.acquire(session)  # before any image work: a refusal costs nothing
+            await self._check_callback(callback_url)
             submission = await _off_loop(
                 partial(
                     prepare_submission, human, cloth, model_name, callback_url, limits=self.limits
@@ -332,6 +388,7 @@ class Studio:
                 yield Step("error", elapsed(), request=preview, error=exc, notes=notes)
                 return
             person = _local_path(human) if compare else None
+            token = self.owner_token(task.task_id)
             async for step in self._follow(client, task, started, person):
                 yield Step(
                     step.phase,
@@ -342,6 +399,7 @@ class Studio:
                     comparison=step.comparison,
                     error=step.error,
                     notes=notes,
+                    owner_token=token,
                 )
         finally:
             if owned:
@@ -384,10 +442,26 @@ class Studio:
                 run.cancel()
 
     async def follow(
-        self, task_id: str, *, api_key: str | None = None, session: str = ""
+        self,
+        task_id: str,
+        *,
+        api_key: str | None = None,
+        owner_token: str | None = None,
+        session: str = "",
     ) -> AsyncIterator[Step]:
-        """Re-attach to a task submitted earlier: query it, then follow it to its end."""
+        """Re-attach to a task submitted earlier: query it, then follow it to its end.
+
+        With the owner's key only the task's creator may (``owner_token``); anyone else is told
+        the task does not exist, as for an unknown id, and the API is not asked at all.
+        """
         started = time.monotonic()
+        if not self.may_look_up(task_id, owner_token, api_key):
+            yield Step("error", time.monotonic() - started, error=not_found())
+            return
+        # Passed on only when it is valid: a token is issued when a task is created, never for
+        # looking one up (a key of one's own must not turn into a right on the owner's key).
+        valid = ownership.token_valid(self._owner_secret, task_id, owner_token)
+        token = owner_token if valid else None
         client, owned = self._client(api_key)
         try:
             try:
@@ -398,7 +472,7 @@ class Studio:
                 yield Step("error", time.monotonic() - started, error=exc)
                 return
             async for step in self._follow(client, task, started, None):
-                yield step
+                yield replace(step, owner_token=token)
         finally:
             if owned:
                 client.close()
@@ -464,8 +538,12 @@ class Studio:
         *,
         session: str = "",
     ) -> Task:
-        """Prepare and create one task (no waiting); raises :class:`TryOnError`."""
+        """Prepare and create one task (no waiting); raises :class:`TryOnError`.
+
+        The creator's ownership token is :meth:`owner_token` of the task's id.
+        """
         self.limiter.acquire(session)  # before any image work: a refusal costs nothing
+        await self._check_callback(callback_url)
         submission = await _off_loop(
             partial(prepare_submission, human, cloth, model_name, callback_url, limits=self.limits)
         )
@@ -474,9 +552,14 @@ class Studio:
         self.capacity.release_when_done(task.task_id)  # nobody follows it: it keeps its slot
         return task
 
-    async def query(self, task_id: str, *, session: str = "") -> Task:
-        """Query one task; raises :class:`TryOnError`."""
+    async def query(
+        self, task_id: str, owner_token: str | None = None, *, session: str = ""
+    ) -> Task:
+        """Query one task its creator asks for (``owner_token``); raises :class:`TryOnError`,
+        :class:`TaskNotFoundError` for anyone else, as for an unknown id."""
         self.limiter.acquire_query(session)
+        if not self.may_look_up(task_id, owner_token, None):
+            raise not_found()
         client, _ = self._client(None)
         return await _off_loop(partial(client.get, task_id))
 
@@ -548,9 +631,7 @@ class Studio:
 
     def lookbook_zip(self, items: Sequence[LookItem], model_name: str) -> Path:
         """A zip of the batch's results with its manifest, in the work folder."""
-        path = (
-            self.workdir / f"lookbook-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}.zip"
-        )
+        path = self.work_path(f"lookbook-{time.strftime('%Y%m%d-%H%M%S')}.zip")
         return write_zip(items, model_name, path)
 
     def compose_outfit(
@@ -562,7 +643,7 @@ class Studio:
             missing = "top" if top is None else "bottom"
             raise ImageError(f"Outfit composer: add the {missing} garment too.", field=missing)
         outfit = compose_outfit(top, bottom)
-        path = self.workdir / f"outfit-{uuid.uuid4().hex[:12]}.png"
+        path = self.work_path("outfit.png")
         path.write_bytes(outfit.png)
         return path
 
@@ -598,7 +679,7 @@ class Studio:
                 f"The result of task {task.task_id} is not an image this app can show. "
                 f"Open it directly: {url}"
             ) from None
-        path = self.workdir / f"result-{_safe(task.task_id)}{suffix}"
+        path = self.work_path(f"result{suffix}")
         path.write_bytes(data)
         return path
 
@@ -610,7 +691,7 @@ class Studio:
             framed = ImageOps.pad(
                 ImageOps.exif_transpose(before).convert("RGB"), size, color=(255, 255, 255)
             )
-        path = self.workdir / f"before-{result.stem.removeprefix('result-')}.jpg"
+        path = self.work_path("before.jpg")
         framed.save(path, format="JPEG", quality=90)
         return path, result
 
@@ -651,8 +732,12 @@ def _read_capped(response: requests.Response, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _safe(text: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in text)[:80]
+def not_found() -> TaskNotFoundError:
+    """What a lookup of a task the caller did not create gets: the API's own answer to an
+    unknown id, so the reply does not tell whether the task exists."""
+    error = api_error(http_status=404, code=1203, api_message=None, request_id=None)
+    assert isinstance(error, TaskNotFoundError)
+    return error
 
 
 async def _off_loop(call: Callable[[], _T]) -> _T:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import tempfile
 import time
 from collections.abc import AsyncIterator
@@ -24,6 +25,7 @@ from .i18n import TABLE_HEADERS, Language, error_text, language, translate, ui_t
 from .images import ImageSource
 from .lookbook import Garment, LookItem, table_rows
 from .lookbook import summary as lookbook_summary
+from .markup import code, escape
 from .settings import DEFAULT_MODEL, MODELS, Settings, load_settings
 from .studio import APP_FAULT, Step, Studio, api_image_source, guarded, json_dumps_safe
 
@@ -86,13 +88,18 @@ _RESULT_NOTES = {
     "button). The real API deletes results after about 30 days.",
     False: "The API deletes results after about 30 days: download what you want to keep.",
 }
+#: A result URL the page may show as a link: http(s) and nothing that could end the link early.
+_LINKABLE = re.compile(r"https?://[^\s<>`\\]+", re.IGNORECASE)
+#: The most ownership tokens the browser keeps (the newest): enough for any session history.
+MAX_STORED_TOKENS = 200
 
 
 def _result_link(step: Step, offline: bool, lang: Language) -> str:
     if step.task is None or not step.task.result_url:
         return ""
     url = step.task.result_url
-    shown = f"`{url}`" if offline else f"<{url}>"  # the simulator's address is not a link to follow
+    # The simulator's address is not a link to follow; an odd URL from the API is not a link.
+    shown = f"<{url}>" if not offline and _LINKABLE.fullmatch(url) else code(url)
     return f"{translate('Result URL', lang)}: {shown}  \n{translate(_RESULT_NOTES[offline], lang)}"
 
 
@@ -101,16 +108,19 @@ def _render(
 ) -> tuple[Any, ...]:
     """Component updates for one :class:`Step`, texts in ``lang``."""
     finished = step.phase == "succeed"
+    # A step from the history may outlive its files (deleted after TRYON_WORK_TTL).
+    kept = finished and step.result_path is not None and step.result_path.is_file()
+    pair = step.comparison if finished and step.comparison else None
     return (
         step.status_text(lang),
         json_dumps_safe(step.request) if step.request is not None else gr.skip(),
         json_dumps_safe(step.task_json) if step.task_json is not None else gr.skip(),
-        "\n".join(f"- {translate(note, lang)}" for note in step.notes) if step.notes else gr.skip(),
-        str(step.result_path) if finished and step.result_path else gr.skip(),
-        tuple(str(p) for p in step.comparison) if finished and step.comparison else gr.skip(),
-        gr.DownloadButton(value=str(step.result_path), visible=True)
-        if finished and step.result_path
+        "\n".join(f"- {escape(translate(note, lang))}" for note in step.notes)
+        if step.notes
         else gr.skip(),
+        str(step.result_path) if kept else gr.skip(),
+        tuple(str(p) for p in pair) if pair and all(p.is_file() for p in pair) else gr.skip(),
+        gr.DownloadButton(value=str(step.result_path), visible=True) if kept else gr.skip(),
         _result_link(step, offline, lang) if finished else gr.skip(),
         gr.Button(interactive=not running),
         gr.Button(visible=running),
@@ -151,7 +161,7 @@ def _gallery(history: list[dict[str, Any]]) -> list[tuple[str, str]]:
     placeholder = str(ASSETS / "ui" / "no-result.png")
     return [
         (
-            entry["thumb"] or placeholder,
+            entry["thumb"] if entry["thumb"] and Path(entry["thumb"]).is_file() else placeholder,
             " · ".join(
                 (
                     entry["time"],
@@ -177,9 +187,16 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
     people = sorted(str(p) for p in (ASSETS / "people").glob("*.jpg"))
     garments = sorted(str(p) for p in (ASSETS / "garments").glob("*.png"))
 
-    demo = gr.Blocks(title="Kolors Try-On Studio")
+    # Gradio's own copies of what the page showed (uploads, results) go as the work files do.
+    ttl = max(1, int(settings.work_ttl))
+    demo = gr.Blocks(title="Kolors Try-On Studio", delete_cache=(max(1, min(ttl // 4, 300)), ttl))
     with demo:
         history = gr.State([])
+        # task id -> ownership token, kept (encrypted) in the browser so that a reload or a
+        # restart of the app does not lose the right to re-attach to one's own tasks.
+        owner_tokens = gr.BrowserState(
+            {}, storage_key="kolors-tryon-owner-tokens", secret=studio.browser_secret()
+        )
         with gr.Row(elem_id="app-header"):
             gr.HTML(
                 f"<div><h1>Kolors Try-On Studio</h1><p>{T('subtitle')}</p></div>",
@@ -404,20 +421,29 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
             model_name: str,
             entries: list[dict[str, Any]],
             lang: Language,
+            known: dict[str, str] | None,
         ) -> AsyncIterator[tuple[Any, ...]]:
-            """A run's steps as page updates; the finished one also goes into the history."""
+            """A run's steps as page updates; the finished one also goes into the history, and
+            the task's ownership token into the browser as soon as the task exists."""
+            tokens: dict[str, str] | None = None
             async for step in guarded(steps):
+                if tokens is None and step.task is not None and step.owner_token:
+                    tokens = _remember(known, {step.task.task_id: step.owner_token})
+                # Sent with every later update, not once: Gradio may merge a generator's
+                # updates, and a skip after the one that carried the token would lose it.
+                stored = tokens if tokens is not None else gr.skip()
                 if not step.done:
                     yield (
                         *_render(step, running=True, offline=offline, lang=lang),
                         gr.skip(),
                         gr.skip(),
+                        stored,
                     )
                     continue
                 entry = _history_entry(step, model_name)
                 entries = [*entries, entry] if entry else entries
                 rendered = _render(step, running=False, offline=offline, lang=lang)
-                yield (*rendered, entries, _gallery(entries))
+                yield (*rendered, entries, _gallery(entries), stored)
 
         async def run_flow(
             human_file: str | None,
@@ -428,16 +454,17 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
             callback_url: str,
             visitor_key: str,
             entries: list[dict[str, Any]],
+            known: dict[str, str] | None,
             request: gr.Request,
         ) -> AsyncIterator[tuple[Any, ...]]:
             lang = _lang(request)
-            yield (*_cleared(lang), gr.skip(), gr.skip())
+            yield (*_cleared(lang), gr.skip(), gr.skip(), gr.skip())
             try:
                 person = _pick_source(human_file, human_link, "Person image")
                 garment = _pick_source(cloth_file, cloth_link, "Garment image")
             except TryOnError as exc:
                 failed = _render(Step("error", 0.0, error=exc), running=False, lang=lang)
-                yield (*failed, gr.skip(), gr.skip())
+                yield (*failed, gr.skip(), gr.skip(), gr.skip())
                 return
             steps = studio.run(
                 person,
@@ -447,16 +474,27 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                 api_key=visitor_key,
                 session=_session(request, settings),
             )
-            async for update in shown(steps, model_name, entries, lang):
+            async for update in shown(steps, model_name, entries, lang, known):
                 yield update
 
         async def follow_flow(
-            task: str, visitor_key: str, entries: list[dict[str, Any]], request: gr.Request
+            task: str,
+            visitor_key: str,
+            entries: list[dict[str, Any]],
+            known: dict[str, str] | None,
+            request: gr.Request,
         ) -> AsyncIterator[tuple[Any, ...]]:
             lang = _lang(request)
-            yield (*_cleared(lang), gr.skip(), gr.skip())
-            steps = studio.follow(task, api_key=visitor_key, session=_session(request, settings))
-            async for update in shown(steps, "re-attached", entries, lang):
+            yield (*_cleared(lang), gr.skip(), gr.skip(), gr.skip())
+            task = (task or "").strip()
+            token = (known or {}).get(task) if isinstance(known, dict) else None
+            steps = studio.follow(
+                task,
+                api_key=visitor_key,
+                owner_token=token,
+                session=_session(request, settings),
+            )
+            async for update in shown(steps, "re-attached", entries, lang, known):
                 yield update
 
         def compose_pieces(
@@ -479,7 +517,7 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                     gr.skip(),
                     gr.skip(),
                     translate("**Could not compose the outfit.**", lang)
-                    + f"\n\n{error_text(exc, lang)}",
+                    + f"\n\n{escape(error_text(exc, lang))}",
                 )
             return (
                 str(path),
@@ -498,20 +536,28 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
             cloth_file: str | None,
             cloth_link: str,
             visitor_key: str,
+            known: dict[str, str] | None,
             request: gr.Request,
         ) -> AsyncIterator[tuple[Any, ...]]:
             lang = _lang(request)
-            yield Step("preparing", 0.0).status_text(lang), None, None, gr.Button(interactive=False)
+            yield (
+                Step("preparing", 0.0).status_text(lang),
+                None,
+                None,
+                gr.Button(interactive=False),
+                gr.skip(),
+            )
             try:
                 person = _pick_source(human_file, human_link, "Person image")
                 garment = _pick_source(cloth_file, cloth_link, "Garment image")
             except TryOnError as exc:
                 failed = Step("error", 0.0, error=exc).status_text(lang)
-                yield failed, None, None, gr.Button(interactive=True)
+                yield failed, None, None, gr.Button(interactive=True), gr.skip()
                 return
             steps = studio.compare(
                 person, garment, api_key=visitor_key, session=_session(request, settings)
             )
+            tokens: dict[str, str] | None = None
             async for latest in steps:
                 lines = [
                     f"{label}: {latest[model].status_text(lang)}"
@@ -523,7 +569,16 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                     for m in MODELS
                 ]
                 done = len(latest) == len(MODELS) and all(step.done for step in latest.values())
-                yield "\n\n".join(lines), *results, gr.Button(interactive=done)
+                new = {
+                    step.task.task_id: step.owner_token
+                    for step in latest.values()
+                    if step.task is not None and step.owner_token
+                }
+                if not new.items() <= (tokens or {}).items():
+                    tokens = _remember(tokens or known, new)
+                # Every update carries them once known: Gradio may merge a generator's updates.
+                stored = tokens if tokens is not None else gr.skip()
+                yield "\n\n".join(lines), *results, gr.Button(interactive=done), stored
 
         async def lookbook_flow(
             human_file: str | None,
@@ -531,10 +586,16 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
             pictures: list[tuple[str, str | None]] | None,
             model_name: str,
             visitor_key: str,
+            known: dict[str, str] | None,
             request: gr.Request,
         ) -> AsyncIterator[tuple[Any, ...]]:
             lang = _lang(request)
-            idle = (gr.Button(interactive=True), gr.Button(visible=False))
+            tokens: dict[str, str] | None = None
+
+            def idle() -> tuple[Any, ...]:
+                stored = tokens if tokens is not None else gr.skip()
+                return gr.Button(interactive=True), gr.Button(visible=False), stored
+
             yield (
                 Step("preparing", 0.0).status_text(lang),
                 gr.Dataframe(value=[], headers=list(TABLE_HEADERS[lang])),
@@ -542,6 +603,7 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                 gr.DownloadButton(value=None, visible=False),
                 gr.Button(interactive=False),
                 gr.Button(visible=True),
+                gr.skip(),
             )
             garments = [Garment(Path(path).name, Path(path)) for path, _ in pictures or []]
             items: tuple[LookItem, ...] = ()
@@ -555,6 +617,15 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                     session=_session(request, settings),
                 )
                 async for items in batch:
+                    # Each garment's task, once created, may be re-attached to by its id later.
+                    # (sent with every update once known: Gradio may merge a generator's updates)
+                    new = {
+                        item.task_id: studio.owner_token(item.task_id)
+                        for item in items
+                        if item.task_id and item.task_id not in (tokens or {})
+                    }
+                    if new:
+                        tokens = _remember(tokens or known, new)
                     yield (
                         f"**{translate(lookbook_summary(items), lang)}**",
                         _lookbook_rows(items, lang),
@@ -562,6 +633,7 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                         gr.skip(),
                         gr.skip(),
                         gr.skip(),
+                        tokens if tokens is not None else gr.skip(),
                     )
                 archive = studio.lookbook_zip(items, model_name) if items else None
             except Exception as exc:  # the page shows a sentence, never a traceback
@@ -570,11 +642,11 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                     exc = TryOnError(APP_FAULT)
                 yield (
                     translate("**Could not run the lookbook**", lang)
-                    + f"\n\n{error_text(exc, lang)}",
+                    + f"\n\n{escape(error_text(exc, lang))}",
                     gr.skip(),
                     gr.skip(),
                     gr.skip(),
-                    *idle,
+                    *idle(),
                 )
                 return
             yield (
@@ -582,13 +654,13 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                 gr.skip(),
                 gr.skip(),
                 gr.DownloadButton(value=str(archive), visible=True) if archive else gr.skip(),
-                *idle,
+                *idle(),
             )
 
         def stop(current: str | None, request: gr.Request) -> tuple[Any, ...]:
             text = "**Stopped waiting.** The task keeps running at the API."
             if current:
-                text += f" Re-attach later with task id `{current}`."
+                text += f" Re-attach later with task id {code(current)}."
             return (
                 translate(text, _lang(request)),
                 gr.Button(interactive=True),
@@ -609,19 +681,29 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
             entry = list(reversed(entries))[evt.index]
             return _render(entry["step"], running=False, offline=offline, lang=_lang(request))
 
-        run_inputs = [human, human_url, cloth, cloth_url, model, callback, api_key, history]
+        run_inputs = [
+            human,
+            human_url,
+            cloth,
+            cloth_url,
+            model,
+            callback,
+            api_key,
+            history,
+            owner_tokens,
+        ]
         run_event = run.click(
             run_flow,
             run_inputs,
-            [*outputs.all(), history, gallery],
+            [*outputs.all(), history, gallery, owner_tokens],
             concurrency_limit=None,
             api_visibility="private",
         )
         attach_event = gr.on(
             [attach.click, task_id.submit],
             follow_flow,
-            [task_id, api_key, history],
-            [*outputs.all(), history, gallery],
+            [task_id, api_key, history, owner_tokens],
+            [*outputs.all(), history, gallery, owner_tokens],
             concurrency_limit=None,
             api_visibility="private",
         )
@@ -632,14 +714,14 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
         gallery.select(show_entry, [history], outputs.all(), api_visibility="private")
         compare_button.click(
             compare_flow,
-            [human, human_url, cloth, cloth_url, api_key],
-            [compare_status, *compare_images, compare_button],
+            [human, human_url, cloth, cloth_url, api_key, owner_tokens],
+            [compare_status, *compare_images, compare_button, owner_tokens],
             concurrency_limit=None,
             api_visibility="private",
         )
         lookbook_event = lookbook_run.click(
             lookbook_flow,
-            [human, human_url, lookbook_garments, model, api_key],
+            [human, human_url, lookbook_garments, model, api_key, owner_tokens],
             [
                 lookbook_status,
                 lookbook_table,
@@ -647,6 +729,7 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                 lookbook_zip,
                 lookbook_run,
                 lookbook_cancel,
+                owner_tokens,
             ],
             concurrency_limit=None,
             api_visibility="private",
@@ -698,7 +781,7 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                 )
             except TryOnError as exc:
                 raise gr.Error(error_text(exc, _lang(request)), print_exception=False) from None
-            return task.raw
+            return {**task.raw, "owner_token": studio.owner_token(task.task_id)}
 
         @documented(api_docs.TRYON)
         async def tryon(
@@ -733,12 +816,18 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                 text = f"The task failed: {reason or 'the API gave no reason'}"
                 raise gr.Error(translate(text, _lang(request)), print_exception=False)
             assert final.task is not None
-            return FileData(path=str(final.result_path)), final.task.raw
+            owned = {**final.task.raw, "owner_token": studio.owner_token(final.task.task_id)}
+            return FileData(path=str(final.result_path)), owned
 
         @documented(api_docs.QUERY)
-        async def query(task_id: str, request: gr.Request | None = None) -> dict[str, Any]:
+        async def query(
+            task_id: str, owner_token: str = "", request: gr.Request | None = None
+        ) -> dict[str, Any]:
             try:
-                return (await studio.query(task_id, session=_session(request, settings))).raw
+                task = await studio.query(
+                    task_id.strip(), owner_token, session=_session(request, settings)
+                )
+                return task.raw
             except TryOnError as exc:
                 raise gr.Error(error_text(exc, _lang(request)), print_exception=False) from None
 
@@ -751,6 +840,16 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
         gr_api(tryon, api_name="tryon", concurrency_limit=None, queue=False)
         gr_api(query, api_name="query", concurrency_limit=None, queue=False)
     return demo
+
+
+def _remember(known: dict[str, str] | None, new: dict[str, str]) -> dict[str, str]:
+    """The browser's tokens with ``new`` (task id -> token) added, the oldest dropped beyond
+    the cap."""
+    tokens = dict(known) if isinstance(known, dict) else {}
+    for task_id, token in new.items():
+        tokens.pop(task_id, None)
+        tokens[task_id] = token
+    return dict(list(tokens.items())[-MAX_STORED_TOKENS:])
 
 
 def _lookbook_gallery(items: tuple[LookItem, ...]) -> list[tuple[str, str]]:

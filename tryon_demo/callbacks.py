@@ -1,0 +1,72 @@
+"""Which callback URLs a public deployment passes on for a visitor.
+
+The API (or, offline, the app's own simulator) POSTs every status change of a task to the
+callback URL the visitor typed. In a public deployment that would let a stranger make the
+server's side send requests into the server's own network (loopback ports, the private network,
+the cloud's metadata address), so there only public internet addresses are accepted, and the
+check runs before anything is prepared or created.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Callable, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from .errors import InputError
+
+Resolver = Callable[[str, int], Sequence[str]]
+
+
+def resolve(host: str, port: int) -> list[str]:
+    """Every address ``host`` resolves to (DNS only: no connection is opened)."""
+    infos: list[Any] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
+def is_public_address(address: str) -> bool:
+    """Whether ``address`` is a public internet address: not loopback, private, link-local
+    (the metadata address 169.254.169.254 is one), shared, reserved, multicast or unspecified."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone id
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is loopback too
+    return ip.is_global and not ip.is_multicast
+
+
+def check_callback_url(url: str | None, *, public: bool, resolver: Resolver = resolve) -> None:
+    """Refuse a visitor's callback URL that points at the server's own network.
+
+    Does nothing for an empty URL or a private deployment (the operator may want a callback on
+    their own machine). Raises :class:`InputError` with the reason otherwise.
+    """
+    text = (url or "").strip()
+    if not text or not public:
+        return
+    parts = urlsplit(text)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        port = 0
+    host = parts.hostname
+    if parts.scheme not in ("http", "https") or not host or not port:
+        raise InputError(f"The callback URL must be an http(s) address, not {text[:80]!r}.")
+    try:
+        addresses = list(resolver(host, port))
+    except (OSError, UnicodeError):
+        addresses = []
+    if not addresses:
+        raise InputError(
+            f"Callback URL: the host {host[:80]!r} cannot be found. Give a public http(s) "
+            "address, or leave the field empty."
+        )
+    if not all(is_public_address(address) for address in addresses):
+        raise InputError(
+            f"Callback URL: {host[:80]!r} is an address of this server's own network "
+            "(loopback, private, link-local or reserved). This public demo only sends callbacks "
+            "to public internet addresses."
+        )
