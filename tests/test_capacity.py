@@ -305,3 +305,19 @@ def test_the_limit_is_read_from_tryon_api_concurrency_and_is_off_by_default() ->
     assert load_settings(env={}, dotenv_path=None).api_concurrency == 0
     assert load_settings(env={"TRYON_API_CONCURRENCY": "5"}, dotenv_path=None).api_concurrency == 5
     assert not Capacity(0).limited and Capacity(5).limited
+
+
+def test_compares_two_tasks_take_two_turns_in_the_queue(
+    start_simulator: StartSimulator, image_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    server = start_simulator(task_seconds=0.3, max_concurrent_tasks=1)
+    studio = make_studio(server, tmp_path, api_concurrency=1)
+
+    async def scenario() -> list[dict[str, Step]]:
+        return [latest async for latest in studio.compare(*image_files)]
+
+    updates = asyncio.run(scenario())
+    assert {step.phase for step in updates[-1].values()} == {"succeed"}
+    assert any(step.phase == "queued" for latest in updates for step in latest.values())
+    assert server.simulator.creates_received == 2
+    assert creates_refused(server) == 0
