@@ -207,8 +207,12 @@ class Capacity:
         when the API says it ended, or when the wait limit passes."""
         if task_id not in self._tasks or task_id in self._watchers:
             return
-        watcher = asyncio.get_running_loop().create_task(self._watch(task_id))
-        self._watchers[task_id] = watcher
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # a run finalised after its event loop stopped: no one can watch
+            self._release(task_id)
+            return
+        self._watchers[task_id] = loop.create_task(self._watch(task_id))
 
     def adopt(self, task_id: str, age: float = 0.0) -> None:
         """Count a task that was already running when the app started (``age`` seconds old)."""
@@ -246,7 +250,10 @@ class Capacity:
             ticket._notify()
 
     def _schedule(self, delay: float) -> None:
-        loop = asyncio.get_running_loop()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # nothing waits without a loop; the next pump schedules again
+            return
         self._timer = loop.call_later(max(0.0, delay), self._pause_over)
 
     def _pause_over(self) -> None:
