@@ -12,6 +12,7 @@ import hmac
 import json
 import threading
 import time
+from collections.abc import Iterable
 
 from requests import PreparedRequest
 from requests.auth import AuthBase
@@ -35,6 +36,10 @@ class BearerAuth(AuthBase):
 
     def __repr__(self) -> str:
         return "BearerAuth(key=***)"
+
+    def credentials(self) -> tuple[str, ...]:
+        """What this auth sends, for redaction: the key."""
+        return (self._key,)
 
 
 def make_jwt(access_key: str, secret_key: str, now: float, lifetime: int = JWT_LIFETIME) -> str:
@@ -60,6 +65,9 @@ class JwtAuth(AuthBase):
         self._lock = threading.Lock()
         self._token: str | None = None
         self._expires = 0.0
+        #: Every token made that may still be valid (token, expiry): a server can echo any of
+        #: them, so redaction must know them all, not only the current one.
+        self._issued: list[tuple[str, float]] = []
 
     def token(self, now: float | None = None) -> str:
         """The current token, made anew when the cached one is close to expiry."""
@@ -68,7 +76,17 @@ class JwtAuth(AuthBase):
             if self._token is None or now >= self._expires - JWT_REFRESH_MARGIN:
                 self._token = make_jwt(self._access_key, self._secret_key, now)
                 self._expires = int(now) + JWT_LIFETIME
+                self._issued = [(t, e) for t, e in self._issued if e > now]
+                self._issued.append((self._token, self._expires))
             return self._token
+
+    def credentials(self) -> tuple[str, ...]:
+        """What this auth knows or sends, for redaction: both keys and every token made in the
+        last 30 minutes, each also without its header (the part that is the same for all)."""
+        with self._lock:
+            tokens = [t for t, _ in self._issued]
+        parts = [t.split(".", 1)[1] for t in tokens]  # payload + signature
+        return (self._access_key, self._secret_key, *tokens, *parts)
 
     def __call__(self, request: PreparedRequest) -> PreparedRequest:
         request.headers["Authorization"] = f"Bearer {self.token()}"
@@ -85,6 +103,12 @@ def auth_for(settings: Settings) -> AuthBase | None:
     if settings.mode == "gateway" and settings.api_key:
         return BearerAuth(settings.api_key)
     return None
+
+
+def credentials_of(auth: object) -> Iterable[str]:
+    """The secrets an auth object holds or has sent (nothing for ``None`` or unknown auth)."""
+    credentials = getattr(auth, "credentials", None)
+    return credentials() if callable(credentials) else ()
 
 
 def _json(value: object) -> bytes:

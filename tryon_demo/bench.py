@@ -29,14 +29,14 @@ from typing import Any
 
 import numpy as np
 import requests
-from PIL import Image, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter
 
 from .images import ImageLimits, prepare_image
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKING_SIDE = 1024  # the model's working size: what "no visible loss" is judged at
 Row = tuple[str, str, str, str]
-SECTIONS = ("prepare", "payload", "app", "queue", "cold")
+SECTIONS = ("prepare", "payload", "app", "queue", "cold", "memory")
 
 
 # --- test images ----------------------------------------------------------------------------
@@ -655,6 +655,132 @@ def bench_cold_start(repeat: int, rows: list[Row], checks: dict[str, bool]) -> N
     checks["cold start adds <= 1 s to import gradio alone"] = cold - gradio_import <= 1
 
 
+# --- memory under attack --------------------------------------------------------------------
+
+
+BOMB_SIZE = (11000, 10850)  # 119 MP: the PNG of issue 11, 477 MB once decoded as RGBA
+
+
+def make_bomb(folder: Path) -> Path:
+    """A PNG of under half a megabyte that claims 11000 x 10850 RGBA pixels."""
+    path = folder / "bomb-119mp.png"
+    if not path.exists():
+        image = Image.new("RGBA", BOMB_SIZE, (200, 30, 40, 255))
+        ImageDraw.Draw(image).rectangle((1000, 1000, 5000, 9000), fill=(20, 30, 200, 128))
+        image.save(path, format="PNG", compress_level=9)
+        image.close()
+    return path
+
+
+def make_largest_accepted(folder: Path) -> Path:
+    """A transparent PNG just under the default 40 MP budget: the most one picture may cost."""
+    path = folder / "rgba-40mp.png"
+    if not path.exists():
+        image = Image.new("RGBA", (7300, 5479), (200, 30, 40, 255))
+        ImageDraw.Draw(image).rectangle((1000, 1000, 5000, 4000), fill=(20, 30, 200, 128))
+        image.save(path, format="PNG", compress_level=9)
+        image.close()
+    return path
+
+
+def peak_mb_of(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def reset_peak(pid: int) -> None:
+    """Restart a process's high-water mark from its current resident size."""
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
+def call_outcome(base: str, endpoint: str, person: Path, garment: Path) -> str:
+    """``raw_call`` that reports how the call ended instead of raising on an error."""
+    try:
+        raw_call(requests.Session(), base, endpoint, person, garment)
+    except RuntimeError:
+        return "refused"
+    return "accepted"
+
+
+def huge_body(megabytes: int) -> Iterator[bytes]:
+    """A queue/join body carrying a ``data:`` URL of ``megabytes`` MB, made as it is sent."""
+    yield b'{"data": ["data:image/png;base64,'
+    chunk = b"A" * 2**20
+    for _ in range(megabytes):
+        yield chunk
+    yield b'", null], "fn_index": 0, "session_hash": "benchbody01"}'
+
+
+def bench_memory(inputs: dict[str, Path], rows: list[Row], checks: dict[str, bool]) -> None:
+    """Peak memory the app adds for picture bombs and a huge body, and what it still holds
+    a few seconds later. Figures are the app process's own (``VmHWM`` reset before each)."""
+    bomb = make_bomb(inputs["folder"])
+    largest = make_largest_accepted(inputs["folder"])
+    garment = inputs["garment"]
+    port = free_port()
+    env = {
+        "KLING_API_KEY": "",  # offline: a bomb is refused before anything would reach an API
+        "GRADIO_SERVER_PORT": str(port),
+        "GRADIO_ANALYTICS_ENABLED": "False",
+    }
+    with process([sys.executable, "app.py"], env) as app:
+        url = f"http://127.0.0.1:{port}"
+        wait_http(url + "/")
+        api = url + "/gradio_api"
+        call_outcome(api, "tryon", garment, garment)  # warm up: imports, first call, simulator
+        pictures = (
+            (bomb, f"119 MP PNG bomb ({bomb.stat().st_size // 1024} KB)", BOMB_SIZE),
+            (largest, "40 MP RGBA PNG (largest accepted)", (7300, 5479)),
+        )
+        for picture, label, size in pictures:
+            for count in (1, 3):
+                time.sleep(2)
+                idle = rss_mb(app.pid)
+                reset_peak(app.pid)
+                with ThreadPoolExecutor(count) as pool:
+                    outcomes = list(
+                        pool.map(
+                            lambda _, p=picture: call_outcome(api, "tryon", p, garment),
+                            range(count),
+                        )
+                    )
+                peak = peak_mb_of(app.pid) - idle
+                time.sleep(5)
+                later = rss_mb(app.pid) - idle
+                rows.append(
+                    (
+                        f"{count} x {label} at once",
+                        f"{peak:+.0f} MB peak, {later:+.0f} MB 5 s later",
+                        f"app {idle:.0f} MB idle; {size[0] * size[1] * 4 / 2**20:.0f} MB "
+                        "decoded each",
+                        ", ".join(sorted(set(outcomes))),
+                    )
+                )
+                if count == 3 and picture == bomb:
+                    checks["3 bombs at once add <= 600 MB to peak memory"] = peak <= 600
+        time.sleep(2)
+        idle = rss_mb(app.pid)
+        reset_peak(app.pid)
+        reply = requests.post(
+            f"{api}/queue/join",
+            data=huge_body(80),
+            headers={"Content-Type": "application/json"},
+            timeout=120,
+        )
+        peak = peak_mb_of(app.pid) - idle
+        rows.append(
+            (
+                "80 MB JSON body (chunked) to /queue/join",
+                f"{peak:+.0f} MB peak",
+                f"app {idle:.0f} MB idle",
+                f"HTTP {reply.status_code}",
+            )
+        )
+        checks["an 80 MB JSON body is refused with 413"] = reply.status_code == 413
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tryon_demo.bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer repetitions and sessions")
@@ -665,6 +791,7 @@ def main(argv: list[str] | None = None) -> int:
         help=f"comma-separated sections to run (default all: {','.join(SECTIONS)})",
     )
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--memory", action="store_true", help="only the memory section")
     args = parser.parse_args(argv)
     repeat = 5 if args.quick else 15
     sessions = 50 if args.quick else 100
@@ -676,6 +803,8 @@ def main(argv: list[str] | None = None) -> int:
     inputs = make_inputs(folder)
     python = sys.version.split()[0]
     print(f"machine: {os.cpu_count()} cores, Python {python}; median of {repeat} runs", flush=True)
+    if args.memory:  # the older switch, kept: the same as --only memory
+        only = {"memory"}
     if "prepare" in only:
         bench_preparation(inputs, repeat, rows, checks)
         bench_prepare_process(inputs, max(5, repeat // 2), rows, checks)
@@ -687,6 +816,8 @@ def main(argv: list[str] | None = None) -> int:
         bench_queue(inputs, 100, 5, 1.0, rows, checks)
     if "cold" in only:
         bench_cold_start(3, rows, checks)
+    if "memory" in only:
+        bench_memory(inputs, rows, checks)
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     print()
     print(

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import InputError
+from .netpolicy import is_public_ip
 
 Resolver = Callable[[str, int], Sequence[str]]
 
@@ -27,15 +28,13 @@ def resolve(host: str, port: int) -> list[str]:
 
 
 def is_public_address(address: str) -> bool:
-    """Whether ``address`` is a public internet address: not loopback, private, link-local
-    (the metadata address 169.254.169.254 is one), shared, reserved, multicast or unspecified."""
+    """Whether ``address`` is a public internet address, by the same rule as result downloads
+    (:func:`netpolicy.is_public_ip`: IPv6 forms that carry an IPv4 address are looked into)."""
     try:
         ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone id
     except ValueError:
         return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is loopback too
-    return ip.is_global and not ip.is_multicast
+    return is_public_ip(ip)
 
 
 def check_callback_url(url: str | None, *, public: bool, resolver: Resolver = resolve) -> None:

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import ConfigurationError, InputError, TryOnError
+from .errors import ConfigurationError, InputError, TryOnError, UnsafeURLError
 from .images import ImageLimits, prepare_image
 from .settings import DEFAULT_MODEL, MODELS, Settings, load_settings
 
@@ -155,7 +155,9 @@ def _submit(args: argparse.Namespace) -> int:
             task = update
             if not args.json:
                 print(f"  {time.monotonic() - started:5.1f} s  {task.task_status}", file=sys.stderr)
-        saved = _save_result(task, args.out) if args.out and task.result_url else None
+        saved = (
+            _save_result(task, args.out, client.base_url) if args.out and task.result_url else None
+        )
         summary = f"Task {task.task_id}: {task.task_status}"
         if task.task_status == "failed":
             summary += f" ({task.task_status_msg or 'no reason given'})"
@@ -205,21 +207,35 @@ def _describe(task: Task) -> str:
     return line
 
 
-def _save_result(task: Task, folder: Path) -> Path:
+def _save_result(task: Task, folder: Path, api_base: str) -> Path:
+    """Download the result into ``folder``: only from public addresses or the API's own host
+    (the simulator's, offline), at most 40 MB, within the settings' connect + read time."""
     import requests
+
+    from .netpolicy import download
 
     folder.mkdir(parents=True, exist_ok=True)
     assert task.result_url
+    settings = _settings()
     try:
-        response = requests.get(task.result_url, timeout=(10, 60))
-        response.raise_for_status()
+        data = download(
+            task.result_url,
+            allowed_hosts=(api_base,),
+            budget=settings.connect_timeout + settings.read_timeout,
+        )
+    except UnsafeURLError:
+        raise TryOnError(
+            f"Task {task.task_id} succeeded but its result link does not point to a public "
+            "http(s) address, so it was not downloaded."
+        ) from None
     except requests.RequestException:
         raise TryOnError(
             f"The task succeeded but its result could not be downloaded from {task.result_url}."
         ) from None
-    suffix = ".png" if response.content[:4] == b"\x89PNG" else ".jpg"
-    path = folder / f"{task.task_id}{suffix}"
-    path.write_bytes(response.content)
+    suffix = ".png" if data[:4] == b"\x89PNG" else ".jpg"
+    name = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in task.task_id)[:80]
+    path = folder / f"{name}{suffix}"  # the id came from the API: never a path of its own
+    path.write_bytes(data)
     return path
 
 

@@ -7,7 +7,10 @@ reached the server, because a second create would bill twice.
 
 from __future__ import annotations
 
+import codecs
+import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,7 +21,7 @@ import requests
 from requests.auth import AuthBase
 
 from . import __version__
-from .auth import auth_for
+from .auth import auth_for, credentials_of
 from .errors import (
     CancelledError,
     InputError,
@@ -30,15 +33,35 @@ from .errors import (
     UnexpectedResponseError,
     WaitTimeoutError,
     redact,
+    redact_json,
 )
 from .models import Task, parse_task_list_reply, parse_task_reply
 from .settings import DEFAULT_MODEL, MODELS, Settings
+from .transfer import DeadlineExceeded, ReplyTooLarge, bounded_request, mount_bounded
 
 log = logging.getLogger(__name__)
 
 API_PATH = "/v1/images/kolors-virtual-try-on"
 _T = TypeVar("_T")
 _RETRYABLE_HTTP = frozenset({502, 503, 504})
+#: What a task id may be before it goes into a URL. Real ids are 22 letters and digits; the
+#: pattern leaves room for other gateways' ids but nothing that can change the URL's path
+#: (".", "..", "/", "%2e" or spaces would reach another endpoint, such as the task list).
+TASK_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+TASK_ID_RULE = "A task id is 1 to 64 characters, each a letter, a digit, '-' or '_'."
+#: The API's JSON replies are a few KB; a list page of 500 tasks stays well under this.
+REPLY_MAX_BYTES = 1024 * 1024
+_TASK_ID_IN_REPLY = re.compile(rb'"task_id"\s*:\s*"([A-Za-z0-9_-]{1,64})"')
+
+
+def check_task_id(task_id: str | None) -> str:
+    """``task_id`` without surrounding spaces, or :class:`InputError` if it breaks the rule."""
+    text = (task_id or "").strip() if isinstance(task_id, str | None) else ""
+    if not text:
+        raise InputError("Enter a task id.")
+    if not TASK_ID_PATTERN.fullmatch(text):
+        raise InputError(f"This is not a task id. {TASK_ID_RULE}")
+    return text
 
 
 class TryOnClient:
@@ -60,9 +83,17 @@ class TryOnClient:
         secrets: tuple[str | None, ...] = (),
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        request_deadline: float | None = None,
+        reply_max_bytes: int = REPLY_MAX_BYTES,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = (connect_timeout, read_timeout)
+        #: The longest one request may take from connect to the last byte of its reply: the
+        #: read timeout alone is per read, which a server sending a byte at a time never trips.
+        self.request_deadline = (
+            connect_timeout + read_timeout if request_deadline is None else request_deadline
+        )
+        self.reply_max_bytes = reply_max_bytes
         self.get_retries = get_retries
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
@@ -72,6 +103,7 @@ class TryOnClient:
         self._secrets = secrets
         self._sleep = sleep
         self._session = session or requests.Session()
+        mount_bounded(self._session)
         self._session.auth = auth
         self._session.headers["User-Agent"] = f"kolors-tryon-studio/{__version__}"
 
@@ -166,13 +198,18 @@ class TryOnClient:
         status, text, retry_after = self._send("POST", self.endpoint, json_body=body)
         return parse_task_reply(status, text, retry_after)
 
-    def get(self, task_id: str) -> Task:
-        """Query one task, retrying transient failures with backoff."""
-        task_id = (task_id or "").strip()
-        if not task_id:
-            raise InputError("Enter a task id.")
+    def get(self, task_id: str, *, deadline: float | None = None) -> Task:
+        """Query one task, retrying transient failures with backoff.
+
+        The id is checked before anything is sent (see :data:`TASK_ID_PATTERN`). ``deadline``
+        (a :func:`time.monotonic` time) bounds the query and its retries: a wait that must end
+        by then never outlasts it because a query is still in flight.
+        """
+        task_id = check_task_id(task_id)
         url = f"{self.endpoint}/{quote(task_id, safe='')}"
-        return self._with_retries(lambda: parse_task_reply(*self._send("GET", url)))
+        return self._with_retries(
+            lambda: parse_task_reply(*self._send("GET", url, until=deadline)), until=deadline
+        )
 
     def list(self, page_num: int = 1, page_size: int = 30) -> list[Task]:
         """One page of this key's tasks, newest first (pageNum 1..1000, pageSize 1..500)."""
@@ -206,7 +243,16 @@ class TryOnClient:
                     f"Stopped waiting for task {task_id}; it keeps running at the API.",
                     task_id=task_id,
                 )
-            task = self.get(task_id)
+            try:
+                task = self.get(task_id, deadline=deadline)
+            except NetworkError as exc:
+                if time.monotonic() >= deadline:  # cut off by the wait limit, not the network
+                    raise wait_timeout_error(task_id, last_status, limit) from None
+                raise exc.with_task_id(task_id) from None
+            except InputError:
+                raise  # the id itself was refused: not one to repeat
+            except TryOnError as exc:
+                raise exc.with_task_id(task_id) from None
             if task.task_status != last_status:
                 last_status = task.task_status
                 yield task
@@ -239,7 +285,7 @@ class TryOnClient:
 
     # --- transport ------------------------------------------------------------------------
 
-    def _with_retries(self, call: Callable[[], _T]) -> _T:
+    def _with_retries(self, call: Callable[[], _T], *, until: float | None = None) -> _T:
         attempt = 0
         while True:
             try:
@@ -250,6 +296,8 @@ class TryOnClient:
                 delay = min(self.backoff_max, self.backoff_base * 2**attempt)
                 if exc.retry_after is not None:
                     delay = max(delay, exc.retry_after)
+                if until is not None and time.monotonic() + delay >= until:
+                    raise  # no time left for another try
                 log.info("retrying in %.1f s after %s", delay, type(exc).__name__)
                 self._sleep(delay)
                 attempt += 1
@@ -261,18 +309,29 @@ class TryOnClient:
         *,
         json_body: dict[str, str] | None = None,
         params: dict[str, int] | None = None,
+        until: float | None = None,
     ) -> tuple[int, str, float | None]:
         started = time.perf_counter()
+        budget = self.request_deadline
+        if until is not None:
+            budget = min(budget, until - time.monotonic())
         try:
             if method == "POST":
-                response = self._send_on_new_connection(url, json_body)
+                response, body = self._send_on_new_connection(url, json_body, budget)
             else:
-                response = self._session.request(
-                    method, url, json=json_body, params=params, timeout=self.timeout
+                response, body = bounded_request(
+                    self._session,
+                    method,
+                    url,
+                    budget=budget,
+                    max_bytes=self.reply_max_bytes,
+                    json=json_body,
+                    params=params,
+                    timeout=self.timeout,
                 )
         except requests.exceptions.RequestException as exc:
             raise self._network_error(method, exc) from None
-        text = redact(response.text, self._secrets)
+        text = self._redacted_reply(body.decode(_encoding(response), errors="replace"))
         log.debug(
             "%s %s -> HTTP %s in %.0f ms",
             method,
@@ -282,9 +341,22 @@ class TryOnClient:
         )
         return response.status_code, text, _retry_after(response)
 
+    def _secret_values(self) -> tuple[str | None, ...]:
+        """The configured secrets and whatever the auth has sent (the recent JWTs)."""
+        return (*self._secrets, *credentials_of(self._session.auth))
+
+    def _redacted_reply(self, text: str) -> str:
+        """The reply with every secret removed from every string *after* decoding the JSON, so
+        escapes cannot hide one; re-encoded for the parsers. Non-JSON is redacted as text."""
+        secrets = self._secret_values()
+        try:
+            return json.dumps(redact_json(json.loads(text), secrets), ensure_ascii=False)
+        except (ValueError, RecursionError):  # not JSON, or nested too deep to walk
+            return redact(text, secrets)
+
     def _send_on_new_connection(
-        self, url: str, json_body: dict[str, str] | None
-    ) -> requests.Response:
+        self, url: str, json_body: dict[str, str] | None, budget: float
+    ) -> tuple[requests.Response, bytes]:
         """A create on a connection of its own, closed after the reply.
 
         A kept-alive connection that has sat idle can be closed by the server at the moment a
@@ -294,17 +366,33 @@ class TryOnClient:
         connection is a small price for it never meeting a stale one.
         """
         with requests.Session() as once:
+            mount_bounded(once)
             once.auth = self._session.auth
             once.headers.update(self._session.headers)
             once.headers["Connection"] = "close"
-            return once.post(url, json=json_body, timeout=self.timeout)
+            return bounded_request(
+                once,
+                "POST",
+                url,
+                budget=budget,
+                max_bytes=self.reply_max_bytes,
+                json=json_body,
+                timeout=self.timeout,
+            )
 
     def _network_error(
         self, method: str, exc: requests.exceptions.RequestException
     ) -> NetworkError:
         host = urlsplit(self.base_url).hostname or self.base_url
         reached = not _never_connected(exc)
-        if isinstance(exc, requests.exceptions.ReadTimeout):
+        task_id = None
+        if isinstance(exc, DeadlineExceeded):
+            what = f"did not finish answering within {exc.seconds:g} s"
+            found = _TASK_ID_IN_REPLY.search(exc.partial)
+            task_id = found[1].decode() if found else None
+        elif isinstance(exc, ReplyTooLarge):
+            what = f"sent a reply larger than {exc.limit // 1024} KB, far more than a task takes"
+        elif isinstance(exc, requests.exceptions.ReadTimeout):
             what = f"did not answer within {self.timeout[1]:g} s"
         elif isinstance(exc, requests.exceptions.ConnectTimeout):
             what = f"could not be reached within {self.timeout[0]:g} s"
@@ -313,14 +401,23 @@ class TryOnClient:
         else:
             what = "dropped the connection before answering"
         message = f"The API at {host} {what}."
-        if method == "POST" and reached:
+        if method == "POST" and reached and task_id:
+            message += (
+                f" The task may have been created anyway (task id {task_id}): query it before "
+                "submitting again."
+            )
+        elif method == "POST" and reached:
             message += (
                 " The task may have been created anyway: check the task list before "
                 "submitting again."
             )
         else:
             message += " Check the network connection and KLING_API_BASE, then try again."
-        return NetworkError(redact(message, self._secrets), may_have_reached_server=reached)
+        return NetworkError(
+            redact(message, self._secret_values()),
+            may_have_reached_server=reached,
+            task_id=task_id,
+        )
 
 
 def wait_timeout_error(task_id: str, last_status: str | None, limit: float) -> WaitTimeoutError:
@@ -361,6 +458,16 @@ def _never_connected(exc: requests.exceptions.RequestException) -> bool:
             for marker in ("NewConnectionError", "NameResolutionError", "Connection refused")
         )
     return isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema)
+
+
+def _encoding(response: requests.Response) -> str:
+    """The reply's declared text encoding, UTF-8 (JSON's) when none or an unknown one."""
+    name = response.encoding or "utf-8"
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        return "utf-8"
+    return name
 
 
 def _retry_after(response: requests.Response) -> float | None:

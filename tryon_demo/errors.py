@@ -7,7 +7,13 @@ None of them ever holds the API key: messages built from server replies are reda
 
 from __future__ import annotations
 
+import base64
+import html
+import re
 from collections.abc import Iterable
+from functools import lru_cache
+from typing import Any
+from urllib.parse import unquote
 
 
 class TryOnError(Exception):
@@ -17,6 +23,8 @@ class TryOnError(Exception):
     kind: str = "error"
     #: Whether trying the same thing again later may work.
     retryable: bool = False
+    #: The task the error concerns, once one was created (see :meth:`with_task_id`).
+    task_id: str | None = None
 
     def __init__(
         self,
@@ -47,11 +55,23 @@ class TryOnError(Exception):
             f"code={self.code!r}, request_id={self.request_id!r})"
         )
 
+    def with_task_id(self, task_id: str | None) -> TryOnError:
+        """Name the task this error concerns (in ``task_id`` and in the message), so whoever
+        reads it can look the task up instead of creating, and paying for, another. Returns
+        the error itself."""
+        if task_id and self.task_id is None:
+            self.task_id = task_id
+        if task_id and task_id not in self.message:
+            self.message = f"{self.message} Task id: {task_id}."
+            self.args = (self.message,)
+        return self
+
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready view of the error for display; holds nothing secret."""
         return {
             "error": self.kind,
             "message": self.message,
+            "task_id": self.task_id,
             "http_status": self.http_status,
             "code": self.code,
             "api_message": self.api_message,
@@ -77,6 +97,12 @@ class ImageError(InputError):
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+class UnsafeURLError(InputError):
+    """A link points somewhere this server must not connect to (its own network, not http)."""
+
+    kind = "unsafe_url"
 
 
 class ConfigurationError(TryOnError):
@@ -153,9 +179,12 @@ class NetworkError(TryOnError):
     kind = "network"
     retryable = True
 
-    def __init__(self, message: str, *, may_have_reached_server: bool = True) -> None:
+    def __init__(
+        self, message: str, *, may_have_reached_server: bool = True, task_id: str | None = None
+    ) -> None:
         super().__init__(message)
         self.may_have_reached_server = may_have_reached_server
+        self.task_id = task_id
 
 
 class UnexpectedResponseError(TryOnError):
@@ -197,11 +226,73 @@ class CancelledError(TryOnError):
 
 
 def redact(text: str, secrets: Iterable[str | None]) -> str:
-    """Replace every secret (at least 4 characters long) in ``text`` with ``***``."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
+    """Replace every secret (at least 4 characters long) in ``text`` with ``***``, in any of the
+    forms a server might echo it: as is, base64 (standard or URL-safe, padded or not, alone or
+    inside a longer base64 string), or hidden behind JSON ``\\u`` escapes, HTML entities or
+    percent-encoding. When a secret was hidden behind an escape, the text comes back decoded
+    (and redacted): the escapes are what hid it."""
+    forms = _forms(tuple(s for s in secrets if s and len(s) >= 4))
+    if not forms or not text:
+        return text
+    result = current = _replace(text, forms)
+    for _ in range(4):  # escapes can nest: &#92;u0073k-...
+        decoded = _unescape(current)
+        if decoded == current:
+            break
+        scrubbed = _replace(decoded, forms)
+        if scrubbed != decoded:
+            result = scrubbed
+        current = scrubbed
+    return result
+
+
+def redact_json(value: Any, secrets: Iterable[str | None]) -> Any:
+    """A copy of parsed JSON with :func:`redact` applied to every string, keys included."""
+    values = tuple(secrets)
+    if isinstance(value, str):
+        return redact(value, values)
+    if isinstance(value, list):
+        return [redact_json(item, values) for item in value]
+    if isinstance(value, dict):
+        return {redact(str(k), values): redact_json(v, values) for k, v in value.items()}
+    return value
+
+
+_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})|\\x([0-9a-fA-F]{2})|\\/")
+
+
+def _unescape(text: str) -> str:
+    if "\\" in text:
+        text = _ESCAPE.sub(lambda m: chr(int(m[1] or m[2], 16)) if m[1] or m[2] else "/", text)
+    if "&" in text:
+        text = html.unescape(text)
+    if "%" in text:
+        text = unquote(text)
     return text
+
+
+def _replace(text: str, forms: tuple[str, ...]) -> str:
+    for form in forms:
+        if form in text:
+            text = text.replace(form, "***")
+    return text
+
+
+@lru_cache(maxsize=256)
+def _forms(secrets: tuple[str, ...]) -> tuple[str, ...]:
+    """Each secret, and the base64 runs that spell it wherever it sits in a base64 string."""
+    forms: set[str] = set()
+    for secret in secrets:
+        forms.add(secret)
+        data = secret.encode()
+        for shift in range(3):  # the secret's bytes can start at any offset in a 3-byte group
+            encoded = base64.b64encode(b"\0" * shift + data).decode()
+            first = -(-8 * shift // 6)  # the first character made only of the secret's bits
+            last = 8 * (shift + len(data)) // 6  # one past the last such character
+            core = encoded[first:last]
+            forms.update({core, core.replace("+", "-").replace("/", "_")})
+    # Longest first, so a secret that contains another is replaced whole.
+    return tuple(sorted((f for f in forms if len(f) >= 4), key=len, reverse=True))
 
 
 # What each business code means to the person in front of the app. The API's own message is

@@ -4,23 +4,34 @@ The API takes an http(s) URL or raw base64 of a JPEG or PNG of at most 10 MB and
 300 x 300 pixels. Phone photos break those rules in many small ways (EXIF rotation, HEIC, CMYK,
 transparency, 24 MP); everything fixable is fixed here and everything else is refused with a
 message that names the image and the rule. Nothing in this module knows about Gradio.
+
+Memory is bounded before any pixel is decoded: a PNG of a few hundred kilobytes can claim
+11000 x 10850 pixels and decode to half a gigabyte, so the size and colour mode in the header
+are held to a pixel and a decoded-bytes budget first (JPEGs are decoded at a reduced scale when
+that makes them fit), at most two large pictures are decoded at once in the process, and the
+memory is handed back to the system afterwards.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import ctypes
 import io
 import os
 import re
+import sys
+import threading
 import time
 import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from PIL import Image, ImageChops, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageChops, UnidentifiedImageError
 
 from .errors import ImageError
 from .settings import Settings
@@ -39,6 +50,32 @@ MAX_URL_LENGTH = 2048
 
 _ORIENTATION_TAG = 0x0112
 _SWAPS_SIDES = frozenset({5, 6, 7, 8})
+#: What ``ImageOps.exif_transpose`` does per orientation; applied by hand so the picture can be
+#: shrunk first (a resized copy no longer carries the EXIF block the orientation came from).
+_UPRIGHT: dict[int, Image.Transpose] = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+#: Bytes Pillow keeps per pixel once decoded; every other mode (RGB, RGBA, CMYK, LA, I, F,
+#: 16-bit colour, which Pillow reduces to 8-bit RGB) takes four.
+_DECODED_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}
+#: Modes whose pixels can be averaged as they are, so a large picture is shrunk before any
+#: conversion copies it (Pillow premultiplies alpha itself for LA and RGBA). Palette images and
+#: colour-keyed transparency must be converted first.
+_SHRINK_FIRST = frozenset(
+    {"L", "LA", "RGB", "RGBA", "RGBX", "CMYK", "YCbCr", "LAB", "HSV", "I", "F"}
+    | {"I;16", "I;16B", "I;16L", "I;16N"}
+)
+#: Pictures that decode to more pixels than this take one of the process's decode slots.
+LARGE_DECODE_PIXELS = 4_000_000
+DECODE_SLOTS = 2
+#: How long a large picture waits for a slot before it is refused as "busy".
+DECODE_WAIT_SECONDS = 60.0
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
 
 SourceKind = Literal["url", "file", "bytes", "pil"]
@@ -52,14 +89,20 @@ class ImageLimits:
     #: Longest side sent to the API; 0 sends originals untouched when the API accepts them.
     max_long_side: int = 1500
     max_input_bytes: int = 40 * 1024 * 1024
-    max_input_pixels: int = 120_000_000
+    #: Pixels this app decodes at most (``TRYON_MAX_PIXELS``); JPEGs count at their reduced
+    #: decoding scale. The API needs about 1500 px, so 40 MP is plenty.
+    max_input_pixels: int = 40_000_000
+    #: Memory one decoded picture may take: pixels times Pillow's bytes per pixel for its mode
+    #: (4 for RGB, RGBA and CMYK, 2 for 16-bit grey, 1 for grey and palettes).
+    max_decoded_bytes: int = 160_000_000
     max_output_bytes: int = API_MAX_BYTES
     min_side: int = API_MIN_SIDE
     jpeg_quality: int = 90
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ImageLimits:
-        """Limits configured by ``TRYON_MAX_LONG_SIDE`` and ``TRYON_MAX_UPLOAD_MB``."""
+        """Limits configured by ``TRYON_MAX_LONG_SIDE``, ``TRYON_MAX_UPLOAD_MB`` and
+        ``TRYON_MAX_PIXELS``."""
         return cls(
             max_long_side=settings.max_long_side,
             max_input_bytes=settings.max_input_bytes,
@@ -202,6 +245,7 @@ def _check_input_size(size: int, field: str, limits: ImageLimits) -> None:
 
 
 def _open(data: bytes, field: str, limits: ImageLimits) -> Image.Image:
+    """Read the header only: no pixel is decoded until :func:`_load`."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -215,10 +259,136 @@ def _open(data: bytes, field: str, limits: ImageLimits) -> Image.Image:
         raise _bomb(field, None, limits) from None
     except (OSError, SyntaxError, ValueError):
         raise _damaged(field) from None
+    return image
+
+
+class DecodeGate:
+    """At most ``slots`` large pictures decoded at once in this process; the rest wait.
+
+    A 40 MP picture still takes a few hundred megabytes while it is decoded and converted, and
+    every visitor's preparation runs on its own thread, so without a gate ten visitors at once
+    would hold ten of them. ``active`` and ``waiting`` count the decodes under way and those
+    waiting for a slot.
+    """
+
+    def __init__(self, slots: int = DECODE_SLOTS, timeout: float = DECODE_WAIT_SECONDS) -> None:
+        self.timeout = timeout
+        self._slots = threading.BoundedSemaphore(slots)
+        self._lock = threading.Lock()
+        self.active = 0
+        self.waiting = 0
+
+    @contextmanager
+    def slot(self, field: str) -> Iterator[None]:
+        """Hold a slot for the block; raise :class:`ImageError` after ``timeout`` seconds."""
+        with self._lock:
+            self.waiting += 1
+        try:
+            acquired = self._slots.acquire(timeout=self.timeout)
+        finally:
+            with self._lock:
+                self.waiting -= 1
+        if not acquired:
+            raise ImageError(
+                f"{field}: the server is busy preparing other large pictures. Try again in a "
+                "minute, or use a smaller picture.",
+                field=field,
+            )
+        try:
+            with self._lock:
+                self.active += 1
+            yield
+        finally:
+            with self._lock:
+                self.active -= 1
+            self._slots.release()
+            _return_memory()
+
+
+#: The one gate of this process: every preparation, from every visitor, goes through it.
+DECODE_GATE = DecodeGate()
+
+
+def _load_malloc_trim() -> Callable[[int], int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        trim = ctypes.CDLL(None).malloc_trim  # glibc only; musl (Alpine) has none
+    except (OSError, AttributeError):
+        return None
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    return trim
+
+
+_MALLOC_TRIM = _load_malloc_trim()
+
+
+def _return_memory() -> None:
+    """Give the memory a large decode freed back to the system.
+
+    Pillow allocates a large picture in 16 MB blocks, below glibc's mmap threshold once it has
+    grown, so the blocks come from malloc's arenas; glibc keeps freed arena memory for reuse and
+    the process stays at its peak for good (three 119 MP PNGs left 4.4 GB held a minute later).
+    ``malloc_trim(0)`` releases the free pages of every arena. Elsewhere it is a no-op.
+    """
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
+
+
+@contextmanager
+def _decoding(pixels: int, field: str) -> Iterator[None]:
+    """A decode slot for large pictures; small ones neither wait nor trim."""
+    if pixels <= LARGE_DECODE_PIXELS:
+        yield
+        return
+    with DECODE_GATE.slot(field):
+        yield
+
+
+def _check_budget(
+    image: Image.Image, claimed: tuple[int, int], field: str, limits: ImageLimits
+) -> None:
+    """Refuse, from the header alone, a picture whose decoding would take too much memory.
+
+    ``image.size`` is the size it will be decoded at (a JPEG's reduced scale), ``claimed`` the
+    size its file states, which the message quotes.
+    """
     width, height = image.size
     if width * height > limits.max_input_pixels:
-        raise _bomb(field, (width, height), limits)
-    return image
+        raise _bomb(field, claimed, limits)
+    needed = width * height * _DECODED_BYTES.get(image.mode, 4)
+    if needed > limits.max_decoded_bytes:
+        raise ImageError(
+            f"{field}: it claims {claimed[0]} x {claimed[1]} pixels in {image.mode} mode, which "
+            f"would take {needed / 1e6:.0f} MB of memory to decode; this app decodes at most "
+            f"{limits.max_decoded_bytes / 1e6:.0f} MB per picture. Use a smaller picture.",
+            field=field,
+        )
+
+
+def _fits(size: tuple[int, int], mode: str, limits: ImageLimits) -> bool:
+    pixels = size[0] * size[1]
+    return (
+        pixels <= limits.max_input_pixels
+        and pixels * _DECODED_BYTES.get(mode, 4) <= limits.max_decoded_bytes
+    )
+
+
+def _jpeg_scale(image: Image.Image, wanted: tuple[int, int], limits: ImageLimits) -> None:
+    """Have the JPEG decoder work at the smallest of 1/1, 1/2, 1/4 and 1/8 scale that still
+    covers ``wanted``, or smaller when that would not fit the memory budget. Header only."""
+    width, height = image.size
+    factor = 1
+    for candidate in (2, 4, 8):
+        covers = width >= candidate * wanted[0] and height >= candidate * wanted[1]
+        current = (-(-width // factor), -(-height // factor))  # libjpeg rounds sides up
+        if not covers and _fits(current, image.mode, limits):
+            break
+        factor = candidate
+    if factor > 1:
+        # Pillow picks the largest scale whose result still covers the size asked for.
+        image.draft(None, (max(1, width // factor), max(1, height // factor)))
 
 
 def _prepare_bytes(
@@ -226,7 +396,22 @@ def _prepare_bytes(
 ) -> PreparedImage:
     _check_input_size(len(data), field, limits)
     image = _open(data, field, limits)
+    try:
+        return _prepare_opened(image, data, kind, field, limits, started)
+    finally:
+        image.close()  # frees the decoded pixels now, not whenever the collector runs
+
+
+def _prepare_opened(
+    image: Image.Image,
+    data: bytes,
+    kind: SourceKind,
+    field: str,
+    limits: ImageLimits,
+    started: float,
+) -> PreparedImage:
     fmt = image.format or "unknown"
+    claimed = image.size
     orientation = _orientation(image)
     upright = _upright_size(image.size, orientation)
     _check_min_side(upright, field, limits)
@@ -241,12 +426,16 @@ def _prepare_bytes(
         # A truncated or corrupted file must not pass as-is, but proving it whole needs no
         # full decode, which would be thrown away.
         if fmt == "PNG":
+            _check_budget(image, claimed, field, limits)
             _verify_png(data, field)  # every chunk's CRC, up to IEND, without inflating pixels
         else:
             # Reading every entropy-coded block proves a JPEG whole; scaling the decode to 1/8
             # skips most of the pixel work.
             image.draft(None, (max(1, upright[0] // 8), max(1, upright[1] // 8)))
-            _load(image, field, limits)
+            _check_budget(image, claimed, field, limits)
+            with _decoding(image.width * image.height, field):
+                _load(image, field, limits)
+                image.close()
         report = PreparationReport(
             source=kind,
             original_format=fmt,
@@ -266,29 +455,50 @@ def _prepare_bytes(
         actions.append(f"converted {fmt} to JPEG (the API takes only JPG and PNG)")
     if getattr(image, "n_frames", 1) > 1:
         actions.append("used the first frame of an animated image")
-    if fmt == "JPEG" and target != upright:
+    if fmt == "JPEG":
         # Decoding at 1/2, 1/4 or 1/8 scale is several times faster and lighter than a full
-        # decode that would be thrown away by the resize below.
+        # decode that would be thrown away by the resize below, and lets a JPEG too large to
+        # decode whole still fit the memory budget.
         stored_target = target if orientation not in _SWAPS_SIDES else (target[1], target[0])
-        image.draft(None, stored_target)
-    _load(image, field, limits)
-    return _finish(
-        image, kind, fmt, upright, len(data), orientation, target, actions, limits, started
-    )
+        _jpeg_scale(image, stored_target, limits)
+        decoded = _upright_size(image.size, orientation)
+        if decoded[0] < target[0] or decoded[1] < target[1]:
+            target = decoded  # never scale back up what the budget made the decoder shrink
+    _check_budget(image, claimed, field, limits)
+    with _decoding(image.width * image.height, field):
+        try:
+            _load(image, field, limits)
+            return _finish(
+                image,
+                kind,
+                fmt,
+                upright,
+                len(data),
+                orientation,
+                target,
+                actions,
+                limits,
+                started,
+                owned=True,
+            )
+        finally:
+            image.close()  # before the gate hands the freed memory back
 
 
 def _prepare_pil(
     image: Image.Image, field: str, limits: ImageLimits, started: float
 ) -> PreparedImage:
-    width, height = image.size
-    if width * height > limits.max_input_pixels:
-        raise _bomb(field, (width, height), limits)
+    _check_budget(image, image.size, field, limits)
     orientation = _orientation(image)
     upright = _upright_size(image.size, orientation)
     _check_min_side(upright, field, limits)
     target = _target_size(upright, limits)
     fmt = image.format or "in-memory"
-    return _finish(image, "pil", fmt, upright, None, orientation, target, [], limits, started)
+    with _decoding(image.width * image.height, field):
+        # The caller's picture is theirs: converted copies are closed, the original is not.
+        return _finish(
+            image, "pil", fmt, upright, None, orientation, target, [], limits, started, owned=False
+        )
 
 
 def _finish(
@@ -302,27 +512,68 @@ def _finish(
     actions: list[str],
     limits: ImageLimits,
     started: float,
+    *,
+    owned: bool,
 ) -> PreparedImage:
     decoded_reduced = _upright_size(image.size, orientation) != upright
-    if orientation != 1:
-        image = ImageOps.exif_transpose(image)
-        actions.append(f"turned upright from EXIF orientation {orientation}")
-    image = _to_rgb(image, actions)
-    if image.size != target:
-        image = image.resize(target, Image.Resampling.LANCZOS)
-    if target != upright:  # reduced-size decoding may already have landed on the target
-        actions.append(
-            f"downscaled {upright[0]} x {upright[1]} to {target[0]} x {target[1]}"
-            + (" (decoded at reduced size)" if decoded_reduced else "")
-        )
-    data = _encode_jpeg(image, limits.jpeg_quality)
-    while len(data) > limits.max_output_bytes:
-        # Only reachable with the long-side limit switched off: shrink until the API takes it.
-        scale = (limits.max_output_bytes / len(data)) ** 0.5 * 0.95
-        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-        image = image.resize(size, Image.Resampling.LANCZOS)
-        data = _encode_jpeg(image, limits.jpeg_quality)
-        actions.append(f"downscaled to {size[0]} x {size[1]} to stay under 10 MB")
+    work = image
+
+    def step(new: Image.Image) -> None:
+        # Each step's input is closed as soon as its output exists, so a large picture is never
+        # held twice for longer than one step.
+        nonlocal work
+        if new is not work and (work is not image or owned):
+            work.close()
+        work = new
+
+    try:
+        transparent = None
+        stored_target = target if orientation not in _SWAPS_SIDES else (target[1], target[0])
+        if (
+            work.size != stored_target
+            and work.mode in _SHRINK_FIRST
+            and "transparency" not in work.info
+        ):
+            # Shrink first: every conversion below then copies a 1500 px picture, not the
+            # original (a 119 MP RGBA PNG took 1.6 GB the other way round).
+            ratio = min(work.width / stored_target[0], work.height / stored_target[1])
+            # Box-average to at least twice the target (a clean Lanczos step after it), or by
+            # 2 for a picture less than four times too large.
+            factor = int(ratio / 2) if ratio >= 4 else int(ratio)
+            if work.mode == "RGBA" and factor >= 2:
+                flat, transparent = _flatten_reduced(work, factor)
+                step(flat)
+                actions.append(
+                    "flattened transparency onto white" if transparent else "converted RGBA to RGB"
+                )
+            elif work.mode in {"LA", "RGBA"}:
+                alpha = work.getchannel("A")
+                transparent = _has_transparency(alpha)  # judged on every pixel, not the shrunk
+                alpha.close()
+            step(work.resize(stored_target, Image.Resampling.LANCZOS, reducing_gap=3.0))
+        if orientation != 1:
+            step(work.transpose(_UPRIGHT[orientation]))
+            actions.append(f"turned upright from EXIF orientation {orientation}")
+        step(_to_rgb(work, actions, transparent))
+        if work.size != target:
+            step(work.resize(target, Image.Resampling.LANCZOS))
+        if target != upright:  # reduced-size decoding may already have landed on the target
+            actions.append(
+                f"downscaled {upright[0]} x {upright[1]} to {target[0]} x {target[1]}"
+                + (" (decoded at reduced size)" if decoded_reduced else "")
+            )
+        data = _encode_jpeg(work, limits.jpeg_quality)
+        while len(data) > limits.max_output_bytes:
+            # Only reachable with the long-side limit switched off: shrink until the API takes it.
+            scale = (limits.max_output_bytes / len(data)) ** 0.5 * 0.95
+            size = (max(1, round(work.width * scale)), max(1, round(work.height * scale)))
+            step(work.resize(size, Image.Resampling.LANCZOS))
+            data = _encode_jpeg(work, limits.jpeg_quality)
+            actions.append(f"downscaled to {size[0]} x {size[1]} to stay under 10 MB")
+        final_size = work.size
+    finally:
+        if work is not image:
+            work.close()
     if not actions:
         actions.append("re-encoded as JPEG")
     report = PreparationReport(
@@ -331,7 +582,7 @@ def _finish(
         original_size=upright,
         original_bytes=original_bytes,
         final_format="JPEG",
-        final_size=image.size,
+        final_size=final_size,
         final_bytes=len(data),
         actions=tuple(actions),
         passthrough=False,
@@ -340,7 +591,9 @@ def _finish(
     return PreparedImage(payload=_b64(data), report=report, data=data)
 
 
-def _to_rgb(image: Image.Image, actions: list[str]) -> Image.Image:
+def _to_rgb(image: Image.Image, actions: list[str], transparent: bool | None = None) -> Image.Image:
+    """An RGB copy (or ``image`` itself when already RGB); ``transparent`` is what the alpha
+    channel said before a shrink, when the caller already knows."""
     mode = image.mode
     if mode == "RGB":
         return image
@@ -356,17 +609,45 @@ def _to_rgb(image: Image.Image, actions: list[str]) -> Image.Image:
         or (mode in {"L", "RGB"} and "transparency" in image.info)
     )
     if has_alpha:
-        rgba = image.convert("RGBA")
+        rgba = image if mode == "RGBA" else image.convert("RGBA")
         alpha = rgba.getchannel("A")
         flat = Image.new("RGB", rgba.size, (255, 255, 255))
         flat.paste(rgba, mask=alpha)
-        if _has_transparency(alpha):
+        if transparent if transparent is not None else _has_transparency(alpha):
             actions.append("flattened transparency onto white")
         else:
             actions.append(f"converted {mode} to RGB")
+        if rgba is not image:
+            rgba.close()
+        alpha.close()
         return flat
     actions.append(f"converted {mode} to RGB")
     return image.convert("RGB")
+
+
+def _flatten_reduced(image: Image.Image, factor: int) -> tuple[Image.Image, bool]:
+    """An RGBA picture flattened onto white and box-averaged ``factor`` times smaller, a strip
+    of rows at a time, and whether any pixel was transparent.
+
+    Pillow shrinks RGBA through a premultiplied copy of the whole picture, doubling the memory a
+    large one takes; strips keep the extra to a few megabytes. Flattening onto white is linear in
+    the premultiplied pixels, so flattening then averaging equals averaging then flattening.
+    """
+    width, height = image.size
+    out = Image.new("RGB", (-(-width // factor), -(-height // factor)))
+    rows = factor * max(1, 64 // factor)  # a whole number of blocks, so strips join seamlessly
+    transparent = False
+    for top in range(0, height, rows):
+        strip = image.crop((0, top, width, min(height, top + rows)))
+        alpha = strip.getchannel("A")
+        transparent = transparent or _has_transparency(alpha)
+        flat = Image.new("RGB", strip.size, (255, 255, 255))
+        flat.paste(strip, mask=alpha)
+        reduced = flat.reduce(factor)
+        out.paste(reduced, (0, top // factor))
+        for part in (strip, alpha, flat, reduced):
+            part.close()
+    return out, transparent
 
 
 def _has_transparency(alpha: Image.Image) -> bool:

@@ -198,6 +198,10 @@ def _keys(value: dict[Any, Any]) -> str:
 def _describe(value: Any) -> str:
     if isinstance(value, dict):
         return f"an object with keys {_keys(value)}"
+    if isinstance(value, list):
+        # Never the items: a list where one task was expected may be the key's task list (a
+        # task id that reached the list endpoint), and its ids are other visitors' tasks.
+        return f"a list of {len(value)} items"
     return f"{type(value).__name__} {body_snippet(repr(value), 80)}"
 
 

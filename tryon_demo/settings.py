@@ -45,7 +45,8 @@ class Settings:
     get_retries: int = 3
     max_long_side: int = 1500
     max_input_bytes: int = 40 * 1024 * 1024
-    max_input_pixels: int = 120_000_000
+    #: Pixels a picture may decode to (``TRYON_MAX_PIXELS``): a small PNG can claim gigabytes.
+    max_input_pixels: int = 40_000_000
     simulator_task_seconds: float = 3.0
     #: Public deployments: a password for the page (user name ``access_user``), and limits on
     #: submissions that spend the owner's key ("5/minute" style rates, a daily cap).
@@ -228,6 +229,7 @@ def load_settings(
         max_input_bytes=int(
             _number(merged, "TRYON_MAX_UPLOAD_MB", float, defaults.max_input_bytes / 2**20) * 2**20
         ),
+        max_input_pixels=_number(merged, "TRYON_MAX_PIXELS", int, defaults.max_input_pixels),
         simulator_task_seconds=_number(
             merged, "TRYON_SIM_TASK_SECONDS", float, defaults.simulator_task_seconds
         ),

@@ -31,10 +31,12 @@ from .client import TryOnClient, wait_timeout_error
 from .errors import (
     ImageError,
     InputError,
+    NetworkError,
     RateLimitError,
     TaskNotFoundError,
     TryOnError,
     UnexpectedResponseError,
+    UnsafeURLError,
     api_error,
 )
 from .i18n import Language, error_text, translate
@@ -43,6 +45,7 @@ from .limits import limiter_for
 from .lookbook import Backoff, Follow, Garment, LookItem, run_lookbook, write_zip
 from .markup import code, escape
 from .models import Task
+from .netpolicy import download
 from .outfit import check_combination, compose_outfit
 from .service import make_client, prepare_submission, submission_of
 from .settings import DEFAULT_MODEL, MODELS, Settings, ensure_state_dir
@@ -163,7 +166,6 @@ class Studio:
         self.clock = clock
         self._swept = float("-inf")
         self._shared: TryOnClient | None = None
-        self._downloads = requests.Session()  # never carries the API key: result URLs are public
         self.limiter = limiter_for(settings)
         #: The account's concurrent-task limit (TRYON_API_CONCURRENCY): one fair queue.
         self.capacity = Capacity(
@@ -501,9 +503,18 @@ class Studio:
                     yield Step(_phase(task), time.monotonic() - started, task=task)
                 await asyncio.sleep(pause)
                 try:
-                    task = await _off_loop(partial(client.get, task.task_id))
+                    # Bounded by the wait limit too: a query still in flight cannot outlast it.
+                    task = await _off_loop(partial(client.get, task.task_id, deadline=deadline))
                 except TryOnError as exc:
-                    yield Step("error", time.monotonic() - started, task=task, error=exc)
+                    failure: TryOnError = exc
+                    if isinstance(exc, NetworkError) and time.monotonic() >= deadline:
+                        failure = wait_timeout_error(
+                            task.task_id, task.task_status, client.wait_timeout
+                        )
+                    # The task exists (and may be billed): every error names it, so nobody pays
+                    # twice.
+                    failure = failure.with_task_id(task.task_id)
+                    yield Step("error", time.monotonic() - started, task=task, error=failure)
                     return
         finally:
             if task.is_terminal:
@@ -519,7 +530,9 @@ class Studio:
                 await _off_loop(partial(self.comparison, person, result)) if person else None
             )
         except TryOnError as exc:
-            yield Step("error", time.monotonic() - started, task=task, error=exc)
+            yield Step(
+                "error", time.monotonic() - started, task=task, error=exc.with_task_id(task.task_id)
+            )
             return
         yield Step(
             "succeed",
@@ -662,9 +675,18 @@ class Studio:
                 request_id=task.request_id,
             )
         try:
-            with self._downloads.get(url, timeout=(10, 60), stream=True) as response:
-                response.raise_for_status()
-                data = _read_capped(response, RESULT_MAX_BYTES)
+            data = download(
+                url,
+                allowed_hosts=self._api_hosts(),
+                budget=self.settings.connect_timeout + self.settings.read_timeout,
+                max_bytes=RESULT_MAX_BYTES,
+            )
+        except UnsafeURLError:
+            raise UnexpectedResponseError(
+                f"The API named a result image for task {task.task_id} on an address this "
+                "server does not fetch from (not a public http(s) address), so it was not "
+                "downloaded."
+            ) from None
         except requests.RequestException as exc:
             raise UnexpectedResponseError(
                 f"The result image of task {task.task_id} could not be downloaded "
@@ -682,6 +704,14 @@ class Studio:
         path = self.work_path(f"result{suffix}")
         path.write_bytes(data)
         return path
+
+    def _api_hosts(self) -> tuple[str, ...]:
+        """Hosts results may come from whatever their address: the configured API, and the
+        in-process simulator once it runs (offline mode, on loopback)."""
+        hosts = [self.settings.base_url or ""]
+        if self._shared is not None:
+            hosts.append(self._shared.base_url)
+        return tuple(h for h in hosts if h)
 
     def comparison(self, person: Path, result: Path) -> tuple[Path, Path]:
         """A before/after pair of equal size: the person scaled to the result's frame."""
@@ -719,17 +749,6 @@ def _local_path(source: ImageSource | None) -> Path | None:
     if isinstance(source, Path):
         return source
     return None
-
-
-def _read_capped(response: requests.Response, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    for chunk in response.iter_content(64 * 1024):
-        size += len(chunk)
-        if size > limit:
-            raise requests.RequestException("result larger than the app accepts")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def not_found() -> TaskNotFoundError:

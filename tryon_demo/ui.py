@@ -16,9 +16,11 @@ import gradio as gr
 from gradio.data_classes import FileData
 from gradio.events import api as gr_api
 from gradio.i18n import I18nData
+from starlette.middleware import Middleware
 
 from . import access, api_docs, session_state
 from .api_docs import documented
+from .body_limit import BodyLimitMiddleware
 from .components import OriginalImage
 from .errors import TryOnError
 from .i18n import TABLE_HEADERS, Language, error_text, language, translate, ui_translations
@@ -809,12 +811,16 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
                 async for step in steps:
                     final = step
             assert final is not None
+            lang = _lang(request)
             if final.error is not None:
-                raise gr.Error(error_text(final.error, _lang(request)), print_exception=False)
+                # Errors after the create name the task already (see Studio._follow).
+                raise gr.Error(error_text(final.error, lang), print_exception=False)
             if final.phase == "failed" or final.result_path is None:
                 reason = final.task.task_status_msg if final.task else None
-                text = f"The task failed: {reason or 'the API gave no reason'}"
-                raise gr.Error(translate(text, _lang(request)), print_exception=False)
+                text = translate(f"The task failed: {reason or 'the API gave no reason'}", lang)
+                if final.task is not None:  # the caller can look it up instead of paying again
+                    text += f" (task_id: {final.task.task_id})"
+                raise gr.Error(text, print_exception=False)
             assert final.task is not None
             owned = {**final.task.raw, "owner_token": studio.owner_token(final.task.task_id)}
             return FileData(path=str(final.result_path)), owned
@@ -926,8 +932,14 @@ def launch_options(workdir: Path = WORKDIR, settings: Settings | None = None) ->
     return {
         "auth": auth,
         "auth_message": message,
-        # The password on every route, MCP included, and a brake on guessing it.
-        "app_kwargs": {"middleware": access.access_middleware(settings, message)},
+        # The password on every route, MCP included, and a brake on guessing it; then Gradio
+        # reads JSON bodies whole before looking at them, so huge ones are refused first.
+        "app_kwargs": {
+            "middleware": [
+                *access.access_middleware(settings, message),
+                Middleware(BodyLimitMiddleware),
+            ]
+        },
         # Without server-side rendering no Node proxy sits between the visitor and this app,
         # so the X-Forwarded-For hops TRYON_TRUSTED_PROXIES counts are the same everywhere.
         "ssr_mode": False,
