@@ -12,6 +12,7 @@ import pytest
 
 from tests import pictures
 from tests.conftest import FAKE_KEY, StartSimulator
+from tryon_demo.simulator import SimulatorServer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -138,3 +139,53 @@ def test_offline_mode_uses_the_built_in_simulator(
     )
     assert result.returncode == 0, result.stderr
     assert "Offline demo: simulated results" in result.stderr
+
+
+def test_an_api_base_without_a_key_is_used_when_it_is_a_local_simulator(
+    simulator: SimulatorServer, image_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    person, garment = image_files
+    env = {"KLING_API_KEY": "", "KLING_API_BASE": simulator.gateway_base}
+    result = run(
+        ["submit", "--human", str(person), "--cloth", str(garment), "--json"], env, tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    task_id = json.loads(result.stdout)["data"]["task_id"]
+    assert task_id in simulator.simulator.tasks  # the simulator named, not a private one
+    shown = run(["query", task_id], env, tmp_path)  # so the next command finds it too
+    assert shown.returncode == 0, shown.stderr
+
+
+def test_a_remote_api_base_without_a_key_stops_with_what_to_set(tmp_path: Path) -> None:
+    # Refused before any connection is made: nothing is sent to this address.
+    env = {"KLING_API_KEY": "", "KLING_API_BASE": "https://api.example.com/kling"}
+    result = run(["query", "some-task"], env, tmp_path)
+    assert result.returncode == 2
+    assert "KLING_API_BASE is set (https://api.example.com/kling) but no API key is" in (
+        result.stderr
+    )
+    assert "Set KLING_API_KEY" in result.stderr
+
+
+def test_prepare_imports_neither_the_simulator_nor_fastapi(tmp_path: Path) -> None:
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(pictures.person_jpeg())
+    code = (
+        "import sys\n"
+        "from tryon_demo.cli import main\n"
+        f"assert main(['prepare', {str(photo)!r}]) == 0\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('fastapi', 'uvicorn')"
+        " or m.startswith('tryon_demo.simulator'))\n"
+        "print(loaded, file=sys.stderr)\n"
+        "sys.exit(1 if loaded else 0)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr

@@ -51,7 +51,7 @@ def test_a_non_numeric_timeout_names_the_variable() -> None:
 
 
 def test_an_api_base_without_a_scheme_is_refused() -> None:
-    with pytest.raises(ConfigurationError, match="KLING_API_BASE must start with https://"):
+    with pytest.raises(ConfigurationError, match="KLING_API_BASE must be an https:// address"):
         load_settings(env={"KLING_API_BASE": "api.gpt.ge/kling"}, dotenv_path=None)
 
 

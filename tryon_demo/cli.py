@@ -1,6 +1,9 @@
 """Command line: ``python -m tryon_demo simulate | submit | query | list | prepare``.
 
 Exit codes: 0 success, 1 the API or the task failed, 2 bad input or settings.
+
+Each command imports only what it uses: ``prepare`` needs neither HTTP nor the simulator (whose
+FastAPI alone takes half a second to import), so those are imported where they are used.
 """
 
 from __future__ import annotations
@@ -12,19 +15,16 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
-
-import requests
+from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigurationError, InputError, TryOnError, UnsafeURLError
 from .i18n import Language, choose
 from .images import ImageLimits, prepare_image
 from .messages import msg, text
-from .models import Task
-from .netpolicy import download
-from .service import make_client, mode_banner, prepare_submission
 from .settings import DEFAULT_MODEL, MODELS, Settings, load_settings
-from .simulator import Faults, SimulatorConfig, SimulatorServer
+
+if TYPE_CHECKING:
+    from .models import Task
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -138,6 +138,8 @@ def _jwt_secrets(pairs: list[str]) -> dict[str, str]:
 
 
 def _simulate(args: argparse.Namespace) -> int:
+    from .simulator import Faults, SimulatorConfig, SimulatorServer
+
     faults = Faults(
         latency=args.latency,
         rate_limit_share=args.rate_limit_share,
@@ -174,6 +176,8 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _submit(args: argparse.Namespace) -> int:
+    from .service import make_client, mode_banner, prepare_submission
+
     settings = _settings()
     limits = ImageLimits.from_settings(settings)
     submission = prepare_submission(
@@ -214,6 +218,8 @@ def _submit(args: argparse.Namespace) -> int:
 
 
 def _query(args: argparse.Namespace) -> int:
+    from .service import make_client
+
     with make_client(_settings()) as client:
         task = client.get(args.task_id)
     _emit(args, task.raw, _describe(task))
@@ -221,6 +227,8 @@ def _query(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
+    from .service import make_client
+
     with make_client(_settings()) as client:
         tasks = client.list(args.page, args.size)
     listed = "\n".join(_describe(t) for t in tasks) or text("cli.no_tasks", _lang())
@@ -247,6 +255,10 @@ def _describe(task: Task) -> str:
 def _save_result(task: Task, folder: Path, api_base: str) -> Path:
     """Download the result into ``folder``: only from public addresses or the API's own host
     (the simulator's, offline), at most 40 MB, within the settings' connect + read time."""
+    import requests
+
+    from .netpolicy import download
+
     folder.mkdir(parents=True, exist_ok=True)
     assert task.result_url
     settings = _settings()

@@ -4,17 +4,21 @@ sent without megabytes of base64, and connect to the real API or the offline sim
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from .auth import BearerAuth
 from .client import TryOnClient
-from .errors import InputError
+from .errors import ConfigurationError, InputError
 from .images import ImageLimits, ImageSource, PreparedImage, prepare_image
 from .messages import msg, text
 from .settings import DEFAULT_MODEL, Settings
-from .simulator import SimulatorConfig, SimulatorServer
+
+if TYPE_CHECKING:  # imported where it is started: FastAPI takes half a second to import
+    from .simulator import SimulatorServer
 
 #: The bearer token the app presents to its own simulator; not a secret, never a real key.
 OFFLINE_TOKEN = "offline-demo"
@@ -87,6 +91,8 @@ _simulator: SimulatorServer | None = None
 
 def shared_simulator(settings: Settings) -> SimulatorServer:
     """The process's offline simulator, started on first use on a free loopback port."""
+    from .simulator import SimulatorConfig, SimulatorServer
+
     global _simulator
     with _simulator_lock:
         if _simulator is None:
@@ -96,13 +102,32 @@ def shared_simulator(settings: Settings) -> SimulatorServer:
 
 
 def make_client(settings: Settings) -> TryOnClient:
-    """A client of the configured API, or of the built-in simulator when offline."""
+    """A client of the configured API, or of the built-in simulator when offline.
+
+    ``KLING_API_BASE`` without a key is never ignored: a loopback address is taken to be a
+    simulator started with ``python -m tryon_demo simulate`` and used; any other address needs
+    a key, and :class:`ConfigurationError` says what to set.
+    """
+    if settings.mode == "offline" and settings.api_base and not settings.force_offline:
+        base = settings.api_base.rstrip("/")
+        if not _is_loopback(urlsplit(base).hostname or ""):
+            raise ConfigurationError(msg("settings.base_without_key", base=base))
+        return TryOnClient.from_settings(settings, base_url=base, auth=BearerAuth(OFFLINE_TOKEN))
     if settings.mode == "offline":
         server = shared_simulator(settings)
         return TryOnClient.from_settings(
             settings, base_url=server.gateway_base, auth=BearerAuth(OFFLINE_TOKEN)
         )
     return TryOnClient.from_settings(settings)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def mode_label(settings: Settings, lang: str = "en") -> str:
@@ -115,6 +140,8 @@ def mode_label(settings: Settings, lang: str = "en") -> str:
 def mode_banner(settings: Settings, lang: str = "en") -> str:
     """One line saying where requests go, for the command line."""
     label = mode_label(settings, lang)
-    if settings.mode == "offline":
-        return text("cli.offline_banner", lang, label=label)
-    return label
+    if settings.mode != "offline":
+        return label
+    if settings.api_base and not settings.force_offline:
+        return text("cli.offline_banner_base", lang, label=label, base=settings.api_base)
+    return text("cli.offline_banner", lang, label=label)

@@ -65,6 +65,8 @@ class Settings:
     #: Lookbook: the most garments one batch may hold, and how many run at the API at once.
     lookbook_max_items: int = 12
     lookbook_concurrency: int = 3
+    #: Tasks the account may run at the API at once (0: unlimited); creates queue for a slot.
+    api_concurrency: int = 0
     #: Offer the try-on as tools on Gradio's MCP server (needs ``gradio[mcp]``).
     mcp_server: bool = False
     #: Where the app keeps what must outlive a restart (the daily count, the signing secret).
@@ -239,6 +241,7 @@ def load_settings(
         lookbook_concurrency=max(
             1, _number(merged, "TRYON_LOOKBOOK_CONCURRENCY", int, defaults.lookbook_concurrency)
         ),
+        api_concurrency=_number(merged, "TRYON_API_CONCURRENCY", int, defaults.api_concurrency),
         mcp_server=_flag(text("TRYON_MCP_SERVER")),
         # At least a minute: a file must outlive the moment Gradio copies it to the page.
         work_ttl=max(60.0, _number(merged, "TRYON_WORK_TTL", float, defaults.work_ttl)),

@@ -13,8 +13,9 @@ import json
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from functools import cached_property, partial
 from pathlib import Path
@@ -25,11 +26,13 @@ from PIL import Image, ImageOps
 
 from . import ownership, workfiles
 from .callbacks import check_callback_url
+from .capacity import Capacity, Place, Ticket
 from .client import TryOnClient, failure_reason, wait_timeout_error
 from .errors import (
     ImageError,
     InputError,
     NetworkError,
+    RateLimitError,
     TaskNotFoundError,
     TryOnError,
     UnexpectedResponseError,
@@ -49,7 +52,7 @@ from .settings import DEFAULT_MODEL, MODELS, Settings, ensure_state_dir
 
 log = logging.getLogger(__name__)
 
-Phase = Literal["preparing", "submitted", "processing", "succeed", "failed", "error"]
+Phase = Literal["preparing", "queued", "submitted", "processing", "succeed", "failed", "error"]
 _T = TypeVar("_T")
 
 #: HTTP calls run here, not on the event loop; sized for many visitors' short requests.
@@ -75,6 +78,8 @@ class Step:
     notes: tuple[Msg, ...] = field(default_factory=tuple)
     #: Proof that this visitor created the task, for looking it up again (see ownership.py).
     owner_token: str | None = field(default=None, repr=False)
+    #: While ``queued``: how many creates are ahead and about how long until this one's turn.
+    place: Place | None = None
 
     @property
     def task_json(self) -> dict[str, Any] | None:
@@ -96,7 +101,12 @@ class Step:
 
     def status_msg(self) -> Msg:
         """The status line as a message: phase, task and time, then any error or reason."""
-        parts: list[Msg | str] = [msg("fmt.bold", text=msg(f"status.{self.phase}"))]
+        label = (
+            self.place.msg()
+            if self.phase == "queued" and self.place is not None
+            else msg(f"status.{self.phase}")
+        )
+        parts: list[Msg | str] = [msg("fmt.bold", text=label)]
         if self.task is not None:
             parts.append(msg("status.task", task_id=Code(self.task.task_id)))
         parts.append(msg("status.elapsed", seconds=self.elapsed))
@@ -148,6 +158,16 @@ class Studio:
         self._swept = float("-inf")
         self._shared: TryOnClient | None = None
         self.limiter = limiter_for(settings)
+        #: The account's concurrent-task limit (TRYON_API_CONCURRENCY): one fair queue.
+        self.capacity = Capacity(
+            settings.api_concurrency,
+            still_running=self._still_running,
+            hold_limit=settings.wait_timeout,
+            check_every=settings.poll_max_interval,
+            busy_check_every=settings.poll_interval,
+            typical=settings.simulator_task_seconds if settings.mode == "offline" else 25.0,
+        )
+        self._adopted = False
 
     # --- clients ------------------------------------------------------------------------
 
@@ -163,6 +183,104 @@ class Studio:
         if self._shared is None:
             self._shared = make_client(self.settings)
         return self._shared, False
+
+    # --- creating a task: the one way every entry point does it --------------------------
+
+    async def _create(
+        self, client: TryOnClient, body: dict[str, str], *, owned: bool
+    ) -> AsyncGenerator[Place | Task, None]:
+        """Create one task through the app's queue: yields the :class:`Place` while waiting
+        for a free slot at the API, then the created :class:`Task` (the last item).
+
+        Callers count the submission against the limits first (before any image work). The
+        owner's key (or the shared simulator) waits in the queue; a visitor's own key is another
+        account, with a concurrent-task limit of its own, so its create is sent at once. A
+        1303 from the API means nothing was created: the create goes back to the head of the
+        queue and is sent again after a pause, without the visitor seeing an error.
+        """
+        if owned or not self.capacity.limited:
+            yield await _off_loop(partial(client.submit_body, body))
+            return
+        await self._adopt_running(client)
+        ticket = self.capacity.join()
+        first_refusal: float | None = None
+        try:
+            while True:
+                async for place in ticket.wait(tick=TICK):
+                    yield place
+                try:
+                    task = await self._send_create(client, body, ticket)
+                except RateLimitError as exc:
+                    now = time.monotonic()
+                    first_refusal = now if first_refusal is None else first_refusal
+                    if exc.code != 1303 or now - first_refusal > self.settings.wait_timeout:
+                        raise
+                    ticket.refused(exc.retry_after)
+                    continue
+                yield task
+                return
+        finally:
+            ticket.close()
+
+    async def _create_task(self, client: TryOnClient, body: dict[str, str], *, owned: bool) -> Task:
+        """:meth:`_create` for callers that show no place in line: the created task."""
+        async with aclosing(self._create(client, body, owned=owned)) as making:
+            async for made in making:
+                if isinstance(made, Task):
+                    return made
+        raise AssertionError("_create ends with the created task")
+
+    async def _send_create(self, client: TryOnClient, body: dict[str, str], ticket: Ticket) -> Task:
+        """Send the create holding ``ticket``'s slot. A visitor who leaves while it is on its
+        way does not stop it: the slot then follows whatever the API answers."""
+        sending = asyncio.get_running_loop().run_in_executor(
+            _HTTP_POOL, partial(client.submit_body, body)
+        )
+        ticket.sending = True
+        try:
+            task = await asyncio.shield(sending)
+        except asyncio.CancelledError:
+            sending.add_done_callback(partial(self._settle_abandoned, ticket))
+            raise
+        except BaseException:
+            ticket.sending = False
+            raise
+        ticket.sending = False
+        ticket.created(task.task_id)
+        return task
+
+    def _settle_abandoned(self, ticket: Ticket, sending: asyncio.Future[Task]) -> None:
+        ticket.sending = False
+        task = None if sending.cancelled() or sending.exception() else sending.result()
+        if task is None:
+            ticket.close()
+            return
+        ticket.created(task.task_id)
+        self.capacity.release_when_done(task.task_id)
+
+    async def _adopt_running(self, client: TryOnClient) -> None:
+        """Once, before the first create: tasks already running at the API hold slots too."""
+        if self._adopted:
+            return
+        self._adopted = True
+        try:
+            tasks = await _off_loop(partial(client.list, 1, 100))
+        except TryOnError as exc:
+            log.warning("could not list the tasks running at the API: %s", exc)
+            return
+        now_ms = time.time() * 1000
+        for task in tasks:
+            if not task.is_terminal:
+                age = (now_ms - task.created_at) / 1000 if task.created_at else 0.0
+                self.capacity.adopt(task.task_id, age)
+
+    async def _still_running(self, task_id: str) -> bool:
+        client, _ = self._client(None)
+        try:
+            task = await _off_loop(partial(client.get, task_id))
+        except TaskNotFoundError:
+            return False
+        return not task.is_terminal
 
     # --- who may look a task up -------------------------------------------------------
 
@@ -249,7 +367,16 @@ class Studio:
         client, owned = self._client(api_key)
         try:
             try:
-                task = await _off_loop(partial(client.submit_body, submission.body))
+                made: Place | Task | None = None
+                creating = self._create(client, submission.body, owned=owned)
+                async with aclosing(creating):  # a visitor who leaves leaves the queue at once
+                    async for made in creating:
+                        if isinstance(made, Place):
+                            yield Step(
+                                "queued", elapsed(), request=preview, notes=notes, place=made
+                            )
+                assert isinstance(made, Task)
+                task = made
             except TryOnError as exc:
                 yield Step("error", elapsed(), request=preview, error=exc, notes=notes)
                 return
@@ -346,35 +473,45 @@ class Studio:
     async def _follow(
         self, client: TryOnClient, task: Task, started: float, person: Path | None
     ) -> AsyncIterator[Step]:
-        deadline = started + client.wait_timeout
+        # Counted from here, not from ``started``: time spent in the queue is not the task's.
+        deadline = time.monotonic() + client.wait_timeout
         pauses = client.poll_pauses()
-        while not task.is_terminal:
-            yield Step(_phase(task), time.monotonic() - started, task=task)
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                error = wait_timeout_error(task.task_id, task.task_status, client.wait_timeout)
-                yield Step("error", time.monotonic() - started, task=task, error=error)
-                return
-            pause = min(next(pauses), remaining)
-            # Tick the elapsed time on screen between polls without asking the API more often.
-            while pause > TICK:
-                await asyncio.sleep(TICK)
-                pause -= TICK
+        try:
+            while not task.is_terminal:
                 yield Step(_phase(task), time.monotonic() - started, task=task)
-            await asyncio.sleep(pause)
-            try:
-                # Bounded by the wait limit too: a query still in flight cannot outlast it.
-                task = await _off_loop(partial(client.get, task.task_id, deadline=deadline))
-            except TryOnError as exc:
-                failure: TryOnError = exc
-                if isinstance(exc, NetworkError) and time.monotonic() >= deadline:
-                    failure = wait_timeout_error(
-                        task.task_id, task.task_status, client.wait_timeout
-                    )
-                # The task exists (and may be billed): every error names it, so nobody pays twice.
-                failure = failure.with_task_id(task.task_id)
-                yield Step("error", time.monotonic() - started, task=task, error=failure)
-                return
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    error = wait_timeout_error(task.task_id, task.task_status, client.wait_timeout)
+                    yield Step("error", time.monotonic() - started, task=task, error=error)
+                    return
+                pause = min(next(pauses), remaining)
+                if self.capacity.waiting:  # others wait for this slot: notice the end promptly
+                    pause = min(pause, client.poll_interval)
+                # Tick the elapsed time on screen between polls without asking the API more often.
+                while pause > TICK:
+                    await asyncio.sleep(TICK)
+                    pause -= TICK
+                    yield Step(_phase(task), time.monotonic() - started, task=task)
+                await asyncio.sleep(pause)
+                try:
+                    # Bounded by the wait limit too: a query still in flight cannot outlast it.
+                    task = await _off_loop(partial(client.get, task.task_id, deadline=deadline))
+                except TryOnError as exc:
+                    failure: TryOnError = exc
+                    if isinstance(exc, NetworkError) and time.monotonic() >= deadline:
+                        failure = wait_timeout_error(
+                            task.task_id, task.task_status, client.wait_timeout
+                        )
+                    # The task exists (and may be billed): every error names it, so nobody pays
+                    # twice.
+                    failure = failure.with_task_id(task.task_id)
+                    yield Step("error", time.monotonic() - started, task=task, error=failure)
+                    return
+        finally:
+            if task.is_terminal:
+                self.capacity.ended(task.task_id)  # before the download: the slot is free now
+            else:  # cancelled, closed or timed out: it keeps its slot until the API says so
+                self.capacity.release_when_done(task.task_id)
         if task.task_status == "failed":
             yield Step("failed", time.monotonic() - started, task=task)
             return
@@ -415,7 +552,9 @@ class Studio:
             partial(prepare_submission, human, cloth, model_name, callback_url, limits=self.limits)
         )
         client, _ = self._client(None)
-        return await _off_loop(partial(client.submit_body, submission.body))
+        task = await self._create_task(client, submission.body, owned=False)
+        self.capacity.release_when_done(task.task_id)  # nobody follows it: it keeps its slot
+        return task
 
     async def query(
         self, task_id: str, owner_token: str | None = None, *, session: str = ""
@@ -468,7 +607,7 @@ class Studio:
                 )
             )
             submission = submission_of(person, cloth, model_name)
-            return await _off_loop(partial(client.submit_body, submission.body))
+            return await self._create_task(client, submission.body, owned=owned)
 
         async def follow(task: Task) -> AsyncIterator[Follow]:
             async for step in self._follow(client, task, time.monotonic(), None):
