@@ -93,6 +93,8 @@ class Faults:
     fail_share: float = 0.0
     fail_message: str = "Simulated failure: no person was found in the image."
     never_finish: bool = False
+    #: Accept callback URLs but never call them: a callback lost on its way.
+    drop_callbacks: bool = False
     #: Answer a share (``error_share``) of requests with this contract error code.
     error_code: int | None = None
     error_share: float = 1.0
@@ -263,6 +265,8 @@ class Simulator:
             body = self.task_object(
                 task, base_url, now_ms=task.created_at + round(moment * 1000) + 1
             )
+            if self.config.faults.drop_callbacks:
+                continue
             try:
                 await asyncio.to_thread(requests.post, task.callback_url, json=body, timeout=(2, 5))
                 self.callbacks_sent.append(body)
