@@ -283,6 +283,23 @@ def test_the_visitors_own_callback_url_passes_through_untouched_and_the_run_poll
     assert final.callback is None and len(inbox) == 0
 
 
+def test_each_lookbook_garment_is_woken_by_its_own_callback(
+    start_simulator: StartSimulator, route: LoopbackServer, inbox: Inbox, tmp_path: Path
+) -> None:
+    from tests.test_lookbook import garment_files, person_file, snapshots
+
+    simulator = start_simulator(task_seconds=0.6)
+    studio = callback_studio(simulator, route, inbox, tmp_path)  # a 10 s backstop
+    started = time.monotonic()
+    final = snapshots(studio, person_file(tmp_path), garment_files(tmp_path, 3))[-1]
+    assert [item.state for item in final] == ["succeed"] * 3
+    assert time.monotonic() - started < 8  # none waited for the backstop
+    assert queries(simulator) <= 2 * 3
+    tasks = simulator.simulator.tasks.values()
+    assert len({task.callback_url for task in tasks}) == 3  # a token per garment
+    assert len(inbox) == 0
+
+
 def test_without_a_public_address_creates_carry_no_callback(
     simulator: SimulatorServer, image_files: tuple[Path, Path], tmp_path: Path
 ) -> None:
