@@ -144,7 +144,7 @@ def test_a_run_with_callbacks_ends_right_after_its_task_with_at_most_two_queries
     assert final.task is not None
     finished_at = final.task.raw["data"]["updated_at"] / 1000  # the simulator's end time
     # Target 0.3 s; the bound leaves room for a busy machine, far below the 10 s backstop.
-    assert ended - finished_at < 1.5
+    assert ended - finished_at < 2.0
     assert queries(simulator) <= 2
 
 
