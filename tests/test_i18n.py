@@ -52,7 +52,7 @@ NAMES = frozenset(
     TRYON_STATE_DIR TRYON_MAX_LONG_SIDE TRYON_RATE_PER_SESSION base64 data http https jpg png
     url ftp file javascript int str list dict bool task_id task_status request_id page_num
     page_size human_image cloth_image submitted processing succeed failed minute
-    hour zip ACCESS_KEY SECRET_KEY""".split()  # noqa: SIM905
+    hour zip ACCESS_KEY SECRET_KEY TRYON_PUBLIC_URL off""".split()  # noqa: SIM905
 )
 #: Values shown as they are: links, `task ids`, 'quoted values', dotted names (a.png, v1.5),
 #: ids and model names (req-1, kolors-virtual-try-on-v1).

@@ -4,8 +4,9 @@ Gradio's own login covers its page and API routes, but not what is mounted besid
 server answers anonymous tool calls) nor a few of its own routes. :class:`AccessGuard` is an ASGI
 middleware in front of the whole app: with ``TRYON_ACCESS_PASSWORD`` set, a request passes only
 with Gradio's login cookie, an ``Authorization: Basic`` (user and password) or ``Bearer``
-(the password) header, or to the few routes the login page itself needs. It also throttles
-password guesses per client address.
+(the password) header, or to the few routes the login page itself needs, or as a POST to
+``/callbacks/<token>`` (the API's callbacks: that route checks its unguessable token itself). It
+also throttles password guesses per client address.
 
 A visitor is keyed on the client address, taken from ``X-Forwarded-For`` only as far as
 ``TRYON_TRUSTED_PROXIES`` proxies vouch for it (see :func:`client_address`); a client can mint a
@@ -29,6 +30,7 @@ from starlette.middleware import Middleware
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .callback_inbox import CALLBACK_PREFIX, TOKEN_PATTERN
 from .settings import Settings
 
 #: Routes that answer without the password: the login page, its assets and its own questions.
@@ -300,6 +302,8 @@ def _headers(scope: Scope) -> dict[str, list[str]]:
 
 
 def _is_public(path: str, method: str) -> bool:
+    if method == "POST" and _is_callback(path):
+        return True  # the API cannot log in: the route checks the token itself
     if method not in ("GET", "HEAD"):
         return False
     if path in PUBLIC_PATHS:
@@ -308,6 +312,12 @@ def _is_public(path: str, method: str) -> bool:
     if ".." in segments or "." in segments:  # never let a public prefix reach elsewhere
         return False
     return path.startswith(PUBLIC_PREFIXES)
+
+
+def _is_callback(path: str) -> bool:
+    """``/callbacks/<token>`` exactly: one segment shaped like a token, nothing below it."""
+    token = path.removeprefix(CALLBACK_PREFIX)
+    return token != path and TOKEN_PATTERN.fullmatch(token) is not None
 
 
 async def _refuse_throttled(wait: int, scope: Scope, send: Send) -> None:

@@ -32,11 +32,12 @@ import requests
 from PIL import Image, ImageDraw, ImageFilter
 
 from .images import ImageLimits, prepare_image
+from .simulator import SimulatorConfig, SimulatorServer
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKING_SIDE = 1024  # the model's working size: what "no visible loss" is judged at
 Row = tuple[str, str, str, str]
-SECTIONS = ("prepare", "payload", "app", "queue", "cold", "memory")
+SECTIONS = ("prepare", "payload", "app", "queue", "callbacks", "cold", "memory")
 
 
 # --- test images ----------------------------------------------------------------------------
@@ -612,6 +613,78 @@ def bench_queue(
     checks[f"{visitors} visitors within 1.15x the ideal {ideal:.0f} s"] = total <= 1.15 * ideal
 
 
+def bench_callbacks(
+    inputs: dict[str, Path], tasks: int, rows: list[Row], checks: dict[str, bool]
+) -> None:
+    """Callbacks against polling: how long after the task ends at the API the result is back
+    from ``/tryon``, and how many status queries each task costs, for 3 s and 20 s tasks.
+
+    The simulator runs in this process (it counts the queries and records when each task
+    ended); the app runs as ``python app.py`` with ``TRYON_PUBLIC_URL`` its own loopback
+    address (callbacks) or ``off`` (polling as before), ``tasks`` try-ons at once.
+    """
+    person = inputs["folder"] / "person-1500.jpg"
+    if not person.exists():
+        with Image.open(inputs["2 MP JPEG"]) as image:
+            image.resize((1500, 844)).save(person, quality=92)
+    garment = inputs["garment"]
+    with SimulatorServer(SimulatorConfig()) as server:
+        sim = server.simulator
+        for callbacks in (True, False):
+            port = free_port()
+            env = {
+                "KLING_API_KEY": "bench-key",
+                "KLING_API_BASE": server.gateway_base,
+                "GRADIO_SERVER_PORT": str(port),
+                "GRADIO_ANALYTICS_ENABLED": "False",
+                "TRYON_PUBLIC_URL": f"http://127.0.0.1:{port}" if callbacks else "off",
+            }
+            with process([sys.executable, "app.py"], env):
+                base = f"http://127.0.0.1:{port}/gradio_api"
+                wait_http(f"http://127.0.0.1:{port}/")
+                # Untimed: the app's first call, and the simulator's render of these pictures
+                # (it caches renders; the real API has rendered before it reports the end).
+                sim.config.task_seconds = 0.5
+                _delay_after_end(base, person, garment)
+                for seconds in (3.0, 20.0):
+                    sim.config.task_seconds = seconds  # read afresh for every new task
+                    queries_before = sim.requests_seen - sim.creates_received
+                    # Staggered starts, as visitors arrive: the tasks' callbacks and queries do
+                    # not all land at the same moment.
+                    starts = [index * 0.7 for index in range(tasks)]
+                    with ThreadPoolExecutor(tasks) as pool:
+                        delays = list(
+                            pool.map(partial(_delay_after_end, base, person, garment), starts)
+                        )
+                    queries = (sim.requests_seen - sim.creates_received - queries_before) / tasks
+                    delay = statistics.median(delays)
+                    how = "callbacks" if callbacks else "polling (no public URL)"
+                    rows.append(
+                        (
+                            f"{seconds:.0f} s task, {how}: result after the task ended",
+                            f"{delay:.2f} s median (max {max(delays):.2f})",
+                            f"{queries:.1f} status queries per task",
+                            f"{tasks} tasks",
+                        )
+                    )
+                    if callbacks:
+                        checks[f"callbacks, {seconds:.0f} s tasks: median delay <= 0.3 s"] = (
+                            delay <= 0.3
+                        )
+                        checks[f"callbacks, {seconds:.0f} s tasks: <= 2 queries per task"] = (
+                            queries <= 2
+                        )
+
+
+def _delay_after_end(base: str, person: Path, garment: Path, start_after: float = 0.0) -> float:
+    """One ``/tryon``: seconds from the task's end at the simulator to the call's return."""
+    time.sleep(start_after)
+    with requests.Session() as session:
+        _, task = raw_call(session, base, "tryon", person, garment)
+    returned = time.time()
+    return returned - float(task["data"]["updated_at"]) / 1000
+
+
 def timed(call: Callable[[], object]) -> float:
     started = time.monotonic()
     call()
@@ -814,6 +887,8 @@ def main(argv: list[str] | None = None) -> int:
         bench_app(inputs, repeat, sessions, args.task_seconds, rows, checks)
     if "queue" in only:
         bench_queue(inputs, 100, 5, 1.0, rows, checks)
+    if "callbacks" in only:
+        bench_callbacks(inputs, 5, rows, checks)
     if "cold" in only:
         bench_cold_start(3, rows, checks)
     if "memory" in only:

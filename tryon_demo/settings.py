@@ -79,6 +79,13 @@ class Settings:
     #: (``GRADIO_SERVER_NAME``): together they say whether strangers can reach the app.
     space_id: str | None = None
     server_name: str = "127.0.0.1"
+    #: The address at which the API can reach this app (``TRYON_PUBLIC_URL``; on a Space
+    #: ``https://<SPACE_HOST>``): with it, creates carry a callback URL of the app's own.
+    public_url: str | None = None
+    #: ``TRYON_PUBLIC_URL=off``: no callbacks of the app's own at all, not even offline.
+    callbacks: bool = True
+    #: While a callback is expected, the slow poll that still ends a run whose callback is lost.
+    callback_backstop: float = 15.0
 
     @property
     def mode(self) -> Mode:
@@ -204,6 +211,16 @@ def load_settings(
     defaults = Settings()
     from .limits import Rate  # here, not at the top: limits imports the error types settings uses
 
+    public_url = text("TRYON_PUBLIC_URL")
+    callbacks = (public_url or "").lower() not in {"off", "0", "no", "false"}
+    if not callbacks:
+        public_url = None
+    elif public_url is None and text("SPACE_HOST"):
+        public_url = f"https://{text('SPACE_HOST')}"
+    if public_url and (
+        urlsplit(public_url).scheme not in {"http", "https"} or not urlsplit(public_url).hostname
+    ):
+        raise ConfigurationError(msg("settings.public_url", value=repr(public_url)))
     for name in ("TRYON_RATE_PER_SESSION", "TRYON_RATE_GLOBAL", "TRYON_RATE_QUERY"):
         Rate.parse(text(name), name)  # refuse a malformed rate at start-up, not at first use
     return Settings(
@@ -247,6 +264,11 @@ def load_settings(
         work_ttl=max(60.0, _number(merged, "TRYON_WORK_TTL", float, defaults.work_ttl)),
         space_id=text("SPACE_ID"),
         server_name=text("GRADIO_SERVER_NAME") or defaults.server_name,
+        public_url=public_url.rstrip("/") if public_url else None,
+        callbacks=callbacks,
+        callback_backstop=max(
+            1.0, _number(merged, "TRYON_CALLBACK_BACKSTOP", float, defaults.callback_backstop)
+        ),
         state_dir=Path(os.path.expanduser(text("TRYON_STATE_DIR") or ""))
         if text("TRYON_STATE_DIR")
         else default_state_dir(merged),

@@ -24,7 +24,8 @@ from typing import Any, Literal, TypeVar
 import requests
 from PIL import Image, ImageOps
 
-from . import ownership, workfiles
+from . import callback_inbox, ownership, workfiles
+from .callback_inbox import Inbox
 from .callbacks import check_callback_url
 from .capacity import Capacity, Place, Ticket
 from .client import TryOnClient, failure_reason, wait_timeout_error
@@ -38,6 +39,7 @@ from .errors import (
     UnexpectedResponseError,
     UnsafeURLError,
     api_error,
+    redact_json,
 )
 from .i18n import Language
 from .images import ImageLimits, ImageSource, prepare_image
@@ -80,6 +82,9 @@ class Step:
     owner_token: str | None = field(default=None, repr=False)
     #: While ``queued``: how many creates are ahead and about how long until this one's turn.
     place: Place | None = None
+    #: The latest callback the API sent this run (redacted), shown beside the task JSON. Its
+    #: state is only a claim: the run's result always comes from its own status query.
+    callback: dict[str, Any] | None = None
 
     @property
     def task_json(self) -> dict[str, Any] | None:
@@ -89,6 +94,8 @@ class Step:
                 "error": self.error.to_dict(),
                 "last_task": self.task.raw if self.task else None,
             }
+        if self.callback is not None:
+            return {"callback": self.callback, "last_query": self.task.raw if self.task else None}
         return self.task.raw if self.task else None
 
     @property
@@ -110,6 +117,8 @@ class Step:
         if self.task is not None:
             parts.append(msg("status.task", task_id=Code(self.task.task_id)))
         parts.append(msg("status.elapsed", seconds=self.elapsed))
+        if self.callback is not None:
+            parts.append(msg("status.callback", status=str(self.callback.get("task_status"))))
         lines: list[Msg | str] = [Msg.join(parts, sep="summary")]
         if self.error is not None:
             lines.append(self.error.as_msg())  # with the request_id when there is one
@@ -147,7 +156,13 @@ class Studio:
     """Runs try-ons for the web app; one per app, shared by every visitor."""
 
     def __init__(
-        self, settings: Settings, workdir: Path, *, clock: Callable[[], float] = time.time
+        self,
+        settings: Settings,
+        workdir: Path,
+        *,
+        clock: Callable[[], float] = time.time,
+        inbox: Inbox | None = None,
+        served_url: Callable[[], str | None] | None = None,
     ) -> None:
         self.settings = settings
         self.limits = ImageLimits.from_settings(settings)
@@ -168,6 +183,11 @@ class Studio:
             typical=settings.simulator_task_seconds if settings.mode == "offline" else 25.0,
         )
         self._adopted = False
+        #: Where the API's callbacks for this app's runs arrive (the callback route's inbox).
+        self.inbox = inbox if inbox is not None else callback_inbox.shared()
+        #: The loopback URL the app is being served at with its callback route, once it is
+        #: (``None`` before launch): offline, the simulator calls back there.
+        self.served_url = served_url
 
     # --- clients ------------------------------------------------------------------------
 
@@ -326,6 +346,35 @@ class Studio:
         if self.settings.public and (callback_url or "").strip():
             await _off_loop(partial(check_callback_url, callback_url, public=True))
 
+    # --- callbacks ----------------------------------------------------------------------
+
+    def callback_base(self) -> str | None:
+        """The app's address for the API's callbacks, or ``None`` when it has none (polling).
+
+        Offline, the in-process simulator calls back on loopback, so the app's own loopback
+        URL; otherwise ``TRYON_PUBLIC_URL`` (on a Space ``https://<SPACE_HOST>``).
+        """
+        if not self.settings.callbacks:
+            return None
+        if self.settings.mode == "offline":
+            return self.served_url() if self.served_url is not None else None
+        return self.settings.public_url
+
+    def _callback_for(self, visitor_url: str | None) -> tuple[str | None, str | None, Msg | None]:
+        """``(token, callback URL to create with, note)`` for one create.
+
+        A visitor's own callback URL passes through untouched (the app then polls and says so);
+        else the app's own with a new one-time token when the app can be reached.
+        """
+        own = (visitor_url or "").strip()
+        if own:
+            return None, own, msg("callback.note_visitor")
+        base = self.callback_base()
+        if base is None:
+            return None, None, None
+        token, url = self.inbox.expect(base, ttl=self.settings.wait_timeout + 60)
+        return token, url, msg("callback.note_own", seconds=self.settings.callback_backstop)
+
     # --- the flows ----------------------------------------------------------------------
 
     async def run(
@@ -346,54 +395,79 @@ class Studio:
             return time.monotonic() - started
 
         yield Step("preparing", 0.0)
+        callback: str | None = None  # the app's own token, forgotten however the run ends
         try:
-            if not (api_key or "").strip():  # the owner's key (or the shared simulator) pays
-                self.limiter.acquire(session)  # before any image work: a refusal costs nothing
-            await self._check_callback(callback_url)
-            submission = await _off_loop(
-                partial(
-                    prepare_submission, human, cloth, model_name, callback_url, limits=self.limits
+            try:
+                if not (api_key or "").strip():  # the owner's key (or the shared simulator) pays
+                    self.limiter.acquire(session)  # before any image work: a refusal costs nothing
+                await self._check_callback(callback_url)
+                callback, callback_url, callback_note = self._callback_for(callback_url)
+                submission = await _off_loop(
+                    partial(
+                        prepare_submission,
+                        human,
+                        cloth,
+                        model_name,
+                        callback_url,
+                        limits=self.limits,
+                    )
                 )
+            except TryOnError as exc:
+                yield Step("error", elapsed(), error=exc)
+                return
+            preview = submission.preview()
+            if callback is not None:  # the token is the callback's credential: not for screens
+                preview["callback_url"] = _masked(preview["callback_url"], callback)
+            notes = (
+                msg(
+                    "prep.note", field=msg("field.person"), actions=submission.human.report.actions
+                ),
+                msg(
+                    "prep.note", field=msg("field.garment"), actions=submission.cloth.report.actions
+                ),
+                *((callback_note,) if callback_note else ()),
             )
-        except TryOnError as exc:
-            yield Step("error", elapsed(), error=exc)
-            return
-        preview = submission.preview()
-        notes = (
-            msg("prep.note", field=msg("field.person"), actions=submission.human.report.actions),
-            msg("prep.note", field=msg("field.garment"), actions=submission.cloth.report.actions),
-        )
-        yield Step("preparing", elapsed(), request=preview, notes=notes)
+            yield Step("preparing", elapsed(), request=preview, notes=notes)
+            inner = self._create_and_follow(
+                submission.body, api_key, started, _local_path(human) if compare else None, callback
+            )
+            # Closed with the run (Cancel, a page closed): it then leaves the queue at once.
+            async with aclosing(inner):
+                async for step in inner:
+                    yield replace(step, request=preview, notes=notes)
+        finally:
+            self.inbox.forget(callback)
+
+    async def _create_and_follow(
+        self,
+        body: dict[str, str],
+        api_key: str | None,
+        started: float,
+        person: Path | None,
+        callback: str | None,
+    ) -> AsyncGenerator[Step, None]:
+        """Create the task (waiting in the capacity queue when there is one) and follow it."""
         client, owned = self._client(api_key)
         try:
             try:
                 made: Place | Task | None = None
-                creating = self._create(client, submission.body, owned=owned)
+                creating = self._create(client, body, owned=owned)
                 async with aclosing(creating):  # a visitor who leaves leaves the queue at once
                     async for made in creating:
                         if isinstance(made, Place):
-                            yield Step(
-                                "queued", elapsed(), request=preview, notes=notes, place=made
-                            )
+                            yield Step("queued", time.monotonic() - started, place=made)
                 assert isinstance(made, Task)
                 task = made
             except TryOnError as exc:
-                yield Step("error", elapsed(), request=preview, error=exc, notes=notes)
+                yield Step("error", time.monotonic() - started, error=exc)
                 return
-            person = _local_path(human) if compare else None
             token = self.owner_token(task.task_id)
-            async for step in self._follow(client, task, started, person):
-                yield Step(
-                    step.phase,
-                    step.elapsed,
-                    request=preview,
-                    task=step.task,
-                    result_path=step.result_path,
-                    comparison=step.comparison,
-                    error=step.error,
-                    notes=notes,
-                    owner_token=token,
-                )
+            if callback is not None:
+                self.inbox.bind(callback, task.task_id)
+            following = self._follow(client, task, started, person, callback)
+            async with aclosing(following):  # a run stopped early hands its slot on at once
+                async for step in following:
+                    yield replace(step, owner_token=token)
         finally:
             if owned:
                 client.close()
@@ -471,28 +545,61 @@ class Studio:
                 client.close()
 
     async def _follow(
-        self, client: TryOnClient, task: Task, started: float, person: Path | None
-    ) -> AsyncIterator[Step]:
+        self,
+        client: TryOnClient,
+        task: Task,
+        started: float,
+        person: Path | None,
+        callback: str | None = None,
+    ) -> AsyncGenerator[Step, None]:
+        """Follow ``task`` to its end. With ``callback`` (a token of :attr:`inbox`) a callback
+        claiming the end wakes it at once and polling is only a slow backstop; without, it
+        polls (1 s, growing x1.25 up to 5 s by default)."""
         # Counted from here, not from ``started``: time spent in the queue is not the task's.
         deadline = time.monotonic() + client.wait_timeout
         pauses = client.poll_pauses()
+        received: dict[str, Any] | None = None  # the latest callback, for the page
+        phase: Phase = _phase(task)
         try:
             while not task.is_terminal:
-                yield Step(_phase(task), time.monotonic() - started, task=task)
+                phase = _later(phase, _phase(task))
+                yield Step(phase, time.monotonic() - started, task=task, callback=received)
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     error = wait_timeout_error(task.task_id, task.task_status, client.wait_timeout)
-                    yield Step("error", time.monotonic() - started, task=task, error=error)
+                    yield Step(
+                        "error",
+                        time.monotonic() - started,
+                        task=task,
+                        error=error,
+                        callback=received,
+                    )
                     return
-                pause = min(next(pauses), remaining)
-                if self.capacity.waiting:  # others wait for this slot: notice the end promptly
-                    pause = min(pause, client.poll_interval)
-                # Tick the elapsed time on screen between polls without asking the API more often.
-                while pause > TICK:
-                    await asyncio.sleep(TICK)
-                    pause -= TICK
-                    yield Step(_phase(task), time.monotonic() - started, task=task)
-                await asyncio.sleep(pause)
+                if callback is None:
+                    pause = min(next(pauses), remaining)
+                    if self.capacity.waiting:  # others wait for this slot: notice the end soon
+                        pause = min(pause, client.poll_interval)
+                    # Tick the elapsed time on screen between polls without asking the API more
+                    # often.
+                    while pause > TICK:
+                        await asyncio.sleep(TICK)
+                        pause -= TICK
+                        yield Step(_phase(task), time.monotonic() - started, task=task)
+                    await asyncio.sleep(pause)
+                else:
+                    until = time.monotonic() + min(self.settings.callback_backstop, remaining)
+                    while (left := until - time.monotonic()) > 0:
+                        body = await self.inbox.wait(callback, min(TICK, left))
+                        if body is not None:
+                            # Redacted like every reply: the key and recent JWTs, in any form.
+                            received = redact_json(body, client._secret_values())
+                            claimed = str(body.get("task_status"))
+                            if claimed in ("succeed", "failed"):
+                                break  # confirmed by the query below: a body is never the result
+                            phase = _later(
+                                phase, "processing" if claimed == "processing" else phase
+                            )
+                        yield Step(phase, time.monotonic() - started, task=task, callback=received)
                 try:
                     # Bounded by the wait limit too: a query still in flight cannot outlast it.
                     task = await _off_loop(partial(client.get, task.task_id, deadline=deadline))
@@ -505,7 +612,13 @@ class Studio:
                     # The task exists (and may be billed): every error names it, so nobody pays
                     # twice.
                     failure = failure.with_task_id(task.task_id)
-                    yield Step("error", time.monotonic() - started, task=task, error=failure)
+                    yield Step(
+                        "error",
+                        time.monotonic() - started,
+                        task=task,
+                        error=failure,
+                        callback=received,
+                    )
                     return
         finally:
             if task.is_terminal:
@@ -513,7 +626,7 @@ class Studio:
             else:  # cancelled, closed or timed out: it keeps its slot until the API says so
                 self.capacity.release_when_done(task.task_id)
         if task.task_status == "failed":
-            yield Step("failed", time.monotonic() - started, task=task)
+            yield Step("failed", time.monotonic() - started, task=task, callback=received)
             return
         try:
             result = await _off_loop(partial(self.fetch_result, task))
@@ -522,7 +635,11 @@ class Studio:
             )
         except TryOnError as exc:
             yield Step(
-                "error", time.monotonic() - started, task=task, error=exc.with_task_id(task.task_id)
+                "error",
+                time.monotonic() - started,
+                task=task,
+                error=exc.with_task_id(task.task_id),
+                callback=received,
             )
             return
         yield Step(
@@ -531,6 +648,7 @@ class Studio:
             task=task,
             result_path=result,
             comparison=comparison,
+            callback=received,
         )
 
     async def submit(
@@ -594,6 +712,7 @@ class Studio:
             partial(prepare_image, human, field=msg("field.person"), limits=self.limits)
         )
         client, owned = self._client(api_key)
+        callbacks: dict[str, str] = {}  # task id -> its callback token, until it ends
 
         async def submit(garment: Garment) -> Task:
             if counted:
@@ -606,17 +725,30 @@ class Studio:
                     limits=self.limits,
                 )
             )
-            submission = submission_of(person, cloth, model_name)
-            return await self._create_task(client, submission.body, owned=owned)
+            token, callback_url, _ = self._callback_for(None)
+            submission = submission_of(person, cloth, model_name, callback_url)
+            try:
+                task = await self._create_task(client, submission.body, owned=owned)
+            except BaseException:
+                self.inbox.forget(token)
+                raise
+            if token is not None:
+                self.inbox.bind(token, task.task_id)
+                callbacks[task.task_id] = token
+            return task
 
         async def follow(task: Task) -> AsyncIterator[Follow]:
-            async for step in self._follow(client, task, time.monotonic(), None):
-                yield Follow(
-                    step.task or task,
-                    step.result_path,
-                    str(step.error) if step.error is not None else "",
-                    step.error.as_msg() if step.error is not None else None,
-                )
+            token = callbacks.get(task.task_id)
+            try:
+                async for step in self._follow(client, task, time.monotonic(), None, token):
+                    yield Follow(
+                        step.task or task,
+                        step.result_path,
+                        str(step.error) if step.error is not None else "",
+                        step.error.as_msg() if step.error is not None else None,
+                    )
+            finally:
+                self.inbox.forget(callbacks.pop(task.task_id, None))
 
         try:
             async for items in run_lookbook(
@@ -628,6 +760,8 @@ class Studio:
             ):
                 yield items
         finally:
+            for token in callbacks.values():  # stopped early: garments never followed
+                self.inbox.forget(token)
             if owned:
                 client.close()
 
@@ -733,6 +867,17 @@ async def guarded(steps: AsyncIterator[Step]) -> AsyncIterator[Step]:
 
 def _phase(task: Task) -> Phase:
     return "processing" if task.task_status == "processing" else "submitted"
+
+
+def _later(shown: Phase, new: Phase) -> Phase:
+    """The later of two waiting phases: a callback may say "processing" before a query does,
+    and callbacks may arrive out of order, but the page never steps back to "submitted"."""
+    return "processing" if "processing" in (shown, new) else new
+
+
+def _masked(url: str, token: str) -> str:
+    """The callback URL with its token shortened, as the page shows it."""
+    return url.replace(token, token[:6] + "…")
 
 
 def _local_path(source: ImageSource | None) -> Path | None:

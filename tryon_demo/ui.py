@@ -19,9 +19,10 @@ from gradio.events import api as gr_api
 from gradio.i18n import I18nData
 from starlette.middleware import Middleware
 
-from . import access, api_docs, session_state
+from . import access, api_docs, callback_inbox, session_state
 from .api_docs import documented
 from .body_limit import BodyLimitMiddleware
+from .callback_route import CALLBACK_PATH, callback_routes, loopback_url
 from .client import failure_reason
 from .components import OriginalImage
 from .errors import TryOnError
@@ -223,7 +224,7 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
     """The whole page, wired to a :class:`Studio`."""
     settings = settings or load_settings()
     session_state.install()
-    studio = Studio(settings, workdir)
+    studio = Studio(settings, workdir, served_url=lambda: _served_url(demo))
     offline = settings.mode == "offline"
     banner_class = "mode-offline" if offline else "mode-online"
     banner_text = T("banner_offline") if offline else f"{T('banner_online')} {settings.base_host}"
@@ -932,6 +933,18 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
     return demo
 
 
+def _served_url(demo: gr.Blocks) -> str | None:
+    """The loopback URL ``demo`` is being served at, once it runs with the callback route
+    (launched with :func:`launch_options`); ``None`` before, so runs poll instead."""
+    app = getattr(demo, "server_app", None)
+    port = getattr(demo, "server_port", None)
+    if not getattr(demo, "is_running", False) or app is None or not port:
+        return None
+    if not any(getattr(route, "path", None) == CALLBACK_PATH for route in app.routes):
+        return None
+    return loopback_url(getattr(demo, "server_name", None), int(port))
+
+
 def _remember(known: dict[str, str] | None, new: dict[str, str]) -> dict[str, str]:
     """The browser's tokens with ``new`` (task id -> token) added, the oldest dropped beyond
     the cap."""
@@ -1020,7 +1033,9 @@ def launch_options(workdir: Path = WORKDIR, settings: Settings | None = None) ->
             "middleware": [
                 *access.access_middleware(settings, message),
                 Middleware(BodyLimitMiddleware),
-            ]
+            ],
+            # POST /callbacks/<token>: where the API's callbacks wake the runs waiting on them.
+            "routes": callback_routes(callback_inbox.shared(), settings.trusted_proxies),
         },
         # Without server-side rendering no Node proxy sits between the visitor and this app,
         # so the X-Forwarded-For hops TRYON_TRUSTED_PROXIES counts are the same everywhere.

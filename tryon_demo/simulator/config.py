@@ -23,6 +23,8 @@ class Faults:
     fail_share: float = 0.0
     fail_message: str = "Simulated failure: no person was found in the image."
     never_finish: bool = False
+    #: Accept callback URLs but never call them: a callback lost on its way.
+    drop_callbacks: bool = False
     #: Answer a share (``error_share``) of requests with this contract error code.
     error_code: int | None = None
     error_share: float = 1.0

@@ -207,6 +207,8 @@ class Simulator:
             if delay > 0:
                 await asyncio.sleep(delay)
             body = self.task_object(task, base_url, now=task.created_at + round(moment * 1000) + 1)
+            if self.config.faults.drop_callbacks:
+                continue
             try:
                 await asyncio.to_thread(requests.post, task.callback_url, json=body, timeout=(2, 5))
                 self.callbacks_sent.append(body)
