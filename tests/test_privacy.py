@@ -132,6 +132,13 @@ def test_a_token_proves_only_the_task_it_was_issued_for(tmp_path: Path) -> None:
     assert not ownership.token_valid(b"another server's secret".ljust(32), "task-a", token)
 
 
+def test_a_stored_token_of_another_shape_is_no_right_and_no_crash(tmp_path: Path) -> None:
+    # The page's stored tokens come back from the browser, which a visitor can edit.
+    secret = ownership.load_secret(tmp_path)
+    for odd in (["x"], {"a": 1}, 7, None):
+        assert not ownership.token_valid(secret, "task-a", odd)  # type: ignore[arg-type]
+
+
 def test_the_secret_is_made_once_readable_only_by_its_owner_and_reused(tmp_path: Path) -> None:
     first = ownership.load_secret(tmp_path)
     again = ownership.load_secret(tmp_path)

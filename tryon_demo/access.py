@@ -19,6 +19,7 @@ import base64
 import binascii
 import hmac
 import json
+import os
 import threading
 import time
 from collections import deque
@@ -69,15 +70,26 @@ def client_address(peer: str | None, forwarded_for: Iterable[str], trusted_proxi
 
     Each proxy appends the address it was connected from to ``X-Forwarded-For``; entries to
     the left of the ones the trusted proxies added were written by the client and prove
-    nothing. With ``trusted_proxies`` 0 the connection's own address is used (for connections
-    from loopback uvicorn has already taken it from the header's last entry, which agrees with
-    one trusted proxy on this machine).
+    nothing. With ``trusted_proxies`` 0 the connection's own address is used (uvicorn does not
+    rewrite it from the header: see :func:`trust_forwarded_headers_here_only`).
     """
     entries = [part.strip() for value in forwarded_for for part in value.split(",")]
     entries = [entry for entry in entries if entry]
     if trusted_proxies <= 0 or not entries:
         return (peer or "unknown")[:64]
     return entries[-min(trusted_proxies, len(entries))][:64].lower()
+
+
+def trust_forwarded_headers_here_only() -> None:
+    """Stop uvicorn from taking the client's address from ``X-Forwarded-For`` itself.
+
+    uvicorn trusts the header from loopback peers by default (``FORWARDED_ALLOW_IPS``), so
+    behind a proxy or tunnel on the same machine that passes a client's own header on, any
+    visitor could pick the address their limits and login throttle are counted under. The
+    header is read only by :func:`client_address`, as ``TRYON_TRUSTED_PROXIES`` says. An
+    operator who set ``FORWARDED_ALLOW_IPS`` keeps their setting.
+    """
+    os.environ.setdefault("FORWARDED_ALLOW_IPS", "")
 
 
 def visitor_key(request: Any, trusted_proxies: int) -> str:

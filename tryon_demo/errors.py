@@ -276,6 +276,13 @@ def redact(text: str, secrets: Iterable[str | None]) -> str:
         if scrubbed != decoded:
             result = scrubbed
         current = scrubbed
+    # Base64 wrapped into lines (MIME's 76 columns) or a key broken up by invisible characters:
+    # a secret that shows only once they are taken out is redacted in the text without them.
+    squeezed = _INVISIBLE.sub("", result)
+    if squeezed != result:
+        scrubbed = _replace(squeezed, forms)
+        if scrubbed != squeezed:
+            result = scrubbed
     return result
 
 
@@ -291,6 +298,8 @@ def redact_json(value: Any, secrets: Iterable[str | None]) -> Any:
     return value
 
 
+#: Line breaks and the characters that are invisible on screen (zero-width, soft hyphen).
+_INVISIBLE = re.compile("[\r\n\u00ad\u200b\u200c\u200d\u2060\ufeff]")
 _ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})|\\x([0-9a-fA-F]{2})|\\/")
 
 
@@ -318,6 +327,7 @@ def _forms(secrets: tuple[str, ...]) -> tuple[str, ...]:
     for secret in secrets:
         forms.add(secret)
         data = secret.encode()
+        forms.update({data.hex(), data.hex().upper()})
         for shift in range(3):  # the secret's bytes can start at any offset in a 3-byte group
             encoded = base64.b64encode(b"\0" * shift + data).decode()
             first = -(-8 * shift // 6)  # the first character made only of the secret's bits

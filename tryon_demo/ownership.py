@@ -66,7 +66,7 @@ def token_valid(secret: bytes, task_id: str, token: str | None) -> bool:
 
     Compared in constant time, so the answer's timing tells nothing about a near miss.
     """
-    if not token:
+    if not isinstance(token, str) or not token:  # a stored value of another shape: no right
         return False
     return hmac.compare_digest(issue_token(secret, task_id), token.strip())
 

@@ -1022,6 +1022,7 @@ def launch_options(workdir: Path = WORKDIR, settings: Settings | None = None) ->
     With ``TRYON_ACCESS_PASSWORD`` set, the page asks for it (user name ``TRYON_ACCESS_USER``).
     """
     settings = settings or load_settings()
+    access.trust_forwarded_headers_here_only()
     auth = (settings.access_user, settings.access_password) if settings.access_password else None
     message = text("page.auth_message")
     return {

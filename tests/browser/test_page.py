@@ -57,7 +57,7 @@ def test_the_history_lists_the_sessions_tasks(page: Page) -> None:
     expect(page.locator("#result-image img")).to_be_visible(timeout=20_000)
     page.get_by_text("Session history").click()
     expect(page.locator("#history-gallery img").first).to_be_visible()
-    expect(page.locator("#history-gallery")).to_contain_text("succeed")
+    expect(page.locator("#history-gallery")).to_contain_text("done")
 
 
 def test_an_image_too_small_shows_the_rule_and_gives_the_button_back(

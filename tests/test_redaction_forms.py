@@ -1,0 +1,35 @@
+"""Key redaction covers the encodings a hostile API was seen to echo (found by an attack run)."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from tryon_demo.errors import redact
+
+KEY = "sk-FAKE-KEY-0123456789-must-never-leak"
+
+
+@pytest.mark.parametrize(
+    "echo",
+    [
+        KEY.encode().hex(),
+        KEY.encode().hex().upper(),
+        base64.encodebytes(b"Authorization: Bearer " + KEY.encode() * 3).decode(),  # 76 columns
+        KEY[:8] + "\u200b" + KEY[8:],  # zero-width space
+        KEY[:8] + "\u00ad" + KEY[8:],  # soft hyphen
+    ],
+    ids=["hex", "HEX", "mime-base64", "zero-width-space", "soft-hyphen"],
+)
+def test_an_echoed_key_is_redacted_in_this_encoding_too(echo: str) -> None:
+    shown = redact(f"upstream said: {echo}", [KEY])
+    assert "***" in shown
+    assert KEY not in shown.replace("\u200b", "").replace("\u00ad", "")
+    assert KEY.encode().hex() not in shown.lower()
+    assert "".join(echo.split()) not in "".join(shown.split())
+
+
+def test_text_without_a_key_is_left_as_it_is() -> None:
+    text = "line one\nline two\u200b with a soft\u00adhyphen"
+    assert redact(text, [KEY]) == text
