@@ -92,6 +92,18 @@ def trust_forwarded_headers_here_only() -> None:
     os.environ.setdefault("FORWARDED_ALLOW_IPS", "")
 
 
+def scope_address(trusted_proxies: int) -> Callable[[Scope], str]:
+    """A function giving an ASGI request's client address, as :func:`client_address` reads it
+    (for middleware that counts per visitor before Gradio sees the request)."""
+
+    def address(scope: Scope) -> str:
+        headers = _headers(scope)
+        peer = (scope.get("client") or (None,))[0]
+        return client_address(peer, headers.get("x-forwarded-for", []), trusted_proxies)
+
+    return address
+
+
 def visitor_key(request: Any, trusted_proxies: int) -> str:
     """The key a visitor's limits are counted under: ``ip:<address>``.
 

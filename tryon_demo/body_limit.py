@@ -7,12 +7,17 @@ takes two. This ASGI middleware refuses any body over :data:`MAX_BODY_BYTES` wit
 short JSON message: by its declared ``Content-Length`` before reading a byte, and, for chunked
 bodies that declare no length, as soon as the count passes the cap while it streams in. File
 uploads (multipart bodies to Gradio's ``.../upload`` route) are left to Gradio, which enforces
-``max_file_size`` while it writes them to disk.
+``max_file_size`` per file while it writes them to disk; what they cost the disk is bounded
+here instead, per client address (:class:`UploadBudget`): a stranger sending a dozen files a
+request, request after request, could otherwise fill the disk in minutes.
 """
 
 from __future__ import annotations
 
 import json
+import threading
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -40,17 +45,72 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, _message(limit), headers={"Connection": "close"})
 
 
+class UploadOverBudget(HTTPException):
+    """Raised from ``receive`` once an address's uploads pass its budget (429)."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            429,
+            "This address has uploaded as much as this demo accepts for now. Try again later.",
+            headers={"Connection": "close", "Retry-After": str(retry_after)},
+        )
+        self.retry_after = retry_after
+
+
+class UploadBudget:
+    """Bytes each client address may upload within a sliding ``window`` (seconds)."""
+
+    def __init__(
+        self, max_bytes: int, window: float = 3600.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.max_bytes = max_bytes
+        self.window = window
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._spent: dict[str, deque[tuple[float, int]]] = {}
+
+    def spend(self, who: str, amount: int) -> int:
+        """Count ``amount`` bytes for ``who``; 0 if within the budget, else the seconds until
+        enough of it frees up (nothing is counted then)."""
+        if self.max_bytes <= 0:
+            return 0
+        with self._lock:
+            now = self._clock()
+            for key in [
+                k for k, v in self._spent.items() if not v or v[-1][0] <= now - self.window
+            ]:
+                del self._spent[key]  # addresses idle for a whole window are forgotten
+            spent = self._spent.setdefault(who, deque())
+            total = sum(size for _, size in spent)
+            if total + amount > self.max_bytes:
+                oldest = spent[0][0] if spent else now
+                return max(1, round(oldest + self.window - now))
+            spent.append((now, amount))
+            return 0
+
+
 class BodyLimitMiddleware:
     """ASGI middleware: 413 for any request body over ``max_bytes``, uploads excepted."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int = MAX_BODY_BYTES,
+        uploads: UploadBudget | None = None,
+        address: Callable[[Scope], str] | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.uploads = uploads
+        self.address = address or _peer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass the request on with a ``receive`` that counts, or refuse it outright."""
-        if scope["type"] != "http" or _is_upload(scope):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if _is_upload(scope):
+            await self._upload(scope, receive, send)
             return
         declared = _content_length(scope)
         if declared is not None and declared > self.max_bytes:
@@ -80,6 +140,40 @@ class BodyLimitMiddleware:
             if started:  # a reply already on its way cannot be replaced; end it as it is
                 raise
             await _refuse(send, self.max_bytes)
+
+    async def _upload(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """An upload, counted against its address's budget as it streams in."""
+        if self.uploads is None:
+            await self.app(scope, receive, send)
+            return
+        who = self.address(scope)
+        budget = self.uploads
+        started = False
+
+        async def counting_receive() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                wait = budget.spend(who, len(message.get("body", b"")))
+                if wait:
+                    raise UploadOverBudget(wait)
+            return message
+
+        async def watching_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, watching_send)
+        except UploadOverBudget as refused:
+            if started:
+                raise
+            await _refuse_upload(send, refused.retry_after)
+
+
+def _peer(scope: Scope) -> str:
+    return str((scope.get("client") or ("unknown",))[0])
 
 
 def _is_upload(scope: Scope) -> bool:
@@ -118,6 +212,28 @@ async def _refuse(send: Send, limit: int) -> None:
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
                 # The unread rest of the body is still coming: the connection cannot be reused.
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _refuse_upload(send: Send, retry_after: int) -> None:
+    body = json.dumps(
+        {
+            "detail": "This address has uploaded as much as this demo accepts for now. "
+            f"Try again in {retry_after} s."
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 429,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"retry-after", str(retry_after).encode()),
                 (b"connection", b"close"),
             ],
         }

@@ -48,6 +48,9 @@ class Settings:
     max_input_bytes: int = 40 * 1024 * 1024
     #: Pixels a picture may decode to (``TRYON_MAX_PIXELS``): a small PNG can claim gigabytes.
     max_input_pixels: int = 40_000_000
+    #: Bytes one client address may upload per hour (files the page and API clients send):
+    #: uploads land on the server's disk until the work-file time passes.
+    upload_budget_bytes: int = 1000 * 2**20
     simulator_task_seconds: float = 3.0
     #: Public deployments: a password for the page (user name ``access_user``), and limits on
     #: submissions that spend the owner's key ("5/minute" style rates, a daily cap).
@@ -242,6 +245,10 @@ def load_settings(
             _number(merged, "TRYON_MAX_UPLOAD_MB", float, defaults.max_input_bytes / 2**20) * 2**20
         ),
         max_input_pixels=_number(merged, "TRYON_MAX_PIXELS", int, defaults.max_input_pixels),
+        upload_budget_bytes=int(
+            _number(merged, "TRYON_UPLOAD_BUDGET_MB", float, defaults.upload_budget_bytes / 2**20)
+            * 2**20
+        ),
         simulator_task_seconds=_number(
             merged, "TRYON_SIM_TASK_SECONDS", float, defaults.simulator_task_seconds
         ),

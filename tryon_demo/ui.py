@@ -21,7 +21,7 @@ from starlette.middleware import Middleware
 
 from . import access, api_docs, callback_inbox, session_state
 from .api_docs import documented
-from .body_limit import BodyLimitMiddleware
+from .body_limit import BodyLimitMiddleware, UploadBudget
 from .callback_route import CALLBACK_PATH, callback_routes, loopback_url
 from .client import failure_reason
 from .components import OriginalImage
@@ -1033,7 +1033,11 @@ def launch_options(workdir: Path = WORKDIR, settings: Settings | None = None) ->
         "app_kwargs": {
             "middleware": [
                 *access.access_middleware(settings, message),
-                Middleware(BodyLimitMiddleware),
+                Middleware(
+                    BodyLimitMiddleware,
+                    uploads=UploadBudget(settings.upload_budget_bytes),
+                    address=access.scope_address(settings.trusted_proxies),
+                ),
             ],
             # POST /callbacks/<token>: where the API's callbacks wake the runs waiting on them.
             "routes": callback_routes(callback_inbox.shared(), settings.trusted_proxies),
