@@ -12,6 +12,7 @@ from PIL import Image
 from tests import pictures
 from tryon_demo.errors import ImageError
 from tryon_demo.images import API_MAX_BYTES, ImageLimits, PreparedImage, prepare_image
+from tryon_demo.service import prepare_submission
 
 
 def decoded(prepared: PreparedImage) -> Image.Image:
@@ -257,3 +258,114 @@ def test_the_report_says_what_was_done() -> None:
     assert report["final_format"] == "JPEG"
     assert report["final_size"] == (600, 900)
     assert isinstance(report["elapsed_ms"], float)
+
+
+# --- the rules' exact boundaries ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [(300, 300), (300, 301), (301, 300)])
+@pytest.mark.parametrize("field", ["Person image", "Garment image"])
+def test_a_side_of_exactly_300_pixels_is_accepted(size: tuple[int, int], field: str) -> None:
+    data = pictures.encode(pictures.person(size), "JPEG", quality=90)
+    prepared = prepare_image(data, field=field)
+    assert prepared.report.passthrough
+    assert prepared.report.final_size == size
+
+
+@pytest.mark.parametrize("size", [(299, 300), (300, 299), (299, 299)])
+@pytest.mark.parametrize("field", ["Person image", "Garment image"])
+def test_a_side_of_299_pixels_is_refused_naming_the_image(
+    size: tuple[int, int], field: str
+) -> None:
+    data = pictures.encode(pictures.person(size), "JPEG", quality=90)
+    with pytest.raises(
+        ImageError, match=rf"^{field}: it is {size[0]} x {size[1]} pixels; .*at least 300 x 300"
+    ) as caught:
+        prepare_image(data, field=field)
+    assert caught.value.field == field
+
+
+@pytest.mark.parametrize(("size", "accepted"), [((300, 300), True), ((299, 400), False)])
+def test_a_pil_image_follows_the_same_minimum(size: tuple[int, int], accepted: bool) -> None:
+    if accepted:
+        assert prepare_image(pictures.person(size)).report.final_size == size
+    else:
+        with pytest.raises(ImageError, match="at least 300 x 300"):
+            prepare_image(pictures.person(size))
+
+
+@pytest.mark.parametrize(
+    ("human_size", "cloth_size", "refused"),
+    [
+        ((300, 300), (300, 300), None),
+        ((299, 300), (300, 300), "Person image"),
+        ((300, 300), (300, 299), "Garment image"),
+    ],
+)
+def test_both_inputs_of_a_submission_are_held_to_the_minimum(
+    human_size: tuple[int, int], cloth_size: tuple[int, int], refused: str | None
+) -> None:
+    human = pictures.encode(pictures.person(human_size), "JPEG")
+    cloth = pictures.encode(pictures.garment(cloth_size), "PNG")
+    if refused is None:
+        body = prepare_submission(human, cloth).body
+        assert base64.b64decode(body["human_image"]) == human
+        assert base64.b64decode(body["cloth_image"]) == cloth
+    else:
+        with pytest.raises(ImageError, match=rf"^{refused}: it is \d+ x 299|^{refused}: it is 299"):
+            prepare_submission(human, cloth)
+
+
+def padded_to(data: bytes, size: int) -> bytes:
+    """A JPEG made exactly ``size`` bytes long with bytes after its end marker (which decoders
+    ignore, as they do a camera's trailing data)."""
+    assert data.endswith(b"\xff\xd9") and len(data) <= size
+    return data + b"\x00" * (size - len(data))
+
+
+def test_a_jpeg_of_exactly_10_mb_is_sent_byte_for_byte() -> None:
+    data = padded_to(pictures.person_jpeg(), API_MAX_BYTES)
+    prepared = prepare_image(data)
+    assert prepared.report.passthrough
+    assert len(base64.b64decode(prepared.payload)) == API_MAX_BYTES
+
+
+def test_a_jpeg_one_byte_over_10_mb_is_re_encoded_under_it() -> None:
+    data = padded_to(pictures.person_jpeg(), API_MAX_BYTES + 1)
+    prepared = prepare_image(data)
+    assert not prepared.report.passthrough
+    assert len(base64.b64decode(prepared.payload)) < API_MAX_BYTES
+
+
+def test_a_file_of_exactly_the_upload_limit_is_accepted_and_one_byte_more_refused() -> None:
+    data = pictures.person_jpeg()
+    assert prepare_image(data, limits=ImageLimits(max_input_bytes=len(data))).payload
+    with pytest.raises(ImageError, match="this app accepts files up to"):
+        prepare_image(data, limits=ImageLimits(max_input_bytes=len(data) - 1))
+
+
+@pytest.mark.parametrize(("size", "sent"), [((1500, 900), (1500, 900)), ((900, 1500), (900, 1500))])
+def test_a_long_side_of_exactly_the_limit_is_sent_as_it_is(
+    size: tuple[int, int], sent: tuple[int, int]
+) -> None:
+    prepared = prepare_image(pictures.encode(pictures.person(size), "JPEG"))
+    assert prepared.report.passthrough
+    assert prepared.report.final_size == sent
+
+
+@pytest.mark.parametrize(("size", "sent"), [((1501, 900), (1500, 899)), ((900, 1501), (899, 1500))])
+def test_a_long_side_one_pixel_over_the_limit_is_downscaled_to_it(
+    size: tuple[int, int], sent: tuple[int, int]
+) -> None:
+    prepared = prepare_image(pictures.encode(pictures.person(size), "JPEG"))
+    assert decoded(prepared).size == sent
+    assert not prepared.report.passthrough
+
+
+def test_a_heic_photo_becomes_a_jpeg_when_pillow_heif_is_installed() -> None:
+    pillow_heif = pytest.importorskip("pillow_heif")  # in requirements-dev.txt: CI runs this
+    pillow_heif.register_heif_opener()
+    heic = pictures.encode(pictures.person(), "HEIF", quality=90)
+    prepared = prepare_image(heic)
+    assert prepared.report.original_format == "HEIF"
+    assert assert_api_acceptable(prepared).format == "JPEG"

@@ -6,6 +6,7 @@ import asyncio
 import csv
 import io
 import json
+import time
 import zipfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -196,6 +197,75 @@ def test_a_rate_limit_that_never_clears_gives_up_after_the_last_attempt() -> Non
     assert final[0].state == "error" and "Too many requests" in final[0].message
 
 
+class RefuseFirstCreate:
+    """A submit that refuses the first create of ``refused`` with a rate limit, and records the
+    moment of every create."""
+
+    def __init__(self, refused: str, retry_after: float | None = None) -> None:
+        self.refused = refused
+        self.retry_after = retry_after
+        self.calls: list[tuple[str, float]] = []
+
+    async def __call__(self, garment: Garment) -> Task:
+        self.calls.append((garment.name, time.monotonic()))
+        if garment.name == self.refused and len(self.calls) == 1:
+            raise RateLimitError(
+                "Too many requests at once.", code=1302, retry_after=self.retry_after
+            )
+        return Task(task_id=f"t-{garment.name}", task_status="submitted", raw={})
+
+
+async def finish_at_once(task: Task) -> AsyncIterator[Follow]:
+    yield Follow(Task(task_id=task.task_id, task_status="succeed", raw={}), Path("/r.png"))
+
+
+def run_batch(
+    names: list[str], submit: RefuseFirstCreate, backoff: Backoff, concurrency: int = 3
+) -> tuple[LookItem, ...]:
+    async def gather() -> tuple[LookItem, ...]:
+        garments = [Garment(name, None) for name in names]
+        snaps = [
+            s
+            async for s in run_lookbook(
+                garments, submit, finish_at_once, concurrency=concurrency, backoff=backoff
+            )
+        ]
+        return snaps[-1]
+
+    return asyncio.run(gather())
+
+
+def test_a_rate_limited_create_is_sent_again_only_after_the_pause() -> None:
+    submit = RefuseFirstCreate("a.png")
+    final = run_batch(["a.png"], submit, Backoff(base=0.3, cap=0.3, jitter=0.0))
+    (first, refused_at), (again, resent_at) = submit.calls
+    assert first == again == "a.png"
+    # Sleeping can only take longer than asked: a lower bound is safe on a busy machine.
+    assert resent_at - refused_at >= 0.3
+    assert final[0].state == "succeed" and final[0].rate_limited == 1
+
+
+def test_the_pause_is_never_shorter_than_the_apis_retry_after() -> None:
+    submit = RefuseFirstCreate("a.png", retry_after=0.4)
+    run_batch(["a.png"], submit, Backoff(base=0.01, cap=0.01, jitter=0.0))
+    (_, refused_at), (_, resent_at) = submit.calls
+    assert resent_at - refused_at >= 0.4
+
+
+def test_one_rate_limit_pauses_every_garment() -> None:
+    # a.png is submitted first and refused; b.png and c.png, whose turn comes after the refusal,
+    # must wait out the same pause although their own creates were never refused.
+    submit = RefuseFirstCreate("a.png")
+    final = run_batch(["a.png", "b.png", "c.png"], submit, Backoff(base=0.3, cap=0.3, jitter=0.0))
+    (first, refused_at), *later = submit.calls
+    assert first == "a.png"
+    assert sorted(name for name, _ in later) == ["a.png", "b.png", "c.png"]
+    for name, moment in later:
+        assert moment - refused_at >= 0.3, name
+    assert [item.state for item in final] == ["succeed"] * 3
+    assert [item.rate_limited for item in final] == [1, 0, 0]
+
+
 def test_the_last_snapshot_shows_every_item_done_even_when_the_caller_is_slow() -> None:
     # Items finish while the caller is busy with the previous snapshot; the batch must still
     # hand out a final snapshot with all of them done.
@@ -244,6 +314,19 @@ def test_backoff_doubles_up_to_its_cap_and_honours_retry_after() -> None:
     backoff = Backoff(base=1.0, cap=8.0, jitter=0.0)
     assert [backoff.delay(n, None) for n in range(1, 6)] == [1.0, 2.0, 4.0, 8.0, 8.0]
     assert backoff.delay(1, 5.0) == 5.0
+
+
+def test_the_default_backoff_doubles_from_one_second_up_to_thirty() -> None:
+    backoff = Backoff(jitter=0.0)
+    assert [backoff.delay(n, None) for n in range(1, 8)] == [1, 2, 4, 8, 16, 30, 30]
+    assert Backoff().max_attempts == 8
+
+
+def test_jitter_only_ever_lengthens_the_pause_by_up_to_a_quarter() -> None:
+    backoff = Backoff()
+    delays = [backoff.delay(3, None) for _ in range(200)]
+    assert all(4.0 <= d <= 5.0 for d in delays)
+    assert len(set(delays)) > 1  # workers do not come back in step
 
 
 def test_the_zip_holds_every_result_and_a_manifest_of_every_garment(tmp_path: Path) -> None:

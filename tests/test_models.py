@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tryon_demo.errors import UnexpectedResponseError
+from tryon_demo.errors import ApiError, UnexpectedResponseError
 from tryon_demo.models import parse_task, parse_task_list_reply, parse_task_reply
 
 SEED_CREATE_REPLY = {
@@ -122,8 +122,9 @@ def test_an_html_error_page_keeps_the_status_and_the_start_of_the_body() -> None
 
 def test_an_error_envelope_of_an_unknown_code_keeps_status_code_and_message() -> None:
     body = {"code": 9999, "message": "brand new error", "request_id": "r9"}
-    with pytest.raises(Exception) as caught:  # noqa: PT011 - the class is what the test reads
+    with pytest.raises(ApiError) as caught:
         parse_task_reply(418, json.dumps(body))
     error = caught.value
-    assert (error.http_status, error.code, error.request_id) == (418, 9999, "r9")  # type: ignore[attr-defined]
+    assert type(error) is ApiError  # no more specific class fits an unknown code on HTTP 418
+    assert (error.http_status, error.code, error.request_id) == (418, 9999, "r9")
     assert "brand new error" in str(error)
