@@ -51,6 +51,17 @@ def test_the_jwt_is_signed_with_hmac_sha256_of_the_secret_without_padding() -> N
     assert " " not in base64.urlsafe_b64decode(token.split(".")[1] + "==").decode()  # compact
 
 
+def test_every_part_of_the_jwt_is_unpadded_base64url() -> None:
+    # Many moments, so that some parts end in every base64url letter (X included).
+    for now in range(1_700_000_000, 1_700_000_400):
+        header, claims, signature = make_jwt("ak-1", "secret-1", now=now).split(".")
+        expected_claims = {"iss": "ak-1", "exp": now + 1800, "nbf": now - 5}
+        compact = json.dumps(expected_claims, separators=(",", ":")).encode()
+        assert claims == base64.urlsafe_b64encode(compact).rstrip(b"=").decode()
+        digest = hmac.new(b"secret-1", f"{header}.{claims}".encode(), hashlib.sha256).digest()
+        assert signature == base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
 def test_jwt_auth_sends_its_current_token() -> None:
     auth = JwtAuth("ak", "sk")
     header = authorised(auth)
@@ -83,8 +94,10 @@ def test_neither_auth_shows_its_secret_in_repr() -> None:
         (Settings(api_key="sk-gw", access_key="ak-1", secret_key="sk-1"), "JWT"),
         (Settings(), None),
         (Settings(api_key="sk-gw", force_offline=True), None),
+        (Settings(access_key="ak-1", secret_key="sk-1", force_offline=True), None),
+        (Settings(api_key="sk-gw", secret_key="stray"), "Bearer sk-gw"),
     ],
-    ids=["gateway", "official", "official-wins", "none", "offline"],
+    ids=["gateway", "official", "official-wins", "none", "offline", "offline-official", "stray"],
 )
 def test_settings_pick_the_auth(settings: Settings, expected: str | None) -> None:
     auth = auth_for(settings)

@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from tests.conftest import FAKE_KEY, StartSimulator, fast_client
+from tests.fake_api import FakeApi, Reply, Seen, envelope, task_data
 from tryon_demo import errors
 from tryon_demo.auth import BearerAuth, JwtAuth, make_jwt
 from tryon_demo.client import TryOnClient
@@ -217,15 +218,28 @@ def test_a_task_that_never_finishes_ends_in_a_wait_timeout(
 
 
 def test_cancel_stops_waiting_at_once(
-    client: TryOnClient, person_b64: str, garment_b64: str
+    simulator: SimulatorServer, person_b64: str, garment_b64: str
 ) -> None:
-    task = client.submit(person_b64, garment_b64)
-    cancel = threading.Event()
-    threading.Timer(0.1, cancel.set).start()
-    started = time.monotonic()
-    with pytest.raises(errors.CancelledError, match="keeps running at the API"):
-        list(client.wait(task.task_id, cancel=cancel))
-    assert time.monotonic() - started < 0.5
+    # Polls a minute apart: only cancelling the pause itself can end the wait early.
+    with fast_client(simulator, poll_interval=60, poll_max_interval=60) as api:
+        task = api.submit(person_b64, garment_b64)
+        cancel = threading.Event()
+        outcome: list[BaseException] = []
+
+        def follow() -> None:
+            try:
+                for _ in api.wait(task.task_id, cancel=cancel):
+                    cancel.set()  # pressed while the first status is on screen
+            except errors.CancelledError as exc:
+                outcome.append(exc)
+
+        waiter = threading.Thread(target=follow)
+        waiter.start()
+        waiter.join(timeout=30)  # far below the 60 s pause: no race with a busy machine
+        assert not waiter.is_alive()
+    assert len(outcome) == 1
+    assert "keeps running at the API" in str(outcome[0])
+    assert outcome[0].task_id == task.task_id  # type: ignore[attr-defined]
 
 
 def test_the_client_refuses_an_unknown_model_before_sending(client: TryOnClient) -> None:
@@ -290,9 +304,7 @@ def test_the_jwt_is_cached_until_shortly_before_expiry() -> None:
     assert auth.token(now=1_000_000 + 1600) != first
 
 
-def test_the_server_error_after_create_timeout_names_the_duplicate_risk(
-    start_simulator: StartSimulator,
-) -> None:
+def test_the_server_error_after_create_timeout_names_the_duplicate_risk() -> None:
     assert (
         "created anyway"
         in errors.api_error(
@@ -320,17 +332,71 @@ def test_a_simulator_with_official_paths_answers_the_same_as_the_gateway_paths(
         assert api.wait_for_result(task.task_id).task_status == "succeed"
 
 
-def test_a_create_never_meets_a_kept_alive_connection_the_server_just_closed(
-    person_b64: str, garment_b64: str
-) -> None:
-    # The server drops idle connections after 0.1 s; waiting about that long between calls
-    # makes the server close the pooled connection just as the next request goes out. A create
-    # on that connection would fail with no reply ("may have been created") though nothing was.
-    with SimulatorServer(SimulatorConfig(task_seconds=0.1), keep_alive=0.1) as server:
-        with fast_client(server) as api:
-            for attempt in range(30):
-                task = api.get(api.submit(person_b64, garment_b64).task_id)
-                time.sleep(0.095 + (attempt % 5) * 0.0025)
-            assert task.task_id
-        assert server.simulator.creates_received == 30
-        assert len(server.simulator.tasks) == 30
+def test_a_create_never_meets_a_kept_alive_connection_the_server_just_closed() -> None:
+    # A pooled connection the server closes just as a request goes out fails with no reply,
+    # which for a create means "may have been created" though nothing was. So every create goes
+    # on a connection of its own, closed after the reply, while queries keep theirs.
+    def answer(seen: Seen) -> Reply:
+        return Reply.json(200, envelope(task_data(f"t-{len(api.seen)}")))
+
+    with FakeApi(answer) as api, fast_client_for(api.url) as client:
+        for _ in range(3):
+            client.get(client.submit("https://a.example/p.jpg", "https://a.example/c.jpg").task_id)
+    creates = [seen for seen in api.seen if seen.method == "POST"]
+    queries = [seen for seen in api.seen if seen.method == "GET"]
+    assert len(creates) == 3 and len(queries) == 3
+    assert all(seen.headers["connection"] == "close" for seen in creates)
+    others = {seen.connection for seen in queries}
+    assert len({seen.connection for seen in creates} | others) == 3 + len(others)
+    assert len(others) == 1  # queries reuse one kept-alive connection
+
+
+def fast_client_for(url: str, **options: object) -> TryOnClient:
+    return TryOnClient(url, BearerAuth(FAKE_KEY), secrets=(FAKE_KEY,), **options)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("status", [502, 503, 504])
+def test_queries_are_retried_through_a_gateways_html_error_page(status: int) -> None:
+    def answer(seen: Seen) -> Reply:
+        if len(api.seen) <= 2:
+            return Reply.html(status, f"<html><h1>{status} Gateway trouble</h1></html>")
+        return Reply.json(200, envelope(task_data("t-1", "succeed")))
+
+    with FakeApi(answer) as api, fast_client_for(api.url, backoff_base=0.01) as client:
+        assert client.get("t-1").task_status == "succeed"
+    assert len(api.seen) == 3
+
+
+@pytest.mark.parametrize("status", [500, 400, 404])
+def test_other_html_error_pages_are_not_retried(status: int) -> None:
+    def answer(seen: Seen) -> Reply:
+        return Reply.html(status, f"<html><h1>{status}</h1></html>")
+
+    with (
+        FakeApi(answer) as api,
+        fast_client_for(api.url, backoff_base=0.01) as client,
+        pytest.raises(errors.UnexpectedResponseError, match=f"HTTP {status}"),
+    ):
+        client.get("t-1")
+    assert len(api.seen) == 1
+
+
+def test_poll_pauses_grow_by_a_quarter_up_to_the_maximum() -> None:
+    api = TryOnClient("http://127.0.0.1:9", poll_interval=1.0, poll_max_interval=2.0)
+    pauses = api.poll_pauses()
+    assert [next(pauses) for _ in range(6)] == [1.0, 1.25, 1.5625, 1.953125, 2.0, 2.0]
+
+
+def test_a_query_retry_waits_at_least_the_apis_retry_after() -> None:
+    slept: list[float] = []
+
+    def answer(seen: Seen) -> Reply:
+        if len(api.seen) == 1:
+            return Reply.json(
+                429, envelope(None, code=1302, message="slow"), **{"Retry-After": "7"}
+            )
+        return Reply.json(200, envelope(task_data("t-1")))
+
+    with FakeApi(answer) as api, fast_client_for(api.url, sleep=slept.append) as client:
+        client.get("t-1")
+    assert slept == [7.0]

@@ -22,7 +22,9 @@ def test_redact_ignores_missing_and_too_short_secrets() -> None:
 
 
 def test_an_error_reads_as_its_message_and_adds_the_request_id_when_there_is_one() -> None:
-    assert str(errors.TryOnError("Plain words.")) == "Plain words."
+    plain = errors.TryOnError("Plain words.")
+    assert str(plain) == "Plain words."
+    assert plain.args == ("Plain words.",)  # what tracebacks, pickling and Gradio read
     error = errors.ApiError("Refused.", request_id="req-7")
     assert str(error) == "Refused. (request_id: req-7)"
 

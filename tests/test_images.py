@@ -369,3 +369,9 @@ def test_a_heic_photo_becomes_a_jpeg_when_pillow_heif_is_installed() -> None:
     prepared = prepare_image(heic)
     assert prepared.report.original_format == "HEIF"
     assert assert_api_acceptable(prepared).format == "JPEG"
+
+
+def test_the_test_pictures_are_the_same_on_every_run() -> None:
+    # A failure on a noisy picture can only be replayed if the picture comes back the same.
+    assert pictures.truncated_jpeg() == pictures.truncated_jpeg()
+    assert pictures.noise(16) == pictures.noise(16) != pictures.noise(16, seed=1)

@@ -56,17 +56,14 @@ def test_no_limits_configured_means_no_limits() -> None:
 
 
 @pytest.mark.parametrize(
-    "limiter",
-    [
-        SubmissionLimiter(Rate(1, 60), Rate(0, 60)),
-        SubmissionLimiter(Rate(0, 60), Rate(1, 60)),
-        SubmissionLimiter(Rate(0, 60), Rate(0, 60), daily_cap=1),
-    ],
+    ("per_session", "overall", "daily_cap"),
+    [(Rate(1, 60), Rate(0, 60), 0), (Rate(0, 60), Rate(1, 60), 0), (Rate(0, 60), Rate(0, 60), 1)],
     ids=["per-session", "global", "daily"],
 )
 def test_any_one_limit_makes_the_limiter_active_and_refuse_the_second(
-    limiter: SubmissionLimiter,
+    per_session: Rate, overall: Rate, daily_cap: int
 ) -> None:
+    limiter = SubmissionLimiter(per_session, overall, daily_cap, clock=Clock())
     assert limiter.active
     limiter.acquire("s")
     with pytest.raises(LimitExceededError):

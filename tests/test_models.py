@@ -128,3 +128,10 @@ def test_an_error_envelope_of_an_unknown_code_keeps_status_code_and_message() ->
     assert type(error) is ApiError  # no more specific class fits an unknown code on HTTP 418
     assert (error.http_status, error.code, error.request_id) == (418, 9999, "r9")
     assert "brand new error" in str(error)
+
+
+@pytest.mark.parametrize("status", [["succeed"], {"s": 1}, 3, None])
+def test_a_task_status_that_is_not_a_string_is_an_unexpected_response(status: object) -> None:
+    # Fuzzing found a list here raising TypeError (unhashable) instead of our own error.
+    with pytest.raises(UnexpectedResponseError, match="unknown task_status"):
+        parse_task({"task_id": "t", "task_status": status}, raw={})
