@@ -26,6 +26,7 @@ print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["tool"]["tryon-mutate
 fi
 
 mkdir -p test-output/mutation
+failed=0
 for module in "${modules[@]}"; do
     work=$(mktemp -d "${TMPDIR:-/tmp}/tryon-mutate-$module-XXXX")
     cp -r tryon_demo tests assets app.py pyproject.toml "$work/"
@@ -49,6 +50,12 @@ EOF
         python -m mutmut export-cicd-stats >/dev/null
         python -m mutmut results >survivors.txt 2>&1 || true
     )
+    if grep -q "Failed to run clean test" "$work/mutmut.log"; then
+        # The tests fail without any mutant (or depend on order): no score means anything.
+        echo "$module: the mapped tests failed on the unchanged code; see $work/mutmut.log" >&2
+        failed=1
+        continue
+    fi
     cp "$work/mutants/mutmut-cicd-stats.json" "test-output/mutation/$module.json"
     cp "$work/survivors.txt" "test-output/mutation/$module-survivors.txt"
     python - "test-output/mutation/$module.json" "$module" <<'EOF'
@@ -66,3 +73,4 @@ EOF
 done
 echo "Survivors: test-output/mutation/<module>-survivors.txt"
 cd "$root"
+exit "$failed"

@@ -16,7 +16,7 @@ from PIL import Image, PngImagePlugin
 
 from tests import pictures
 from tests.conftest import StartSimulator, b64
-from tryon_demo.simulator import SimulatorServer
+from tryon_demo.simulator import SimulatorConfig, SimulatorServer
 
 PATH = "/kling/v1/images/kolors-virtual-try-on"
 SEED_HUMAN = "https://gw.alicdn.com/imgextra/i1/1860536677/O1CN012wEzZ11zC7RDNm0Jr_!!1860536677.jpg"
@@ -313,3 +313,21 @@ def test_base64_images_reach_the_simulator_byte_for_byte(simulator: SimulatorSer
     reply = post(simulator, {"human_image": b64(person), "cloth_image": b64(garment)})
     task = simulator.simulator.tasks[reply.json()["data"]["task_id"]]
     assert (task.human, task.cloth) == (person, garment)
+
+
+def test_the_simulator_keeps_the_last_1000_tasks_and_forgets_older_ones(
+    start_simulator: StartSimulator,
+) -> None:
+    assert SimulatorConfig().max_tasks_kept == 1000
+    server = start_simulator(max_tasks_kept=3, task_seconds=0.1)
+    ids = [
+        post(server, {"human_image": SEED_HUMAN, "cloth_image": SEED_CLOTH}).json()["data"][
+            "task_id"
+        ]
+        for _ in range(4)
+    ]
+    gone = requests.get(f"{server.url}{PATH}/{ids[0]}", headers=HEADERS, timeout=10)
+    assert_error(gone, 404, 1203, "")
+    for task_id in ids[1:]:
+        kept = requests.get(f"{server.url}{PATH}/{task_id}", headers=HEADERS, timeout=10)
+        assert kept.json()["data"]["task_id"] == task_id
