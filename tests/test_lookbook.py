@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests import pictures
-from tests.conftest import StartSimulator
+from tests.conftest import StartSimulator, fast_client
 from tests.test_studio import make_studio
 from tryon_demo.errors import InputError, RateLimitError, TryOnError
 from tryon_demo.lookbook import (
@@ -377,3 +377,28 @@ def test_the_person_photo_given_as_a_garment_ends_only_that_row(
     final = snapshots(make_studio(simulator, tmp_path), person, garments)[-1]
     assert [item.state for item in final] == ["succeed", "error"]
     assert "same picture as the person image" in final[1].message
+
+
+def test_stop_ends_the_batch_and_tasks_already_created_keep_running(
+    start_simulator: StartSimulator, tmp_path: Path
+) -> None:
+    server = start_simulator(task_seconds=0.5)
+    studio = make_studio(server, tmp_path, lookbook_concurrency=1)
+    garments = garment_files(tmp_path, 3)
+
+    async def stop_once_one_is_created() -> tuple[LookItem, ...]:
+        batch = studio.lookbook(person_file(tmp_path), garments)
+        async for items in batch:
+            if any(item.task_id for item in items):
+                await batch.aclose()  # what Stop does
+                return items
+        raise AssertionError("no task was ever created")
+
+    shown = asyncio.run(stop_once_one_is_created())
+    # Nothing more is sent once stopped: one garment created, the other two never.
+    assert server.simulator.creates_received == 1
+    assert [item.state for item in shown][1:] == ["queued", "queued"]
+    (task_id,) = [item.task_id for item in shown if item.task_id]
+    # The created task was not cancelled at the API: it runs on to its result.
+    with fast_client(server) as api:
+        assert api.wait_for_result(task_id).task_status == "succeed"
