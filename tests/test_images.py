@@ -13,6 +13,7 @@ from tests import pictures
 from tryon_demo.errors import ImageError
 from tryon_demo.images import API_MAX_BYTES, ImageLimits, PreparedImage, prepare_image
 from tryon_demo.service import prepare_submission
+from tryon_demo.settings import Settings
 
 
 def decoded(prepared: PreparedImage) -> Image.Image:
@@ -375,3 +376,166 @@ def test_the_test_pictures_are_the_same_on_every_run() -> None:
     # A failure on a noisy picture can only be replayed if the picture comes back the same.
     assert pictures.truncated_jpeg() == pictures.truncated_jpeg()
     assert pictures.noise(16) == pictures.noise(16) != pictures.noise(16, seed=1)
+
+
+# --- every refusal, word for word, with the image it names ------------------------------------
+
+LONG_URL = "https://a.example/" + "p" * 2100
+BOMB = "this app will decode; it may be a decompression bomb. Use a normal photo."
+
+
+def bomb_png(size: tuple[int, int]) -> bytes:
+    return pictures.encode(Image.new("1", size), "PNG")
+
+
+@pytest.mark.parametrize(
+    ("source", "limits", "message"),
+    [
+        (
+            None,
+            None,
+            "Garment image: nothing was given. Upload a picture or paste an http(s) link.",
+        ),
+        (
+            "https:// spaces in/it.jpg",
+            None,
+            "Garment image: 'https:// spaces in/it.jpg' is not a valid web address.",
+        ),
+        (
+            "https:///no-host.jpg",
+            None,
+            "Garment image: 'https:///no-host.jpg' is not a valid web address.",
+        ),
+        (
+            "https://a.example/a b.jpg",
+            None,
+            "Garment image: 'https://a.example/a b.jpg' is not a valid web address.",
+        ),
+        (LONG_URL, None, "Garment image: the link is longer than 2048 characters."),
+        ("data:image/png,abc", None, "Garment image: only base64 data: URLs are supported."),
+        (
+            "data:image/png;base64,a*b",
+            None,
+            "Garment image: the data: URL does not hold valid base64.",
+        ),
+        (
+            pictures.truncated_jpeg(),
+            None,
+            "Garment image: the file is damaged or cut off (truncated) and cannot be decoded. "
+            "Export or download it again.",
+        ),
+        (
+            bomb_png((13000, 10000)),
+            None,
+            "Garment image: it claims 13000 x 10000 pixels (130 MP) and is larger than the 120 MP "
+            + BOMB,
+        ),
+        (
+            bomb_png((3000, 2000)),
+            ImageLimits(max_input_pixels=5_999_999),
+            "Garment image: it claims 3000 x 2000 pixels (6 MP) and is larger than the 6 MP "
+            + BOMB,
+        ),
+        (
+            Image.new("RGB", (3000, 2000)),
+            ImageLimits(max_input_pixels=5_999_999),
+            "Garment image: it claims 3000 x 2000 pixels (6 MP) and is larger than the 6 MP "
+            + BOMB,
+        ),
+        (
+            Image.new("RGB", (300, 250)),
+            None,
+            "Garment image: it is 300 x 250 pixels; the API needs at least 300 x 300. "
+            "Use a larger picture.",
+        ),
+    ],
+    ids=[
+        "none",
+        "space-host",
+        "no-host",
+        "space-path",
+        "long-link",
+        "data-not-base64",
+        "data-bad-base64",
+        "damaged",
+        "bomb",
+        "over-budget",
+        "pil-over-budget",
+        "pil-small",
+    ],
+)
+def test_every_refusal_names_the_image_and_the_rule(
+    source: object, limits: ImageLimits | None, message: str
+) -> None:
+    with pytest.raises(ImageError) as caught:
+        prepare_image(source, field="Garment image", limits=limits)  # type: ignore[arg-type]
+    assert caught.value.message == message
+    assert caught.value.field == "Garment image"
+
+
+def test_a_picture_of_exactly_the_pixel_budget_is_decoded() -> None:
+    budget = ImageLimits(max_input_pixels=540_000)
+    assert prepare_image(pictures.person_jpeg((600, 900)), limits=budget).report.passthrough
+    prepared = prepare_image(
+        pictures.person((600, 900)), limits=ImageLimits(max_input_pixels=540_000)
+    )
+    assert prepared.report.final_size == (600, 900)
+
+
+def test_files_that_cannot_be_read_are_refused_by_name(tmp_path: Path) -> None:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    for path, message in (
+        (tmp_path / "nope.jpg", "Person image: file 'nope.jpg' was not found."),
+        (folder, "Person image: 'photos' is a folder, not an image file."),
+        (empty, "Person image: the file is empty."),
+    ):
+        with pytest.raises(ImageError) as caught:
+            prepare_image(path, field="Person image")
+        assert (caught.value.message, caught.value.field) == (message, "Person image")
+
+
+def test_a_link_of_exactly_2048_characters_is_passed_on() -> None:
+    url = "https://a.example/" + "p" * (2048 - len("https://a.example/"))
+    prepared = prepare_image(url)
+    assert prepared.payload == url
+    assert prepared.report.passthrough
+    assert prepared.report.actions == (
+        "sent as a link: the API downloads it (jpg/png, <= 10 MB, >= 300 x 300)",
+    )
+
+
+def test_a_data_url_with_a_comma_in_its_base64_part_is_refused() -> None:
+    data = base64.b64encode(pictures.person_jpeg()).decode()
+    with pytest.raises(ImageError, match="does not hold valid base64"):
+        prepare_image(f"data:image/jpeg;base64,{data},{data}")
+
+
+def test_settings_set_the_long_side_upload_and_pixel_limits() -> None:
+    settings = Settings(max_long_side=800, max_input_bytes=1234, max_input_pixels=5678)
+    limits = ImageLimits.from_settings(settings)
+    assert (limits.max_long_side, limits.max_input_bytes, limits.max_input_pixels) == (
+        800,
+        1234,
+        5678,
+    )
+
+
+def test_a_downscale_is_reported_with_both_sizes() -> None:
+    prepared = prepare_image(pictures.encode(pictures.person((2000, 1200)), "PNG"))
+    assert "downscaled 2000 x 1200 to 1500 x 900" in prepared.report.actions
+
+
+def test_a_pil_image_keeps_its_format_name_in_the_report() -> None:
+    opened = Image.open(io.BytesIO(pictures.encode(pictures.person(), "WEBP")))
+    assert prepare_image(opened).report.original_format == "WEBP"
+    assert prepare_image(pictures.person()).report.original_format == "in-memory"
+
+
+def test_a_pil_image_with_exif_orientation_is_turned_upright() -> None:
+    opened = Image.open(io.BytesIO(pictures.exif_rotated_jpeg()))
+    prepared = prepare_image(opened)
+    assert prepared.report.final_size == (400, 600)
+    assert "turned upright from EXIF orientation 6" in prepared.report.actions
