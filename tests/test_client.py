@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 import requests
@@ -14,6 +15,7 @@ from tests.fake_api import FakeApi, Reply, Seen, envelope, task_data
 from tryon_demo import errors
 from tryon_demo.auth import BearerAuth, JwtAuth, make_jwt
 from tryon_demo.client import TryOnClient
+from tryon_demo.settings import Settings
 from tryon_demo.simulator import Faults, SimulatorConfig, SimulatorServer
 from tryon_demo.simulator.app import CONTRACT_ERRORS
 
@@ -400,3 +402,130 @@ def test_a_query_retry_waits_at_least_the_apis_retry_after() -> None:
     with FakeApi(answer) as api, fast_client_for(api.url, sleep=slept.append) as client:
         client.get("t-1")
     assert slept == [7.0]
+
+
+def always(reply: Reply) -> Callable[[Seen], Reply]:
+    return lambda seen: reply
+
+
+@pytest.mark.parametrize(
+    ("header", "retry_after"), [("2.5", 2.5), ("0", 0.0), ("-3", 0.0), ("soon", None), ("", None)]
+)
+def test_the_apis_retry_after_is_read_from_its_header(
+    header: str, retry_after: float | None
+) -> None:
+    reply = Reply.json(429, envelope(None, code=1302, message="slow"), **{"Retry-After": header})
+    with (
+        FakeApi(always(reply)) as api,
+        fast_client_for(api.url) as client,
+        pytest.raises(errors.RateLimitError) as caught,
+    ):
+        client.submit("https://a.example/p.jpg", "https://a.example/c.jpg")
+    assert caught.value.retry_after == retry_after
+
+
+def test_query_retries_back_off_exponentially_up_to_the_maximum() -> None:
+    slept: list[float] = []
+    reply = Reply.json(500, envelope(None, code=5000, message="down"))
+    with (
+        FakeApi(always(reply)) as api,
+        fast_client_for(
+            api.url, get_retries=4, backoff_base=1.0, backoff_max=3.0, sleep=slept.append
+        ) as client,
+        pytest.raises(errors.ServerError),
+    ):
+        client.list()
+    assert slept == [1.0, 2.0, 3.0, 3.0]
+    assert len(api.seen) == 5
+
+
+def test_requests_name_the_app_and_its_version() -> None:
+    reply = Reply.json(200, envelope([]))
+    with FakeApi(always(reply)) as api, fast_client_for(api.url) as client:
+        client.list()
+    assert api.seen[0].headers["user-agent"] == "kolors-tryon-studio/0.1.0"
+
+
+def test_list_sends_its_page_and_stays_within_the_contracts_bounds() -> None:
+    reply = Reply.json(200, envelope([]))
+    with FakeApi(always(reply)) as api, fast_client_for(api.url) as client:
+        assert client.list(page_num=1000, page_size=500) == []
+        assert client.list() == []
+        for page_num, page_size in ((0, 30), (1001, 30), (1, 0), (1, 501)):
+            with pytest.raises(errors.InputError, match=r"^page_num must be 1\.\.1000"):
+                client.list(page_num=page_num, page_size=page_size)
+    assert [seen.path for seen in api.seen] == [
+        "/v1/images/kolors-virtual-try-on?pageNum=1000&pageSize=500",
+        "/v1/images/kolors-virtual-try-on?pageNum=1&pageSize=30",
+    ]
+
+
+def test_a_task_id_is_trimmed_and_sent_as_one_path_segment() -> None:
+    reply = Reply.json(200, envelope(task_data("a/b")))
+    with FakeApi(always(reply)) as api, fast_client_for(api.url) as client:
+        client.get("  a/b ")
+        with pytest.raises(errors.InputError, match=r"^Enter a task id\.$"):
+            client.get("   ")
+    assert [seen.path for seen in api.seen] == ["/v1/images/kolors-virtual-try-on/a%2Fb"]
+
+
+def test_a_create_body_holds_the_optional_fields_only_when_given() -> None:
+    body = TryOnClient.create_body(
+        "https://a.example/p.jpg",
+        "https://a.example/c.jpg",
+        "kolors-virtual-try-on-v1-5",
+        callback_url="https://hooks.example/k",
+        external_task_id="mine-1",
+    )
+    assert body == {
+        "model_name": "kolors-virtual-try-on-v1-5",
+        "human_image": "https://a.example/p.jpg",
+        "cloth_image": "https://a.example/c.jpg",
+        "callback_url": "https://hooks.example/k",
+        "external_task_id": "mine-1",
+    }
+    assert TryOnClient.create_body("x1", "y1") == {
+        "model_name": "kolors-virtual-try-on-v1",
+        "human_image": "x1",
+        "cloth_image": "y1",
+    }
+
+
+@pytest.mark.parametrize("url", ["ftp://hooks.example/k", "https:///k", "hooks.example/k"])
+def test_a_callback_that_is_not_an_http_address_is_refused(url: str) -> None:
+    with pytest.raises(errors.InputError) as caught:
+        TryOnClient.create_body("x1", "y1", callback_url=url)
+    assert caught.value.message == f"The callback URL must be an http(s) address, not {url!r}."
+
+
+@pytest.mark.parametrize("missing", ["human_image", "cloth_image"])
+def test_a_missing_image_is_refused_by_name(missing: str) -> None:
+    images = {"human_image": "x1", "cloth_image": "y1", missing: ""}
+    with pytest.raises(errors.InputError) as caught:
+        TryOnClient.create_body(images["human_image"], images["cloth_image"])
+    assert caught.value.message == f"{missing} is required: an http(s) URL or raw base64."
+
+
+def test_without_a_base_url_no_client_is_made() -> None:
+    with pytest.raises(errors.InputError, match=r"^No API base URL: configure a key"):
+        TryOnClient.from_settings(Settings())
+
+
+def test_settings_configure_the_client() -> None:
+    settings = Settings(
+        api_key="sk-x",
+        api_base="http://127.0.0.1:9/kling/",
+        connect_timeout=3,
+        read_timeout=7,
+        get_retries=5,
+        poll_interval=0.5,
+        poll_max_interval=4,
+        wait_timeout=99,
+    )
+    with TryOnClient.from_settings(settings) as client:
+        assert client.endpoint == "http://127.0.0.1:9/kling/v1/images/kolors-virtual-try-on"
+        assert client.timeout == (3, 7)
+        assert (client.get_retries, client.poll_interval, client.poll_max_interval) == (5, 0.5, 4)
+        assert client.wait_timeout == 99
+        assert "sk-x" in client._secrets
+        assert repr(client) == "TryOnClient(base_url='http://127.0.0.1:9/kling')"
