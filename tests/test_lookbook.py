@@ -17,11 +17,14 @@ from tests import pictures
 from tests.conftest import StartSimulator, fast_client
 from tests.test_studio import make_studio
 from tryon_demo.errors import InputError, RateLimitError, TryOnError
+from tryon_demo.limits import LimitExceededError
 from tryon_demo.lookbook import (
     Backoff,
     Follow,
+    Follower,
     Garment,
     LookItem,
+    Submit,
     run_lookbook,
     summary,
     table_rows,
@@ -402,3 +405,145 @@ def test_stop_ends_the_batch_and_tasks_already_created_keep_running(
     # The created task was not cancelled at the API: it runs on to its result.
     with fast_client(server) as api:
         assert api.wait_for_result(task_id).task_status == "succeed"
+
+
+def all_snapshots(
+    garments: list[Garment],
+    submit: Submit,
+    follow: Follower,
+    **options: object,
+) -> list[tuple[LookItem, ...]]:
+    async def gather() -> list[tuple[LookItem, ...]]:
+        return [s async for s in run_lookbook(garments, submit, follow, **options)]  # type: ignore[arg-type]
+
+    return asyncio.run(gather())
+
+
+def test_a_waiting_garment_says_when_it_is_tried_again() -> None:
+    submit = RefuseFirstCreate("a.png", retry_after=2.0)
+    seen = all_snapshots(
+        [Garment("a.png", None)], submit, finish_at_once, backoff=Backoff(base=0.01, jitter=0.0)
+    )
+    waiting = next(items[0] for items in seen if items[0].state == "waiting")
+    assert waiting.message == "Rate limited; trying again in 2 s (attempt 2)"
+    assert waiting.rate_limited == 1
+    assert seen[-1][0].message == ""  # cleared once the create was accepted
+
+
+def test_a_daily_cap_ends_the_garment_at_once_and_a_timed_limit_is_waited_out() -> None:
+    calls: list[str] = []
+
+    async def submit(garment: Garment) -> Task:
+        calls.append(garment.name)
+        if garment.name == "capped.png":
+            raise LimitExceededError("This demo has reached its limit of 5 try-ons for today.")
+        if calls.count(garment.name) == 1:
+            raise LimitExceededError("Try again in 1 s.", retry_after=0.05)
+        return Task(task_id=garment.name, task_status="submitted", raw={})
+
+    final = all_snapshots(
+        [Garment("capped.png", None), Garment("timed.png", None)],
+        submit,
+        finish_at_once,
+        backoff=Backoff(base=0.01, cap=0.01, jitter=0.0),
+    )[-1]
+    assert calls.count("capped.png") == 1
+    assert calls.count("timed.png") == 2
+    assert [item.state for item in final] == ["error", "succeed"]
+    assert final[0].message == "This demo has reached its limit of 5 try-ons for today."
+
+
+def test_a_follow_that_reports_an_error_or_ends_early_ends_the_row_with_a_message() -> None:
+    async def create(garment: Garment) -> Task:
+        return Task(task_id=garment.name, task_status="submitted", raw={})
+
+    async def follow(task: Task) -> AsyncIterator[Follow]:
+        yield Follow(Task(task_id=task.task_id, task_status="processing", raw={}))
+        if task.task_id == "download.png":
+            yield Follow(task, error="The result image could not be downloaded.")
+
+    final = all_snapshots(
+        [Garment("download.png", None), Garment("vanished.png", None)], create, follow
+    )[-1]
+    assert [(item.state, item.message) for item in final] == [
+        ("error", "The result image could not be downloaded."),
+        ("error", "Following the task ended without a result."),
+    ]
+    assert [item.task_id for item in final] == ["download.png", "vanished.png"]
+
+
+def test_a_failed_task_without_a_reason_says_so() -> None:
+    async def create(garment: Garment) -> Task:
+        return Task(task_id="t", task_status="submitted", raw={})
+
+    async def follow(task: Task) -> AsyncIterator[Follow]:
+        yield Follow(Task(task_id="t", task_status="failed", raw={}))
+
+    final = all_snapshots([Garment("a.png", None)], create, follow)[-1]
+    assert (final[0].state, final[0].message) == ("failed", "The API gave no reason.")
+
+
+def test_a_concurrency_below_one_still_runs_one_at_a_time() -> None:
+    async def create(garment: Garment) -> Task:
+        return Task(task_id=garment.name, task_status="submitted", raw={})
+
+    final = all_snapshots(
+        [Garment("a", None), Garment("b", None)], create, finish_at_once, concurrency=0
+    )[-1]
+    assert [item.state for item in final] == ["succeed", "succeed"]
+
+
+def test_the_table_shows_every_state_in_words() -> None:
+    states = ["queued", "waiting", "submitted", "processing", "succeed", "failed", "error"]
+    items = [
+        LookItem(n, f"g{n}.png", state, f"t{n}", message=f"m{n}") for n, state in enumerate(states)
+    ]  # type: ignore[arg-type]
+    assert table_rows(items) == [
+        ["0", "g0.png", "queued", "t0", "m0"],
+        ["1", "g1.png", "waiting (rate limit)", "t1", "m1"],
+        ["2", "g2.png", "submitted", "t2", "m2"],
+        ["3", "g3.png", "processing", "t3", "m3"],
+        ["4", "g4.png", "done", "t4", "m4"],
+        ["5", "g5.png", "failed", "t5", "m5"],
+        ["6", "g6.png", "error", "t6", "m6"],
+    ]
+    assert table_rows([LookItem(1, "a.png")]) == [["1", "a.png", "queued", "", ""]]
+
+
+@pytest.mark.parametrize(
+    ("states", "text"),
+    [
+        (["succeed", "succeed"], "2 of 2 done"),
+        (["succeed", "failed"], "1 of 2 done · 1 failed"),
+        (["error", "queued"], "0 of 2 done · 1 could not run · 1 running"),
+        (["waiting"], "0 of 1 done · 1 running"),
+    ],
+)
+def test_the_summary_leaves_out_what_is_zero(states: list[str], text: str) -> None:
+    items = [LookItem(n, "g", state) for n, state in enumerate(states)]  # type: ignore[arg-type]
+    assert summary(items) == text
+
+
+@pytest.mark.parametrize(
+    ("garment", "name"),
+    [
+        ("red shirt (2).png", "01-red_shirt__2_.png"),
+        ("t-shirt_blue.png", "01-t-shirt_blue.png"),
+        (".png", "01-_png.png"),
+        ("x" * 80 + ".png", "01-" + "x" * 60 + ".png"),
+        ("", "01-garment.png"),
+    ],
+)
+def test_zip_names_are_safe_and_short(tmp_path: Path, garment: str, name: str) -> None:
+    result = tmp_path / "result.png"
+    result.write_bytes(pictures.garment_png())
+    item = LookItem(1, garment, "succeed", "t-1", "https://cdn/r.png", result)
+    with zipfile.ZipFile(write_zip([item], "m", tmp_path / "z.zip")) as archive:
+        assert f"results/{name}" in archive.namelist()
+
+
+def test_a_result_file_that_has_gone_is_left_out_of_the_zip(tmp_path: Path) -> None:
+    item = LookItem(1, "a.png", "succeed", "t-1", "https://cdn/r.png", tmp_path / "gone.png")
+    with zipfile.ZipFile(write_zip([item], "m", tmp_path / "z.zip")) as archive:
+        assert archive.namelist() == ["manifest.json", "manifest.csv"]
+        assert json.loads(archive.read("manifest.json"))[0]["result_file"] is None
