@@ -312,3 +312,57 @@ def test_a_long_value_is_described_in_at_most_80_characters() -> None:
     with pytest.raises(UnexpectedResponseError) as caught:
         parse_task("y" * 200, raw={})
     assert caught.value.message == f"Expected a task object, got str '{'y' * 79}...."
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({}, "The task has no task_id (keys: none)."),
+        (
+            {"task_id": "", "task_status": "submitted"},
+            "The task has no task_id (keys: task_id, task_status).",
+        ),
+        (
+            {f"k{n}": n for n in range(13)},
+            "The task has no task_id (keys: k0, k1, k2, k3, k4, k5, k6, k7, k8, k9, k10, k11).",
+        ),
+        (
+            {"task_id": "t", "task_status": "SUCCEED"},
+            "Task t has an unknown task_status 'SUCCEED'; expected one of submitted, processing, "
+            "succeed, failed.",
+        ),
+        (["t"], "Expected a task object, got list ['t']."),
+    ],
+)
+def test_a_task_of_the_wrong_shape_says_what_arrived_and_keeps_the_request_id(
+    data: object, message: str
+) -> None:
+    with pytest.raises(UnexpectedResponseError) as caught:
+        parse_task(data, raw={}, request_id="r7")
+    assert caught.value.message == message
+    assert caught.value.request_id == "r7"
+
+
+def test_an_array_holding_the_word_code_is_still_an_unknown_shape() -> None:
+    with pytest.raises(UnexpectedResponseError, match=r"unknown format \(list \['code'\]\)"):
+        parse_task_reply(200, json.dumps(["code"]))
+
+
+def test_a_boolean_code_is_reported_with_the_body_it_came_in() -> None:
+    with pytest.raises(
+        UnexpectedResponseError, match=r"unknown format \(an object with keys code\)"
+    ):
+        parse_task_reply(200, json.dumps({"code": True}))
+
+
+@pytest.mark.parametrize("external", ["", 5, None])
+def test_an_empty_or_odd_external_task_id_is_left_out(external: object) -> None:
+    data = {"task_id": "t", "task_status": "submitted", "task_info": {"external_task_id": external}}
+    assert parse_task(data, raw=data).external_task_id is None
+
+
+def test_a_list_reply_that_is_not_json_keeps_its_status() -> None:
+    with pytest.raises(UnexpectedResponseError) as caught:
+        parse_task_list_reply(503, "<html>busy</html>")
+    assert caught.value.http_status == 503
+    assert caught.value.message.endswith("The service is unavailable: try again shortly.")
