@@ -61,6 +61,26 @@ def test_an_http_url_passes_through_unchanged() -> None:
     assert prepared.payload == url
     assert prepared.is_url
     assert prepared.report.source == "url"
+    assert isinstance(prepared.report.elapsed_ms, float)
+
+
+def test_an_invalid_long_link_is_quoted_to_80_characters() -> None:
+    url = "https://a.example/" + "x" * 100 + " y"
+    with pytest.raises(ImageError) as caught:
+        prepare_image(url)
+    assert caught.value.message == f"Image: {url[:80]!r} is not a valid web address."
+
+
+def test_a_rotated_photo_over_the_long_side_is_reported_by_its_upright_size() -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    stored = pictures.person((2000, 1000))  # shown 1000 wide and 2000 tall
+    prepared = prepare_image(pictures.encode(stored, "JPEG", exif=exif.tobytes()))
+    assert decoded(prepared).size == (750, 1500)
+    assert prepared.report.actions == (
+        "turned upright from EXIF orientation 6",
+        "downscaled 1000 x 2000 to 750 x 1500",
+    )
 
 
 @pytest.mark.parametrize(
@@ -81,6 +101,7 @@ def test_a_pil_image_is_encoded() -> None:
     prepared = prepare_image(pictures.person())
     assert assert_api_acceptable(prepared).size == (600, 900)
     assert prepared.report.source == "pil"
+    assert prepared.report.actions == ("re-encoded as JPEG",)
 
 
 def test_exif_orientation_is_applied_so_phone_photos_arrive_upright() -> None:
@@ -161,14 +182,20 @@ def test_an_image_still_too_heavy_after_re_encoding_is_shrunk_until_it_fits() ->
     limits = ImageLimits(max_long_side=0, max_output_bytes=2 * 2**20)
     prepared = prepare_image(pictures.noisy_jpeg_over_10mb(), limits=limits)
     assert len(base64.b64decode(prepared.payload)) <= 2 * 2**20
-    assert max(decoded(prepared).size) < 4000
-    assert any("stay under 10 MB" in action for action in prepared.report.actions)
+    # Shrunk by the square root of the excess (pixels go with bytes), a little more for margin:
+    # once, and not far below what fits.
+    width, height = decoded(prepared).size
+    assert 1000 < width < 4000 and abs(height - width * 3 / 4) <= 1
+    shrinks = [a for a in prepared.report.actions if "stay under 10 MB" in a]
+    assert shrinks == [f"downscaled to {width} x {height} to stay under 10 MB"]
 
 
 def test_a_24mp_phone_photo_is_decoded_at_reduced_size_and_downscaled() -> None:
     prepared = prepare_image(pictures.phone_photo_24mp())
     assert assert_api_acceptable(prepared).size == (1500, 1000)
-    assert any("decoded at reduced size" in action for action in prepared.report.actions)
+    assert prepared.report.actions == (
+        "downscaled 6000 x 4000 to 1500 x 1000 (decoded at reduced size)",
+    )
 
 
 def test_downscaling_never_takes_the_short_side_below_300() -> None:
@@ -193,8 +220,11 @@ def test_a_truncated_png_is_refused_as_damaged() -> None:
 def test_a_png_with_a_corrupted_byte_is_refused_as_damaged() -> None:
     data = bytearray(pictures.garment_png())
     data[len(data) // 2] ^= 0xFF  # inside the image data: its chunk CRC no longer matches
-    with pytest.raises(ImageError, match="damaged or cut off"):
-        prepare_image(bytes(data))
+    with pytest.raises(
+        ImageError, match=r"^Garment image: the file is damaged or cut off"
+    ) as caught:
+        prepare_image(bytes(data), field="Garment image")
+    assert caught.value.field == "Garment image"
 
 
 def test_a_png_with_exif_orientation_is_turned_upright() -> None:
@@ -443,6 +473,18 @@ def bomb_png(size: tuple[int, int]) -> bytes:
             + BOMB,
         ),
         (
+            bomb_png((2500, 1400)),
+            ImageLimits(max_input_pixels=3_000_000),
+            "Garment image: it claims 2500 x 1400 pixels (4 MP) and is larger than the 3 MP "
+            + BOMB,
+        ),
+        (
+            bomb_png((2500, 1401)),
+            ImageLimits(max_input_pixels=3_500_000),
+            "Garment image: it claims 2500 x 1401 pixels (4 MP) and is larger than the 4 MP "
+            + BOMB,
+        ),
+        (
             Image.new("RGB", (300, 250)),
             None,
             "Garment image: it is 300 x 250 pixels; the API needs at least 300 x 300. "
@@ -461,6 +503,8 @@ def bomb_png(size: tuple[int, int]) -> bytes:
         "bomb",
         "over-budget",
         "pil-over-budget",
+        "half-MP-claimed",
+        "half-MP-budget",
         "pil-small",
     ],
 )
