@@ -583,3 +583,45 @@ def test_a_pil_image_with_exif_orientation_is_turned_upright() -> None:
     prepared = prepare_image(opened)
     assert prepared.report.final_size == (400, 600)
     assert "turned upright from EXIF orientation 6" in prepared.report.actions
+
+
+def centre_pixel(prepared: PreparedImage) -> tuple[int, ...]:
+    return tuple(decoded(prepared).getpixel((160, 160)))
+
+
+@pytest.mark.parametrize(
+    ("mode", "value", "grey"),
+    [
+        ("I;16", 32768, 128),
+        ("I;16B", 32768, 128),
+        ("I;16L", 32768, 128),
+        ("I", 32768, 128),
+        ("F", 0.5, 127),
+    ],
+)
+def test_high_bit_depth_pictures_keep_their_tones(mode: str, value: float, grey: int) -> None:
+    prepared = prepare_image(Image.new(mode, (320, 320), value))  # type: ignore[arg-type]
+    assert all(abs(c - grey) <= 1 for c in centre_pixel(prepared))
+    assert prepared.report.actions == (f"converted {mode} (high bit depth) to 8-bit RGB",)
+
+
+def transparent(mode: str) -> Image.Image:
+    if mode in {"P", "L"}:  # a colour marked transparent, as in a GIF or a PNG's tRNS chunk
+        image = Image.new(mode, (320, 320), 3)
+        image.info["transparency"] = 3
+        return image
+    return Image.new(mode, (320, 320), (0,) * len(mode))
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "LA", "PA", "RGBa", "P", "L"])
+def test_transparent_pixels_of_every_kind_become_white(mode: str) -> None:
+    prepared = prepare_image(transparent(mode))
+    assert all(c >= 253 for c in centre_pixel(prepared))
+    assert prepared.report.actions == ("flattened transparency onto white",)
+
+
+@pytest.mark.parametrize(("mode", "value"), [("RGBA", (10, 20, 30, 255)), ("P", 0), ("L", 7)])
+def test_opaque_pictures_are_converted_without_whitening(mode: str, value: object) -> None:
+    prepared = prepare_image(Image.new(mode, (320, 320), value))  # type: ignore[arg-type]
+    assert max(centre_pixel(prepared)) < 40
+    assert prepared.report.actions == (f"converted {mode} to RGB",)
