@@ -547,3 +547,16 @@ def test_a_result_file_that_has_gone_is_left_out_of_the_zip(tmp_path: Path) -> N
     with zipfile.ZipFile(write_zip([item], "m", tmp_path / "z.zip")) as archive:
         assert archive.namelist() == ["manifest.json", "manifest.csv"]
         assert json.loads(archive.read("manifest.json"))[0]["result_file"] is None
+
+
+def test_the_zip_stores_pictures_as_they_are_and_compresses_a_readable_manifest(
+    tmp_path: Path,
+) -> None:
+    result = tmp_path / "result.png"
+    result.write_bytes(pictures.garment_png())
+    items = [LookItem(1, "连衣裙.png", "succeed", "t-1", "https://cdn/r.png", result)]
+    with zipfile.ZipFile(write_zip(items, "m", tmp_path / "z.zip")) as archive:
+        assert archive.getinfo("results/01-连衣裙.png").compress_type == zipfile.ZIP_STORED
+        assert archive.getinfo("manifest.json").compress_type == zipfile.ZIP_DEFLATED
+        text = archive.read("manifest.json").decode()
+    assert text.startswith('[\n  {\n    "index": 1,\n    "garment_file": "连衣裙.png",')
