@@ -625,3 +625,15 @@ def test_opaque_pictures_are_converted_without_whitening(mode: str, value: objec
     prepared = prepare_image(Image.new(mode, (320, 320), value))  # type: ignore[arg-type]
     assert max(centre_pixel(prepared)) < 40
     assert prepared.report.actions == (f"converted {mode} to RGB",)
+
+
+@pytest.mark.parametrize("quality", [90, 60])
+def test_a_re_encoded_picture_is_an_optimised_jpeg_at_the_configured_quality(quality: int) -> None:
+    prepared = prepare_image(pictures.person(), limits=ImageLimits(jpeg_quality=quality))
+    expected = pictures.encode(pictures.person(), "JPEG", quality=quality, optimize=True)
+    assert base64.b64decode(prepared.payload) == expected
+
+
+def test_the_report_times_preparation_in_milliseconds() -> None:
+    prepared = prepare_image(pictures.phone_photo_24mp())  # tens of milliseconds at least
+    assert 1.0 < prepared.report.elapsed_ms < 120_000
