@@ -637,3 +637,120 @@ def test_a_re_encoded_picture_is_an_optimised_jpeg_at_the_configured_quality(qua
 def test_the_report_times_preparation_in_milliseconds() -> None:
     prepared = prepare_image(pictures.phone_photo_24mp())  # tens of milliseconds at least
     assert 1.0 < prepared.report.elapsed_ms < 120_000
+
+
+def test_a_passthrough_reports_everything_and_keeps_the_bytes() -> None:
+    data = pictures.garment_png()
+    prepared = prepare_image(data)
+    assert prepared.data == data
+    assert prepared.report.to_dict() | {"elapsed_ms": 0} == {
+        "source": "bytes",
+        "original_format": "PNG",
+        "original_size": (500, 500),
+        "original_bytes": len(data),
+        "final_format": "PNG",
+        "final_size": (500, 500),
+        "final_bytes": len(data),
+        "actions": ("already acceptable: sent byte for byte",),
+        "passthrough": True,
+        "elapsed_ms": 0,
+    }
+
+
+@pytest.mark.parametrize("as_data_url", [False, True])
+def test_converted_bytes_report_their_source_and_original_size(as_data_url: bool) -> None:
+    data = pictures.webp()
+    source: object = data
+    if as_data_url:
+        source = "data:image/webp;base64," + base64.b64encode(data).decode()
+    prepared = prepare_image(source)  # type: ignore[arg-type]
+    assert (prepared.report.source, prepared.report.original_bytes) == ("bytes", len(data))
+    assert prepared.data == base64.b64decode(prepared.payload)
+
+
+def test_only_an_animated_picture_reports_using_its_first_frame() -> None:
+    frames = [pictures.garment(), pictures.garment().rotate(90)]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:])
+    animated = prepare_image(buffer.getvalue()).report.actions
+    still = prepare_image(pictures.gif()).report.actions
+    assert "used the first frame of an animated image" in animated
+    assert "used the first frame of an animated image" not in still
+
+
+def jpeg_with_orientation(stored: Image.Image, orientation: int) -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    return pictures.encode(stored, "JPEG", quality=90, exif=exif.tobytes())
+
+
+@pytest.mark.parametrize(
+    ("orientation", "size", "action"),
+    [
+        (1, (600, 400), None),
+        (2, (600, 400), "turned upright from EXIF orientation 2"),
+        (8, (400, 600), "turned upright from EXIF orientation 8"),
+        (9, (600, 400), None),  # not a valid orientation: left as it is
+        (0, (600, 400), None),
+    ],
+)
+def test_only_valid_exif_orientations_turn_the_picture(
+    orientation: int, size: tuple[int, int], action: str | None
+) -> None:
+    prepared = prepare_image(jpeg_with_orientation(pictures.person((600, 400)), orientation))
+    assert decoded(prepared).size == size
+    if action is None:
+        assert prepared.report.passthrough
+    else:
+        assert action in prepared.report.actions
+
+
+def test_a_large_rotated_jpeg_is_still_decoded_at_reduced_size() -> None:
+    data = jpeg_with_orientation(pictures.person((4000, 2000)), 6)  # shown 2000 x 4000
+    prepared = prepare_image(data)
+    assert decoded(prepared).size == (750, 1500)
+    assert "downscaled 2000 x 4000 to 750 x 1500 (decoded at reduced size)" in (
+        prepared.report.actions
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("C:photo.jpg", "Person image: file 'C:photo.jpg' was not found."),
+        (
+            "ws://a.example/p.jpg",
+            "Person image: only http:// and https:// links can be sent to the API, not ws: "
+            "links. Upload the file instead.",
+        ),
+    ],
+)
+def test_a_drive_letter_is_a_file_and_any_other_scheme_a_refused_link(
+    text: str, message: str
+) -> None:
+    with pytest.raises(ImageError) as caught:
+        prepare_image(text, field="Person image")
+    assert (caught.value.message, caught.value.field) == (message, "Person image")
+
+
+def test_a_plain_http_link_in_capitals_passes_through() -> None:
+    assert prepare_image("HTTP://a.example/p.jpg").payload == "HTTP://a.example/p.jpg"
+    assert prepare_image("http://a.example/p.jpg").is_url
+
+
+@pytest.mark.parametrize(
+    ("data", "limits", "message"),
+    [
+        (b"", None, "Person image: the file is empty."),
+        (b"\xff" * 2048, ImageLimits(max_input_bytes=1024), "Person image: the file is 0.0 MB"),
+        (b"not an image at all", None, "Person image: this file is not an image this app can read"),
+        (pictures.truncated_jpeg(), None, "Person image: the file is damaged"),
+    ],
+)
+def test_refused_bytes_name_the_image(
+    data: bytes, limits: ImageLimits | None, message: str
+) -> None:
+    with pytest.raises(ImageError) as caught:
+        prepare_image(data, field="Person image", limits=limits)
+    assert caught.value.message.startswith(message)
+    assert caught.value.field == "Person image"
