@@ -754,3 +754,29 @@ def test_refused_bytes_name_the_image(
         prepare_image(data, field="Person image", limits=limits)
     assert caught.value.message.startswith(message)
     assert caught.value.field == "Person image"
+
+
+def test_a_converted_picture_reports_its_final_bytes_and_that_it_was_not_passed_through() -> None:
+    prepared = prepare_image(pictures.webp())
+    report = prepared.report
+    assert report.final_bytes == len(base64.b64decode(prepared.payload))
+    assert report.passthrough is False
+    assert isinstance(report.elapsed_ms, float)
+    assert isinstance(prepare_image(pictures.person_jpeg()).report.elapsed_ms, float)
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("   ", "Person image: nothing was given."),
+        (
+            "data:image/jpeg;base64," + base64.b64encode(pictures.small_image()).decode(),
+            "Person image: it is 200 x 200 pixels",
+        ),
+    ],
+)
+def test_text_inputs_name_the_image_they_were_given_for(source: str, message: str) -> None:
+    with pytest.raises(ImageError) as caught:
+        prepare_image(source, field="Person image")
+    assert caught.value.message.startswith(message)
+    assert caught.value.field == "Person image"
