@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
@@ -14,7 +15,8 @@ from tests.conftest import FAKE_KEY, StartSimulator, fast_client
 from tests.fake_api import FakeApi, Reply, Seen, envelope, task_data
 from tryon_demo import errors
 from tryon_demo.auth import BearerAuth, JwtAuth, make_jwt
-from tryon_demo.client import TryOnClient
+from tryon_demo.client import TryOnClient, raise_for_failed, wait_timeout_error
+from tryon_demo.models import Task
 from tryon_demo.settings import Settings
 from tryon_demo.simulator import Faults, SimulatorConfig, SimulatorServer
 from tryon_demo.simulator.app import CONTRACT_ERRORS
@@ -529,3 +531,90 @@ def test_settings_configure_the_client() -> None:
         assert client.wait_timeout == 99
         assert "sk-x" in client._secrets
         assert repr(client) == "TryOnClient(base_url='http://127.0.0.1:9/kling')"
+
+
+def test_an_unreachable_api_names_its_host_and_what_to_check() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with (
+        TryOnClient(f"http://127.0.0.1:{port}/kling", get_retries=0) as api,
+        pytest.raises(errors.NetworkError) as caught,
+    ):
+        api.get("t-1")
+    assert caught.value.message == (
+        "The API at 127.0.0.1 could not be reached (connection refused or no network). "
+        "Check the network connection and KLING_API_BASE, then try again."
+    )
+
+
+def test_a_slow_query_times_out_without_a_duplicate_warning(
+    start_simulator: StartSimulator,
+) -> None:
+    server = start_simulator(faults=Faults(latency=1.0))
+    with (
+        fast_client(server, read_timeout=0.2, get_retries=0) as api,
+        pytest.raises(errors.NetworkError) as caught,
+    ):
+        api.get("t-1")
+    assert caught.value.message == (
+        "The API at 127.0.0.1 did not answer within 0.2 s. "
+        "Check the network connection and KLING_API_BASE, then try again."
+    )
+
+
+def test_a_failed_task_without_a_reason_says_so_and_keeps_the_request_id() -> None:
+    task = Task(task_id="t-9", task_status="failed", request_id="r-9")
+    with pytest.raises(errors.TaskFailedError) as caught:
+        raise_for_failed(task)
+    assert caught.value.message == "Task t-9 failed: the API gave no reason"
+    assert (caught.value.task_id, caught.value.request_id) == ("t-9", "r-9")
+    raise_for_failed(Task(task_id="t", task_status="succeed"))  # anything else passes
+
+
+def test_the_wait_limit_error_says_what_to_do_and_keeps_the_last_status() -> None:
+    error = wait_timeout_error("t-1", "processing", 2.5)
+    assert error.message == (
+        "Task t-1 was still processing after 2.5 s. It may still finish: query it again later "
+        "with its task id."
+    )
+    assert (error.task_id, error.last_status) == ("t-1", "processing")
+
+
+def test_wait_for_result_honours_its_own_timeout_and_cancel(
+    start_simulator: StartSimulator, person_b64: str, garment_b64: str
+) -> None:
+    server = start_simulator(faults=Faults(never_finish=True))
+    with fast_client(server, wait_timeout=600) as api:
+        task = api.submit(person_b64, garment_b64)
+        with pytest.raises(errors.WaitTimeoutError, match=r"after 0\.3 s"):
+            api.wait_for_result(task.task_id, timeout=0.3)
+        cancel = threading.Event()
+        cancel.set()
+        with pytest.raises(errors.CancelledError):
+            api.wait_for_result(task.task_id, cancel=cancel)
+
+
+def test_a_cancel_event_that_is_never_set_does_not_stop_the_polling(
+    client: TryOnClient, person_b64: str, garment_b64: str
+) -> None:
+    task = client.submit(person_b64, garment_b64)
+    done = client.wait_for_result(task.task_id, cancel=threading.Event())
+    assert done.task_status == "succeed"
+
+
+def test_no_task_id_is_refused_before_sending(client: TryOnClient) -> None:
+    with pytest.raises(errors.InputError, match=r"^Enter a task id\.$"):
+        client.get(None)  # type: ignore[arg-type]
+
+
+def test_each_query_retry_is_logged_with_its_pause(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="tryon_demo.client")
+    reply = Reply.json(500, envelope(None, code=5000, message="down"))
+    with (
+        FakeApi(always(reply)) as api,
+        fast_client_for(api.url, get_retries=1, sleep=lambda _: None) as client,
+        pytest.raises(errors.ServerError),
+    ):
+        client.get("t-1")
+    assert "retrying in 1.0 s after ServerError" in caplog.text
