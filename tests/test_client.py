@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import threading
@@ -618,3 +619,31 @@ def test_each_query_retry_is_logged_with_its_pause(caplog: pytest.LogCaptureFixt
     ):
         client.get("t-1")
     assert "retrying in 1.0 s after ServerError" in caplog.text
+
+
+def test_submit_sends_the_callback_and_external_id_and_the_settings_key() -> None:
+    reply = Reply.json(200, envelope(task_data()))
+    settings = Settings(api_key="sk-from-settings", api_base="http://127.0.0.1:9")
+    with (
+        FakeApi(always(reply)) as api,
+        TryOnClient.from_settings(settings, base_url=api.url) as client,
+    ):
+        client.submit("x1", "y1", callback_url="http://hooks.example/k", external_task_id="e-1")
+    (seen,) = api.seen
+    assert json.loads(seen.body) == {
+        "model_name": "kolors-virtual-try-on-v1",
+        "human_image": "x1",
+        "cloth_image": "y1",
+        "callback_url": "http://hooks.example/k",
+        "external_task_id": "e-1",
+    }
+    assert seen.headers["authorization"] == "Bearer sk-from-settings"
+
+
+def test_an_unknown_model_lists_the_models_to_choose_from() -> None:
+    with pytest.raises(errors.InputError) as caught:
+        TryOnClient.create_body("x1", "y1", "kolors-v9")
+    assert caught.value.message == (
+        "Unknown model 'kolors-v9'; choose one of: kolors-virtual-try-on-v1, "
+        "kolors-virtual-try-on-v1-5."
+    )
