@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import io
-import os
+import random
 
 from PIL import Image, ImageDraw
 
 PERSON_COLOUR = (70, 110, 160)
+#: Noise comes from this seed, so every run gets the same bytes and a failure can be replayed.
+NOISE_SEED = 20261126
 GARMENT_COLOUR = (200, 30, 40)
+
+
+def noise(length: int, seed: int = NOISE_SEED) -> bytes:
+    """``length`` random-looking bytes, the same on every run."""
+    return random.Random(seed).randbytes(length)
 
 
 def encode(image: Image.Image, fmt: str, **params: object) -> bytes:
@@ -115,7 +122,7 @@ def greyscale_jpeg() -> bytes:
 def noisy_jpeg_over_10mb() -> bytes:
     """A 12 MP photo full of fine detail, saved at top quality: over the API's 10 MB."""
     size = (4000, 3000)
-    image = Image.frombytes("RGB", size, os.urandom(size[0] * size[1] * 3))
+    image = Image.frombytes("RGB", size, noise(size[0] * size[1] * 3))
     return encode(image, "JPEG", quality=100)
 
 
@@ -128,7 +135,7 @@ def small_image() -> bytes:
 
 
 def truncated_jpeg() -> bytes:
-    data = encode(Image.frombytes("RGB", (600, 600), os.urandom(600 * 600 * 3)), "JPEG")
+    data = encode(Image.frombytes("RGB", (600, 600), noise(600 * 600 * 3)), "JPEG")
     return data[: len(data) // 2]
 
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests import pictures
 from tests.conftest import FAKE_KEY, StartSimulator
@@ -189,3 +192,60 @@ def test_prepare_imports_neither_the_simulator_nor_fastapi(tmp_path: Path) -> No
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_simulate_help_lists_the_faults_it_can_inject(tmp_path: Path) -> None:
+    result = run(["simulate", "--help"], {}, tmp_path)
+    assert result.returncode == 0
+    for option in (
+        "--api-key",
+        "--latency",
+        "--rate-limit-share",
+        "--server-error-share",
+        "--malformed-share",
+        "--drop-share",
+        "--fail-share",
+        "--never-finish",
+        "--max-concurrent",
+    ):
+        assert option in result.stdout
+
+
+ONLY_KEY = ["--api-key", "sk-only-this-one", "--task-seconds", "0.2"]
+
+
+def test_simulate_with_an_api_key_accepts_only_that_key(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tryon_demo", "simulate", "--port", str(port), *ONLY_KEY],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/kling/v1/images/kolors-virtual-try-on"
+    body = {"human_image": "https://a.example/p.jpg", "cloth_image": "https://a.example/c.jpg"}
+    try:
+        deadline = time.monotonic() + 60
+        while True:  # wait for it to listen (the condition, not a fixed sleep)
+            try:
+                requests.get(f"http://127.0.0.1:{port}/simulator/health", timeout=5)
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline and server.poll() is None
+                time.sleep(0.1)
+
+        def create(key: str) -> dict[str, object]:
+            headers = {"Authorization": f"Bearer {key}"}
+            reply: dict[str, object] = requests.post(
+                url, json=body, headers=headers, timeout=10
+            ).json()
+            return reply
+
+        assert create("sk-someone-else")["code"] == 1002
+        assert create("sk-only-this-one")["code"] == 0
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

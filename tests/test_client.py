@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import socket
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 import requests
 
 from tests.conftest import FAKE_KEY, StartSimulator, fast_client
+from tests.fake_api import FakeApi, Reply, Seen, envelope, task_data
 from tryon_demo import errors
 from tryon_demo.auth import BearerAuth, JwtAuth, make_jwt
-from tryon_demo.client import TryOnClient
+from tryon_demo.client import TryOnClient, raise_for_failed, wait_timeout_error
+from tryon_demo.models import Task
+from tryon_demo.settings import Settings
 from tryon_demo.simulator import Faults, SimulatorConfig, SimulatorServer
 from tryon_demo.simulator.app import CONTRACT_ERRORS
 
@@ -217,15 +223,28 @@ def test_a_task_that_never_finishes_ends_in_a_wait_timeout(
 
 
 def test_cancel_stops_waiting_at_once(
-    client: TryOnClient, person_b64: str, garment_b64: str
+    simulator: SimulatorServer, person_b64: str, garment_b64: str
 ) -> None:
-    task = client.submit(person_b64, garment_b64)
-    cancel = threading.Event()
-    threading.Timer(0.1, cancel.set).start()
-    started = time.monotonic()
-    with pytest.raises(errors.CancelledError, match="keeps running at the API"):
-        list(client.wait(task.task_id, cancel=cancel))
-    assert time.monotonic() - started < 0.5
+    # Polls a minute apart: only cancelling the pause itself can end the wait early.
+    with fast_client(simulator, poll_interval=60, poll_max_interval=60) as api:
+        task = api.submit(person_b64, garment_b64)
+        cancel = threading.Event()
+        outcome: list[BaseException] = []
+
+        def follow() -> None:
+            try:
+                for _ in api.wait(task.task_id, cancel=cancel):
+                    cancel.set()  # pressed while the first status is on screen
+            except errors.CancelledError as exc:
+                outcome.append(exc)
+
+        waiter = threading.Thread(target=follow)
+        waiter.start()
+        waiter.join(timeout=30)  # far below the 60 s pause: no race with a busy machine
+        assert not waiter.is_alive()
+    assert len(outcome) == 1
+    assert "keeps running at the API" in str(outcome[0])
+    assert outcome[0].task_id == task.task_id  # type: ignore[attr-defined]
 
 
 def test_the_client_refuses_an_unknown_model_before_sending(client: TryOnClient) -> None:
@@ -290,9 +309,7 @@ def test_the_jwt_is_cached_until_shortly_before_expiry() -> None:
     assert auth.token(now=1_000_000 + 1600) != first
 
 
-def test_the_server_error_after_create_timeout_names_the_duplicate_risk(
-    start_simulator: StartSimulator,
-) -> None:
+def test_the_server_error_after_create_timeout_names_the_duplicate_risk() -> None:
     assert (
         "created anyway"
         in errors.api_error(
@@ -320,17 +337,315 @@ def test_a_simulator_with_official_paths_answers_the_same_as_the_gateway_paths(
         assert api.wait_for_result(task.task_id).task_status == "succeed"
 
 
-def test_a_create_never_meets_a_kept_alive_connection_the_server_just_closed(
-    person_b64: str, garment_b64: str
+def test_a_create_never_meets_a_kept_alive_connection_the_server_just_closed() -> None:
+    # A pooled connection the server closes just as a request goes out fails with no reply,
+    # which for a create means "may have been created" though nothing was. So every create goes
+    # on a connection of its own, closed after the reply, while queries keep theirs.
+    def answer(seen: Seen) -> Reply:
+        return Reply.json(200, envelope(task_data(f"t-{len(api.seen)}")))
+
+    with FakeApi(answer) as api, fast_client_for(api.url) as client:
+        for _ in range(3):
+            client.get(client.submit("https://a.example/p.jpg", "https://a.example/c.jpg").task_id)
+    creates = [seen for seen in api.seen if seen.method == "POST"]
+    queries = [seen for seen in api.seen if seen.method == "GET"]
+    assert len(creates) == 3 and len(queries) == 3
+    assert all(seen.headers["connection"] == "close" for seen in creates)
+    others = {seen.connection for seen in queries}
+    assert len({seen.connection for seen in creates} | others) == 3 + len(others)
+    assert len(others) == 1  # queries reuse one kept-alive connection
+
+
+def fast_client_for(url: str, **options: object) -> TryOnClient:
+    return TryOnClient(url, BearerAuth(FAKE_KEY), secrets=(FAKE_KEY,), **options)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("status", [502, 503, 504])
+def test_queries_are_retried_through_a_gateways_html_error_page(status: int) -> None:
+    def answer(seen: Seen) -> Reply:
+        if len(api.seen) <= 2:
+            return Reply.html(status, f"<html><h1>{status} Gateway trouble</h1></html>")
+        return Reply.json(200, envelope(task_data("t-1", "succeed")))
+
+    with FakeApi(answer) as api, fast_client_for(api.url, backoff_base=0.01) as client:
+        assert client.get("t-1").task_status == "succeed"
+    assert len(api.seen) == 3
+
+
+@pytest.mark.parametrize("status", [500, 400, 404])
+def test_other_html_error_pages_are_not_retried(status: int) -> None:
+    def answer(seen: Seen) -> Reply:
+        return Reply.html(status, f"<html><h1>{status}</h1></html>")
+
+    with (
+        FakeApi(answer) as api,
+        fast_client_for(api.url, backoff_base=0.01) as client,
+        pytest.raises(errors.UnexpectedResponseError, match=f"HTTP {status}"),
+    ):
+        client.get("t-1")
+    assert len(api.seen) == 1
+
+
+def test_poll_pauses_grow_by_a_quarter_up_to_the_maximum() -> None:
+    api = TryOnClient("http://127.0.0.1:9", poll_interval=1.0, poll_max_interval=2.0)
+    pauses = api.poll_pauses()
+    assert [next(pauses) for _ in range(6)] == [1.0, 1.25, 1.5625, 1.953125, 2.0, 2.0]
+
+
+def test_a_query_retry_waits_at_least_the_apis_retry_after() -> None:
+    slept: list[float] = []
+
+    def answer(seen: Seen) -> Reply:
+        if len(api.seen) == 1:
+            return Reply.json(
+                429, envelope(None, code=1302, message="slow"), **{"Retry-After": "7"}
+            )
+        return Reply.json(200, envelope(task_data("t-1")))
+
+    with FakeApi(answer) as api, fast_client_for(api.url, sleep=slept.append) as client:
+        client.get("t-1")
+    assert slept == [7.0]
+
+
+def always(reply: Reply) -> Callable[[Seen], Reply]:
+    return lambda seen: reply
+
+
+@pytest.mark.parametrize(
+    ("header", "retry_after"), [("2.5", 2.5), ("0", 0.0), ("-3", 0.0), ("soon", None), ("", None)]
+)
+def test_the_apis_retry_after_is_read_from_its_header(
+    header: str, retry_after: float | None
 ) -> None:
-    # The server drops idle connections after 0.1 s; waiting about that long between calls
-    # makes the server close the pooled connection just as the next request goes out. A create
-    # on that connection would fail with no reply ("may have been created") though nothing was.
-    with SimulatorServer(SimulatorConfig(task_seconds=0.1), keep_alive=0.1) as server:
-        with fast_client(server) as api:
-            for attempt in range(30):
-                task = api.get(api.submit(person_b64, garment_b64).task_id)
-                time.sleep(0.095 + (attempt % 5) * 0.0025)
-            assert task.task_id
-        assert server.simulator.creates_received == 30
-        assert len(server.simulator.tasks) == 30
+    reply = Reply.json(429, envelope(None, code=1302, message="slow"), **{"Retry-After": header})
+    with (
+        FakeApi(always(reply)) as api,
+        fast_client_for(api.url) as client,
+        pytest.raises(errors.RateLimitError) as caught,
+    ):
+        client.submit("https://a.example/p.jpg", "https://a.example/c.jpg")
+    assert caught.value.retry_after == retry_after
+
+
+def test_query_retries_back_off_exponentially_up_to_the_maximum() -> None:
+    slept: list[float] = []
+    reply = Reply.json(500, envelope(None, code=5000, message="down"))
+    with (
+        FakeApi(always(reply)) as api,
+        fast_client_for(
+            api.url, get_retries=4, backoff_base=1.0, backoff_max=3.0, sleep=slept.append
+        ) as client,
+        pytest.raises(errors.ServerError),
+    ):
+        client.list()
+    assert slept == [1.0, 2.0, 3.0, 3.0]
+    assert len(api.seen) == 5
+
+
+def test_requests_name_the_app_and_its_version() -> None:
+    reply = Reply.json(200, envelope([]))
+    with FakeApi(always(reply)) as api, fast_client_for(api.url) as client:
+        client.list()
+    assert api.seen[0].headers["user-agent"] == "kolors-tryon-studio/0.1.0"
+
+
+def test_list_sends_its_page_and_stays_within_the_contracts_bounds() -> None:
+    reply = Reply.json(200, envelope([]))
+    with FakeApi(always(reply)) as api, fast_client_for(api.url) as client:
+        assert client.list(page_num=1000, page_size=500) == []
+        assert client.list() == []
+        for page_num, page_size in ((0, 30), (1001, 30), (1, 0), (1, 501)):
+            with pytest.raises(errors.InputError, match=r"^page_num must be 1\.\.1000"):
+                client.list(page_num=page_num, page_size=page_size)
+    assert [seen.path for seen in api.seen] == [
+        "/v1/images/kolors-virtual-try-on?pageNum=1000&pageSize=500",
+        "/v1/images/kolors-virtual-try-on?pageNum=1&pageSize=30",
+    ]
+
+
+def test_a_task_id_is_trimmed_and_one_that_could_change_the_path_is_never_sent() -> None:
+    reply = Reply.json(200, envelope(task_data("Ab-1_c")))
+    with FakeApi(always(reply)) as api, fast_client_for(api.url) as client:
+        client.get("  Ab-1_c ")
+        with pytest.raises(errors.InputError, match=r"^Enter a task id\.$"):
+            client.get("   ")
+        with pytest.raises(errors.InputError, match="not a task id"):
+            client.get("a/b")
+    assert [seen.path for seen in api.seen] == ["/v1/images/kolors-virtual-try-on/Ab-1_c"]
+
+
+def test_a_create_body_holds_the_optional_fields_only_when_given() -> None:
+    body = TryOnClient.create_body(
+        "https://a.example/p.jpg",
+        "https://a.example/c.jpg",
+        "kolors-virtual-try-on-v1-5",
+        callback_url="https://hooks.example/k",
+        external_task_id="mine-1",
+    )
+    assert body == {
+        "model_name": "kolors-virtual-try-on-v1-5",
+        "human_image": "https://a.example/p.jpg",
+        "cloth_image": "https://a.example/c.jpg",
+        "callback_url": "https://hooks.example/k",
+        "external_task_id": "mine-1",
+    }
+    assert TryOnClient.create_body("x1", "y1") == {
+        "model_name": "kolors-virtual-try-on-v1",
+        "human_image": "x1",
+        "cloth_image": "y1",
+    }
+
+
+@pytest.mark.parametrize("url", ["ftp://hooks.example/k", "https:///k", "hooks.example/k"])
+def test_a_callback_that_is_not_an_http_address_is_refused(url: str) -> None:
+    with pytest.raises(errors.InputError) as caught:
+        TryOnClient.create_body("x1", "y1", callback_url=url)
+    assert caught.value.message == f"The callback URL must be an http(s) address, not {url!r}."
+
+
+@pytest.mark.parametrize("missing", ["human_image", "cloth_image"])
+def test_a_missing_image_is_refused_by_name(missing: str) -> None:
+    images = {"human_image": "x1", "cloth_image": "y1", missing: ""}
+    with pytest.raises(errors.InputError) as caught:
+        TryOnClient.create_body(images["human_image"], images["cloth_image"])
+    assert caught.value.message == f"{missing} is required: an http(s) URL or raw base64."
+
+
+def test_without_a_base_url_no_client_is_made() -> None:
+    with pytest.raises(errors.InputError, match=r"^No API base URL: configure a key"):
+        TryOnClient.from_settings(Settings())
+
+
+def test_settings_configure_the_client() -> None:
+    settings = Settings(
+        api_key="sk-x",
+        api_base="http://127.0.0.1:9/kling/",
+        connect_timeout=3,
+        read_timeout=7,
+        get_retries=5,
+        poll_interval=0.5,
+        poll_max_interval=4,
+        wait_timeout=99,
+    )
+    with TryOnClient.from_settings(settings) as client:
+        assert client.endpoint == "http://127.0.0.1:9/kling/v1/images/kolors-virtual-try-on"
+        assert client.timeout == (3, 7)
+        assert (client.get_retries, client.poll_interval, client.poll_max_interval) == (5, 0.5, 4)
+        assert client.wait_timeout == 99
+        assert "sk-x" in client._secrets
+        assert repr(client) == "TryOnClient(base_url='http://127.0.0.1:9/kling')"
+
+
+def test_an_unreachable_api_names_its_host_and_what_to_check() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with (
+        TryOnClient(f"http://127.0.0.1:{port}/kling", get_retries=0) as api,
+        pytest.raises(errors.NetworkError) as caught,
+    ):
+        api.get("t-1")
+    assert caught.value.message == (
+        "The API at 127.0.0.1 could not be reached (connection refused or no network). "
+        "Check the network connection and KLING_API_BASE, then try again."
+    )
+
+
+def test_a_slow_query_times_out_without_a_duplicate_warning(
+    start_simulator: StartSimulator,
+) -> None:
+    server = start_simulator(faults=Faults(latency=1.0))
+    with (
+        fast_client(server, read_timeout=0.2, get_retries=0) as api,
+        pytest.raises(errors.NetworkError) as caught,
+    ):
+        api.get("t-1")
+    assert caught.value.message == (
+        "The API at 127.0.0.1 did not answer within 0.2 s. "
+        "Check the network connection and KLING_API_BASE, then try again."
+    )
+
+
+def test_a_failed_task_without_a_reason_says_so_and_keeps_the_request_id() -> None:
+    task = Task(task_id="t-9", task_status="failed", request_id="r-9")
+    with pytest.raises(errors.TaskFailedError) as caught:
+        raise_for_failed(task)
+    assert caught.value.message == "Task t-9 failed: The API gave no reason."
+    assert (caught.value.task_id, caught.value.request_id) == ("t-9", "r-9")
+    raise_for_failed(Task(task_id="t", task_status="succeed"))  # anything else passes
+
+
+def test_the_wait_limit_error_says_what_to_do_and_keeps_the_last_status() -> None:
+    error = wait_timeout_error("t-1", "processing", 2.5)
+    assert error.message == (
+        "Task t-1 was still processing after 2.5 s. It may still finish: query it again later "
+        "with its task id."
+    )
+    assert (error.task_id, error.last_status) == ("t-1", "processing")
+
+
+def test_wait_for_result_honours_its_own_timeout_and_cancel(
+    start_simulator: StartSimulator, person_b64: str, garment_b64: str
+) -> None:
+    server = start_simulator(faults=Faults(never_finish=True))
+    with fast_client(server, wait_timeout=600) as api:
+        task = api.submit(person_b64, garment_b64)
+        with pytest.raises(errors.WaitTimeoutError, match=r"after 0\.3 s"):
+            api.wait_for_result(task.task_id, timeout=0.3)
+        cancel = threading.Event()
+        cancel.set()
+        with pytest.raises(errors.CancelledError):
+            api.wait_for_result(task.task_id, cancel=cancel)
+
+
+def test_a_cancel_event_that_is_never_set_does_not_stop_the_polling(
+    client: TryOnClient, person_b64: str, garment_b64: str
+) -> None:
+    task = client.submit(person_b64, garment_b64)
+    done = client.wait_for_result(task.task_id, cancel=threading.Event())
+    assert done.task_status == "succeed"
+
+
+def test_no_task_id_is_refused_before_sending(client: TryOnClient) -> None:
+    with pytest.raises(errors.InputError, match=r"^Enter a task id\.$"):
+        client.get(None)  # type: ignore[arg-type]
+
+
+def test_each_query_retry_is_logged_with_its_pause(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="tryon_demo.client")
+    reply = Reply.json(500, envelope(None, code=5000, message="down"))
+    with (
+        FakeApi(always(reply)) as api,
+        fast_client_for(api.url, get_retries=1, sleep=lambda _: None) as client,
+        pytest.raises(errors.ServerError),
+    ):
+        client.get("t-1")
+    assert "retrying in 1.0 s after ServerError" in caplog.text
+
+
+def test_submit_sends_the_callback_and_external_id_and_the_settings_key() -> None:
+    reply = Reply.json(200, envelope(task_data()))
+    settings = Settings(api_key="sk-from-settings", api_base="http://127.0.0.1:9")
+    with (
+        FakeApi(always(reply)) as api,
+        TryOnClient.from_settings(settings, base_url=api.url) as client,
+    ):
+        client.submit("x1", "y1", callback_url="http://hooks.example/k", external_task_id="e-1")
+    (seen,) = api.seen
+    assert json.loads(seen.body) == {
+        "model_name": "kolors-virtual-try-on-v1",
+        "human_image": "x1",
+        "cloth_image": "y1",
+        "callback_url": "http://hooks.example/k",
+        "external_task_id": "e-1",
+    }
+    assert seen.headers["authorization"] == "Bearer sk-from-settings"
+
+
+def test_an_unknown_model_lists_the_models_to_choose_from() -> None:
+    with pytest.raises(errors.InputError) as caught:
+        TryOnClient.create_body("x1", "y1", "kolors-v9")
+    assert caught.value.message == (
+        "Unknown model 'kolors-v9'; choose one of: kolors-virtual-try-on-v1, "
+        "kolors-virtual-try-on-v1-5."
+    )

@@ -28,13 +28,25 @@ class Clock:
         ("3/30s", Rate(3, 30)),
         ("", Rate(0, 60)),
         ("2/day", Rate(2, 86400)),
+        ("   ", Rate(0, 60)),
+        ("0/minute", Rate(0, 60)),
+        ("1/second", Rate(1, 1)),
+        ("4/m", Rate(4, 60)),
+        ("4/min", Rate(4, 60)),
+        ("4/h", Rate(4, 3600)),
+        ("3/30", Rate(3, 30)),
+        ("3/1.5h", Rate(3, 5400)),
+        ("1/0.5s", Rate(1, 0.5)),
+        (" 7 / Hour ", Rate(7, 3600)),
     ],
 )
 def test_rates_are_read_from_plain_text(text: str, rate: Rate) -> None:
     assert Rate.parse(text, "X") == rate
 
 
-@pytest.mark.parametrize("text", ["five/minute", "5/fortnight", "5", "-1/minute"])
+@pytest.mark.parametrize(
+    "text", ["five/minute", "5/fortnight", "5", "-1/minute", "1/0s", "5/1/minute"]
+)
 def test_a_malformed_rate_names_the_variable(text: str) -> None:
     with pytest.raises(ConfigurationError, match="TRYON_RATE_GLOBAL must"):
         Rate.parse(text, "TRYON_RATE_GLOBAL")
@@ -42,7 +54,23 @@ def test_a_malformed_rate_names_the_variable(text: str) -> None:
 
 def test_no_limits_configured_means_no_limits() -> None:
     limiter = SubmissionLimiter(Rate(0, 60), Rate(0, 60))
+    assert not limiter.active
     for _ in range(1000):
+        limiter.acquire("s")
+
+
+@pytest.mark.parametrize(
+    ("per_session", "overall", "daily_cap"),
+    [(Rate(1, 60), Rate(0, 60), 0), (Rate(0, 60), Rate(1, 60), 0), (Rate(0, 60), Rate(0, 60), 1)],
+    ids=["per-session", "global", "daily"],
+)
+def test_any_one_limit_makes_the_limiter_active_and_refuse_the_second(
+    per_session: Rate, overall: Rate, daily_cap: int
+) -> None:
+    limiter = SubmissionLimiter(per_session, overall, daily_cap, clock=Clock())
+    assert limiter.active
+    limiter.acquire("s")
+    with pytest.raises(LimitExceededError):
         limiter.acquire("s")
 
 
@@ -62,22 +90,64 @@ def test_a_session_over_its_rate_is_told_how_long_to_wait() -> None:
 def test_one_sessions_limit_does_not_hold_up_another() -> None:
     limiter = SubmissionLimiter(Rate(1, 60), Rate(0, 60), clock=Clock())
     limiter.acquire("a")
-    limiter.acquire("b")
+    limiter.acquire("b")  # b has its own window...
+    for session in ("a", "b"):  # ...and each is held to its own limit
+        with pytest.raises(LimitExceededError, match="You have started 1 try-ons"):
+            limiter.acquire(session)
 
 
-def test_the_window_slides() -> None:
+def test_the_window_slides_at_exactly_its_length() -> None:
+    clock = Clock()
+    limiter = SubmissionLimiter(Rate(1, 60), Rate(1, 60), clock=clock)
+    limiter.acquire("a")
+    clock.now += 59.9
+    with pytest.raises(LimitExceededError):
+        limiter.acquire("a")
+    clock.now += 0.1  # exactly 60 s after the first: it has left the window
+    limiter.acquire("a")
+    with pytest.raises(LimitExceededError):
+        limiter.acquire("a")
+
+
+def test_the_wait_is_never_said_to_be_less_than_one_second() -> None:
     clock = Clock()
     limiter = SubmissionLimiter(Rate(1, 60), Rate(0, 60), clock=clock)
     limiter.acquire("a")
-    clock.now += 61
-    limiter.acquire("a")
+    clock.now += 59.7  # 0.3 s to go
+    with pytest.raises(LimitExceededError, match="Try again in 1 s") as caught:
+        limiter.acquire("a")
+    assert caught.value.retry_after == 1
+
+
+def test_idle_sessions_are_forgotten_once_their_window_has_passed() -> None:
+    # Many visitors, each once: the limiter must not keep a window for every one of them.
+    clock = Clock()
+    limiter = SubmissionLimiter(Rate(5, 1), Rate(0, 60), clock=clock)
+    for n in range(1001):  # idle visitors are swept once there are over a thousand
+        limiter.acquire(f"visitor-{n}")
+    clock.now += 1.0  # exactly the window's length later
+    limiter.acquire("last")
+    assert list(limiter._visitors._windows) == ["last"]
+
+
+def test_sessions_still_inside_their_window_are_remembered() -> None:
+    clock = Clock()
+    limiter = SubmissionLimiter(Rate(5, 1), Rate(0, 60), clock=clock)
+    limiter.acquire("early")
+    clock.now += 0.5
+    limiter.acquire("late")
+    assert set(limiter._visitors._windows) == {"early", "late"}
 
 
 def test_the_global_rate_counts_every_session() -> None:
     limiter = SubmissionLimiter(Rate(0, 60), Rate(2, 60), clock=Clock())
     limiter.acquire("a")
     limiter.acquire("b")
-    with pytest.raises(LimitExceededError, match="Visitors have started 2 try-ons"):
+    with pytest.raises(
+        LimitExceededError,
+        match=r"^Visitors have started 2 try-ons in the last 60 s, the most this demo allows\. "
+        r"Try again in 60 s, or enter your own API key under Advanced\.$",
+    ):
         limiter.acquire("c")
 
 
@@ -86,10 +156,28 @@ def test_the_daily_cap_resets_the_next_day() -> None:
     limiter = SubmissionLimiter(Rate(0, 60), Rate(0, 60), daily_cap=2, clock=clock)
     limiter.acquire("a")
     limiter.acquire("b")
-    with pytest.raises(LimitExceededError, match="limit of 2 try-ons for today"):
+    with pytest.raises(
+        LimitExceededError,
+        match=r"^This demo has reached its limit of 2 try-ons for today\. Try again tomorrow "
+        r"\(UTC\), or enter your own API key under Advanced\.$",
+    ) as caught:
         limiter.acquire("c")
+    assert caught.value.retry_after is None  # waiting within the day would not help
     clock.now += 86400
-    limiter.acquire("c")
+    limiter.acquire("c")  # the whole cap again, not one less
+    limiter.acquire("d")
+    with pytest.raises(LimitExceededError):
+        limiter.acquire("e")
+
+
+def test_the_daily_cap_holds_all_day_long() -> None:
+    clock = Clock()
+    limiter = SubmissionLimiter(Rate(0, 60), Rate(0, 60), daily_cap=1, clock=clock)
+    limiter.acquire("a")
+    for _ in range(3):
+        clock.now += 3600 + 61  # hours and minutes pass, the day does not
+        with pytest.raises(LimitExceededError):
+            limiter.acquire("a")
 
 
 def test_a_refused_submission_is_not_counted() -> None:

@@ -6,6 +6,7 @@ import asyncio
 import csv
 import io
 import json
+import time
 import zipfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,14 +14,17 @@ from pathlib import Path
 import pytest
 
 from tests import pictures
-from tests.conftest import StartSimulator
+from tests.conftest import StartSimulator, fast_client
 from tests.test_studio import make_studio
 from tryon_demo.errors import InputError, RateLimitError, TryOnError
+from tryon_demo.limits import LimitExceededError
 from tryon_demo.lookbook import (
     Backoff,
     Follow,
+    Follower,
     Garment,
     LookItem,
+    Submit,
     run_lookbook,
     summary,
     table_rows,
@@ -196,6 +200,75 @@ def test_a_rate_limit_that_never_clears_gives_up_after_the_last_attempt() -> Non
     assert final[0].state == "error" and "Too many requests" in final[0].message
 
 
+class RefuseFirstCreate:
+    """A submit that refuses the first create of ``refused`` with a rate limit, and records the
+    moment of every create."""
+
+    def __init__(self, refused: str, retry_after: float | None = None) -> None:
+        self.refused = refused
+        self.retry_after = retry_after
+        self.calls: list[tuple[str, float]] = []
+
+    async def __call__(self, garment: Garment) -> Task:
+        self.calls.append((garment.name, time.monotonic()))
+        if garment.name == self.refused and len(self.calls) == 1:
+            raise RateLimitError(
+                "Too many requests at once.", code=1302, retry_after=self.retry_after
+            )
+        return Task(task_id=f"t-{garment.name}", task_status="submitted", raw={})
+
+
+async def finish_at_once(task: Task) -> AsyncIterator[Follow]:
+    yield Follow(Task(task_id=task.task_id, task_status="succeed", raw={}), Path("/r.png"))
+
+
+def run_batch(
+    names: list[str], submit: RefuseFirstCreate, backoff: Backoff, concurrency: int = 3
+) -> tuple[LookItem, ...]:
+    async def gather() -> tuple[LookItem, ...]:
+        garments = [Garment(name, None) for name in names]
+        snaps = [
+            s
+            async for s in run_lookbook(
+                garments, submit, finish_at_once, concurrency=concurrency, backoff=backoff
+            )
+        ]
+        return snaps[-1]
+
+    return asyncio.run(gather())
+
+
+def test_a_rate_limited_create_is_sent_again_only_after_the_pause() -> None:
+    submit = RefuseFirstCreate("a.png")
+    final = run_batch(["a.png"], submit, Backoff(base=0.3, cap=0.3, jitter=0.0))
+    (first, refused_at), (again, resent_at) = submit.calls
+    assert first == again == "a.png"
+    # Sleeping can only take longer than asked: a lower bound is safe on a busy machine.
+    assert resent_at - refused_at >= 0.3
+    assert final[0].state == "succeed" and final[0].rate_limited == 1
+
+
+def test_the_pause_is_never_shorter_than_the_apis_retry_after() -> None:
+    submit = RefuseFirstCreate("a.png", retry_after=0.4)
+    run_batch(["a.png"], submit, Backoff(base=0.01, cap=0.01, jitter=0.0))
+    (_, refused_at), (_, resent_at) = submit.calls
+    assert resent_at - refused_at >= 0.4
+
+
+def test_one_rate_limit_pauses_every_garment() -> None:
+    # a.png is submitted first and refused; b.png and c.png, whose turn comes after the refusal,
+    # must wait out the same pause although their own creates were never refused.
+    submit = RefuseFirstCreate("a.png")
+    final = run_batch(["a.png", "b.png", "c.png"], submit, Backoff(base=0.3, cap=0.3, jitter=0.0))
+    (first, refused_at), *later = submit.calls
+    assert first == "a.png"
+    assert sorted(name for name, _ in later) == ["a.png", "b.png", "c.png"]
+    for name, moment in later:
+        assert moment - refused_at >= 0.3, name
+    assert [item.state for item in final] == ["succeed"] * 3
+    assert [item.rate_limited for item in final] == [1, 0, 0]
+
+
 def test_the_last_snapshot_shows_every_item_done_even_when_the_caller_is_slow() -> None:
     # Items finish while the caller is busy with the previous snapshot; the batch must still
     # hand out a final snapshot with all of them done.
@@ -246,6 +319,19 @@ def test_backoff_doubles_up_to_its_cap_and_honours_retry_after() -> None:
     assert backoff.delay(1, 5.0) == 5.0
 
 
+def test_the_default_backoff_doubles_from_one_second_up_to_thirty() -> None:
+    backoff = Backoff(jitter=0.0)
+    assert [backoff.delay(n, None) for n in range(1, 8)] == [1, 2, 4, 8, 16, 30, 30]
+    assert Backoff().max_attempts == 8
+
+
+def test_jitter_only_ever_lengthens_the_pause_by_up_to_a_quarter() -> None:
+    backoff = Backoff()
+    delays = [backoff.delay(3, None) for _ in range(200)]
+    assert all(4.0 <= d <= 5.0 for d in delays)
+    assert len(set(delays)) > 1  # workers do not come back in step
+
+
 def test_the_zip_holds_every_result_and_a_manifest_of_every_garment(tmp_path: Path) -> None:
     result = tmp_path / "result-1.png"
     result.write_bytes(pictures.garment_png())
@@ -294,3 +380,183 @@ def test_the_person_photo_given_as_a_garment_ends_only_that_row(
     final = snapshots(make_studio(simulator, tmp_path), person, garments)[-1]
     assert [item.state for item in final] == ["succeed", "error"]
     assert "same picture as the person image" in final[1].message
+
+
+def test_stop_ends_the_batch_and_tasks_already_created_keep_running(
+    start_simulator: StartSimulator, tmp_path: Path
+) -> None:
+    server = start_simulator(task_seconds=0.5)
+    studio = make_studio(server, tmp_path, lookbook_concurrency=1)
+    garments = garment_files(tmp_path, 3)
+
+    async def stop_once_one_is_created() -> tuple[LookItem, ...]:
+        batch = studio.lookbook(person_file(tmp_path), garments)
+        async for items in batch:
+            if any(item.task_id for item in items):
+                await batch.aclose()  # what Stop does
+                return items
+        raise AssertionError("no task was ever created")
+
+    shown = asyncio.run(stop_once_one_is_created())
+    # Nothing more is sent once stopped: one garment created, the other two never.
+    assert server.simulator.creates_received == 1
+    assert [item.state for item in shown][1:] == ["queued", "queued"]
+    (task_id,) = [item.task_id for item in shown if item.task_id]
+    # The created task was not cancelled at the API: it runs on to its result.
+    with fast_client(server) as api:
+        assert api.wait_for_result(task_id).task_status == "succeed"
+
+
+def all_snapshots(
+    garments: list[Garment],
+    submit: Submit,
+    follow: Follower,
+    **options: object,
+) -> list[tuple[LookItem, ...]]:
+    async def gather() -> list[tuple[LookItem, ...]]:
+        return [s async for s in run_lookbook(garments, submit, follow, **options)]  # type: ignore[arg-type]
+
+    return asyncio.run(gather())
+
+
+def test_a_waiting_garment_says_when_it_is_tried_again() -> None:
+    submit = RefuseFirstCreate("a.png", retry_after=2.0)
+    seen = all_snapshots(
+        [Garment("a.png", None)], submit, finish_at_once, backoff=Backoff(base=0.01, jitter=0.0)
+    )
+    waiting = next(items[0] for items in seen if items[0].state == "waiting")
+    assert waiting.message == "Rate limited; trying again in 2 s (attempt 2)"
+    assert waiting.rate_limited == 1
+    assert seen[-1][0].message == ""  # cleared once the create was accepted
+
+
+def test_a_daily_cap_ends_the_garment_at_once_and_a_timed_limit_is_waited_out() -> None:
+    calls: list[str] = []
+
+    async def submit(garment: Garment) -> Task:
+        calls.append(garment.name)
+        if garment.name == "capped.png":
+            raise LimitExceededError("This demo has reached its limit of 5 try-ons for today.")
+        if calls.count(garment.name) == 1:
+            raise LimitExceededError("Try again in 1 s.", retry_after=0.05)
+        return Task(task_id=garment.name, task_status="submitted", raw={})
+
+    final = all_snapshots(
+        [Garment("capped.png", None), Garment("timed.png", None)],
+        submit,
+        finish_at_once,
+        backoff=Backoff(base=0.01, cap=0.01, jitter=0.0),
+    )[-1]
+    assert calls.count("capped.png") == 1
+    assert calls.count("timed.png") == 2
+    assert [item.state for item in final] == ["error", "succeed"]
+    assert final[0].message == "This demo has reached its limit of 5 try-ons for today."
+
+
+def test_a_follow_that_reports_an_error_or_ends_early_ends_the_row_with_a_message() -> None:
+    async def create(garment: Garment) -> Task:
+        return Task(task_id=garment.name, task_status="submitted", raw={})
+
+    async def follow(task: Task) -> AsyncIterator[Follow]:
+        yield Follow(Task(task_id=task.task_id, task_status="processing", raw={}))
+        if task.task_id == "download.png":
+            yield Follow(task, error="The result image could not be downloaded.")
+
+    final = all_snapshots(
+        [Garment("download.png", None), Garment("vanished.png", None)], create, follow
+    )[-1]
+    assert [(item.state, item.message) for item in final] == [
+        ("error", "The result image could not be downloaded."),
+        ("error", "Following the task ended without a result."),
+    ]
+    assert [item.task_id for item in final] == ["download.png", "vanished.png"]
+
+
+def test_a_failed_task_without_a_reason_says_so() -> None:
+    async def create(garment: Garment) -> Task:
+        return Task(task_id="t", task_status="submitted", raw={})
+
+    async def follow(task: Task) -> AsyncIterator[Follow]:
+        yield Follow(Task(task_id="t", task_status="failed", raw={}))
+
+    final = all_snapshots([Garment("a.png", None)], create, follow)[-1]
+    assert (final[0].state, final[0].message) == ("failed", "The API gave no reason.")
+
+
+def test_a_concurrency_below_one_still_runs_one_at_a_time() -> None:
+    async def create(garment: Garment) -> Task:
+        return Task(task_id=garment.name, task_status="submitted", raw={})
+
+    final = all_snapshots(
+        [Garment("a", None), Garment("b", None)], create, finish_at_once, concurrency=0
+    )[-1]
+    assert [item.state for item in final] == ["succeed", "succeed"]
+
+
+def test_the_table_shows_every_state_in_words() -> None:
+    states = ["queued", "waiting", "submitted", "processing", "succeed", "failed", "error"]
+    items = [
+        LookItem(n, f"g{n}.png", state, f"t{n}", message=f"m{n}") for n, state in enumerate(states)
+    ]  # type: ignore[arg-type]
+    assert table_rows(items) == [
+        ["0", "g0.png", "queued", "t0", "m0"],
+        ["1", "g1.png", "waiting (rate limit)", "t1", "m1"],
+        ["2", "g2.png", "submitted", "t2", "m2"],
+        ["3", "g3.png", "processing", "t3", "m3"],
+        ["4", "g4.png", "done", "t4", "m4"],
+        ["5", "g5.png", "failed", "t5", "m5"],
+        ["6", "g6.png", "error", "t6", "m6"],
+    ]
+    assert table_rows([LookItem(1, "a.png")]) == [["1", "a.png", "queued", "", ""]]
+
+
+@pytest.mark.parametrize(
+    ("states", "text"),
+    [
+        (["succeed", "succeed"], "2 of 2 done"),
+        (["succeed", "failed"], "1 of 2 done · 1 failed"),
+        (["error", "queued"], "0 of 2 done · 1 could not run · 1 running"),
+        (["waiting"], "0 of 1 done · 1 running"),
+    ],
+)
+def test_the_summary_leaves_out_what_is_zero(states: list[str], text: str) -> None:
+    items = [LookItem(n, "g", state) for n, state in enumerate(states)]  # type: ignore[arg-type]
+    assert summary(items) == text
+
+
+@pytest.mark.parametrize(
+    ("garment", "name"),
+    [
+        ("red shirt (2).png", "01-red_shirt__2_.png"),
+        ("t-shirt_blue.png", "01-t-shirt_blue.png"),
+        (".png", "01-_png.png"),
+        ("x" * 80 + ".png", "01-" + "x" * 60 + ".png"),
+        ("", "01-garment.png"),
+    ],
+)
+def test_zip_names_are_safe_and_short(tmp_path: Path, garment: str, name: str) -> None:
+    result = tmp_path / "result.png"
+    result.write_bytes(pictures.garment_png())
+    item = LookItem(1, garment, "succeed", "t-1", "https://cdn/r.png", result)
+    with zipfile.ZipFile(write_zip([item], "m", tmp_path / "z.zip")) as archive:
+        assert f"results/{name}" in archive.namelist()
+
+
+def test_a_result_file_that_has_gone_is_left_out_of_the_zip(tmp_path: Path) -> None:
+    item = LookItem(1, "a.png", "succeed", "t-1", "https://cdn/r.png", tmp_path / "gone.png")
+    with zipfile.ZipFile(write_zip([item], "m", tmp_path / "z.zip")) as archive:
+        assert archive.namelist() == ["manifest.json", "manifest.csv"]
+        assert json.loads(archive.read("manifest.json"))[0]["result_file"] is None
+
+
+def test_the_zip_stores_pictures_as_they_are_and_compresses_a_readable_manifest(
+    tmp_path: Path,
+) -> None:
+    result = tmp_path / "result.png"
+    result.write_bytes(pictures.garment_png())
+    items = [LookItem(1, "连衣裙.png", "succeed", "t-1", "https://cdn/r.png", result)]
+    with zipfile.ZipFile(write_zip(items, "m", tmp_path / "z.zip")) as archive:
+        assert archive.getinfo("results/01-连衣裙.png").compress_type == zipfile.ZIP_STORED
+        assert archive.getinfo("manifest.json").compress_type == zipfile.ZIP_DEFLATED
+        text = archive.read("manifest.json").decode()
+    assert text.startswith('[\n  {\n    "index": 1,\n    "garment_file": "连衣裙.png",')

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import base64
+import hashlib
 import io
 import json
 import threading
@@ -17,7 +17,7 @@ from PIL import Image, PngImagePlugin
 
 from tests import pictures
 from tests.conftest import StartSimulator, b64
-from tryon_demo.simulator import SimulatorServer
+from tryon_demo.simulator import SimulatorConfig, SimulatorServer
 
 PATH = "/kling/v1/images/kolors-virtual-try-on"
 SEED_HUMAN = "https://gw.alicdn.com/imgextra/i1/1860536677/O1CN012wEzZ11zC7RDNm0Jr_!!1860536677.jpg"
@@ -283,7 +283,7 @@ def test_callbacks_post_the_bare_task_object_on_each_status_change(
         "external_task_id": "mine-1",
     }
     task_id = post(simulator, body).json()["data"]["task_id"]
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 30  # a bound for a hang, not a timing: it ends on the condition
     while len(received) < 3 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert [c["task_status"] for c in received] == ["submitted", "processing", "succeed"]
@@ -309,6 +309,30 @@ def test_a_failed_task_explains_itself(
     assert data["task_result"] == {"images": []}
 
 
-def test_base64_payload_round_trips_exactly(simulator: SimulatorServer) -> None:
-    data = pictures.person_jpeg()
-    assert base64.b64decode(b64(data)) == data
+def test_base64_images_reach_the_simulator_byte_for_byte(simulator: SimulatorServer) -> None:
+    person, garment = pictures.person_jpeg(), pictures.garment_png()
+    reply = post(simulator, {"human_image": b64(person), "cloth_image": b64(garment)})
+    task = simulator.simulator.tasks[reply.json()["data"]["task_id"]]
+    # The simulator keeps digests, not pictures (bounded memory): the digests of these bytes.
+    assert (task.human, task.cloth) == (
+        hashlib.sha256(person).digest(),
+        hashlib.sha256(garment).digest(),
+    )
+
+
+def test_the_simulator_keeps_the_last_1000_tasks_and_forgets_older_ones(
+    start_simulator: StartSimulator,
+) -> None:
+    assert SimulatorConfig().max_tasks_kept == 1000
+    server = start_simulator(max_tasks_kept=3, task_seconds=0.1)
+    ids = [
+        post(server, {"human_image": SEED_HUMAN, "cloth_image": SEED_CLOTH}).json()["data"][
+            "task_id"
+        ]
+        for _ in range(4)
+    ]
+    gone = requests.get(f"{server.url}{PATH}/{ids[0]}", headers=HEADERS, timeout=10)
+    assert_error(gone, 404, 1203, "")
+    for task_id in ids[1:]:
+        kept = requests.get(f"{server.url}{PATH}/{task_id}", headers=HEADERS, timeout=10)
+        assert kept.json()["data"]["task_id"] == task_id

@@ -12,10 +12,13 @@ from PIL import Image
 
 from tests import pictures
 from tests.conftest import FAKE_KEY, StartSimulator
+from tests.fake_api import FakeApi, Reply, Seen, envelope, task_data
+from tryon_demo.client import TryOnClient
 from tryon_demo.errors import ImageError
 from tryon_demo.settings import Settings
 from tryon_demo.simulator import Faults, SimulatorServer
 from tryon_demo.studio import Step, Studio, api_image_source, guarded, json_dumps_safe
+from tryon_demo.ui import _history_entry
 
 
 def make_studio(server: SimulatorServer, tmp_path: Path, **options: object) -> Studio:
@@ -234,3 +237,63 @@ def test_compare_reports_an_input_error_for_both_models(
     final = asyncio.run(gather())[-1]
     assert all(step.phase == "error" for step in final.values())
     assert simulator.simulator.tasks == {}
+
+
+def test_a_visitors_key_gets_a_client_of_its_own_that_is_closed_afterwards(
+    start_simulator: StartSimulator,
+    image_files: tuple[Path, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    closed: list[TryOnClient] = []
+    real_close = TryOnClient.close
+
+    def recording_close(self: TryOnClient) -> None:
+        closed.append(self)
+        real_close(self)
+
+    monkeypatch.setattr(TryOnClient, "close", recording_close)
+    server = start_simulator(api_keys=frozenset({"sk-visitor"}), task_seconds=0.3)
+    studio = make_studio(server, tmp_path)
+    assert collect(studio, *image_files, api_key="sk-visitor")[-1].phase == "succeed"
+    assert len(closed) == 1  # the visitor's client, closed once the run ended
+    assert studio._shared is None  # the owner's client was never made, let alone given the key
+    assert "sk-visitor" not in repr(studio.__dict__)
+
+
+def test_result_images_are_downloaded_without_the_key(
+    image_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    def answer(seen: Seen) -> Reply:
+        if seen.path.startswith("/results/"):
+            return Reply(200, pictures.garment_png(), {"Content-Type": "image/png"})
+        if seen.method == "POST":
+            return Reply.json(200, envelope(task_data("t-1")))
+        result = {"images": [{"index": 0, "url": f"{api.url}/results/t-1.png"}]}
+        return Reply.json(200, envelope(task_data("t-1", "succeed", task_result=result)))
+
+    with FakeApi(answer) as api:
+        settings = Settings(api_key=FAKE_KEY, api_base=api.url, poll_interval=0.05)
+        final = collect(Studio(settings, tmp_path / "work"), *image_files)[-1]
+    assert final.phase == "succeed", final.status_text()
+    api_calls = [seen for seen in api.seen if not seen.path.startswith("/results/")]
+    (download,) = [seen for seen in api.seen if seen.path.startswith("/results/")]
+    assert all(seen.headers["authorization"] == f"Bearer {FAKE_KEY}" for seen in api_calls)
+    assert "authorization" not in download.headers
+    assert FAKE_KEY not in repr(download)
+
+
+def test_the_session_history_never_holds_the_key(
+    start_simulator: StartSimulator, image_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    server = start_simulator(api_keys=frozenset({FAKE_KEY, "sk-visitor-FAKE-must-never-leak"}))
+    studio = make_studio(server, tmp_path)
+    runs = [
+        collect(studio, *image_files),
+        collect(studio, *image_files, api_key="sk-visitor-FAKE-must-never-leak"),
+    ]
+    entries = [_history_entry(steps[-1], "kolors-virtual-try-on-v1") for steps in runs]
+    assert all(entry and entry["status"] == "succeed" for entry in entries)
+    text = repr(entries) + json_dumps_safe(entries)
+    assert FAKE_KEY not in text
+    assert "sk-visitor-FAKE-must-never-leak" not in text

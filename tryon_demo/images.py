@@ -38,7 +38,7 @@ from .messages import Msg, msg
 from .settings import Settings
 
 try:  # HEIC/HEIF phone photos, only where the optional decoder is installed.
-    from pillow_heif import register_heif_opener  # type: ignore[import-not-found]
+    from pillow_heif import register_heif_opener  # type: ignore[import-not-found, unused-ignore]
 
     register_heif_opener()
 except ImportError:  # pragma: no cover - depends on the machine

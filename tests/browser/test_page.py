@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 import zipfile
 from pathlib import Path
 
 import pytest
+from gradio_client import Client
 from playwright.sync_api import Browser, Page, expect
 
 from tests import pictures
@@ -76,21 +78,33 @@ def test_an_upload_that_is_not_an_image_gets_the_apps_message(page: Page, tmp_pa
     fake.write_bytes(pictures.text_file())
     page.locator("#human-image input[type=file]").set_input_files(PERSON)
     page.locator("#cloth-url input, #cloth-url textarea").fill("")
-    page.locator("#cloth-image input[type=file]").set_input_files(str(fake))
-    page.wait_for_timeout(500)
+    with page.expect_response(lambda r: "/upload" in r.url and r.request.method == "POST"):
+        page.locator("#cloth-image input[type=file]").set_input_files(str(fake))
     page.click("#run-button")
-    expect(page.locator("#status")).to_contain_text("Garment image")
+    expect(page.locator("#status")).to_contain_text(
+        "Garment image: this file is not an image this app can read. Use a JPG or PNG photo."
+    )
+    expect(page.locator("#status")).not_to_contain_text("Traceback")
+    expect(page.locator("#task-json")).not_to_contain_text("task_id")  # nothing was created
     expect(page.locator("#run-button")).to_be_enabled()
 
 
-def test_cancel_stops_waiting_and_says_the_task_keeps_running(page: Page) -> None:
+def test_cancel_stops_waiting_and_says_the_task_keeps_running(page: Page, app_url: str) -> None:
     upload(page)
     page.click("#run-button")
     expect(page.locator("#status")).to_contain_text("task")
     page.click("#cancel-button")
     expect(page.locator("#status")).to_contain_text("keeps running at the API")
     expect(page.locator("#run-button")).to_be_enabled()
-    page.wait_for_timeout(2500)  # past the simulated task's end: nothing from the stopped run lands
+    # Wait until the task has really ended at the API (a condition, not a guess at its length),
+    # then one poll pause more: a run that had not stopped would show the result by then.
+    task_id = page.locator("#status code").first.inner_text()
+    api = Client(app_url, verbose=False)
+    deadline = time.monotonic() + 60
+    while api.predict(task_id, api_name="/query")["data"]["task_status"] != "succeed":
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    page.wait_for_timeout(1000)  # twice the app's longest poll pause (0.5 s)
     expect(page.locator("#status")).to_contain_text("keeps running at the API")
     expect(page.locator("#run-button")).to_be_enabled()
     expect(page.locator("#result-image img")).to_have_count(0)
