@@ -398,10 +398,26 @@ def test_an_address_refused_too_often_is_told_to_wait(inbox: Inbox) -> None:
             post(f"{server.url}/callbacks/{'A' * 43}", {"task_status": "succeed"}).status_code
             for _ in range(5)
         ]
-        # Even the right token waits now: guessing is not worth it.
+        guess = post(f"{server.url}/callbacks/{'B' * 43}", {"task_status": "succeed"})
+        # The API sends everyone's callbacks from one address: the genuine one still gets in,
+        # or strangers with API accounts of their own could shut the door on it.
         right = post(f"{server.url}/callbacks/{token}", {"task_status": "succeed"})
     assert codes == [404, 404, 404, 429, 429]
-    assert right.status_code == 429 and right.headers["Retry-After"]
+    assert guess.status_code == 429 and guess.headers["Retry-After"]
+    assert right.status_code == 204
+
+
+def test_a_forged_end_the_query_disproves_leaves_the_door_open_for_the_real_one(
+    route: LoopbackServer, inbox: Inbox
+) -> None:
+    token, url = expected(inbox, route)
+    forged = {"task_id": "task-1", "task_status": "succeed"}
+    assert post(url, forged).status_code == 204
+    assert asyncio.run(inbox.wait(token, 1.0)) == forged
+    inbox.unsee(token, "succeed")  # what a run does when its query finds the task still running
+    real = {"task_id": "task-1", "task_status": "succeed", "task_result": {"images": []}}
+    assert post(url, real).status_code == 204
+    assert asyncio.run(inbox.wait(token, 1.0)) == real
 
 
 # --- the password leaves this one door open, and only it -------------------------------------

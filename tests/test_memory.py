@@ -306,6 +306,28 @@ def test_a_declared_80_mb_body_is_refused_before_a_byte_of_it_is_read(app_url: s
     assert answer.startswith(b"HTTP/1.1 413 ")
 
 
+@pytest.mark.parametrize(
+    "path", ["/gradio_api/run/upload", "/gradio_api/call/upload", "/gradio_api/run/tryon/upload"]
+)
+def test_a_multipart_body_to_an_endpoint_named_upload_is_capped_too(
+    app_url: str, path: str
+) -> None:
+    # Only Gradio's own upload route streams to disk; these read the whole body first.
+    host, port = app_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            "Content-Type: multipart/form-data; boundary=x\r\n"
+            "Content-Length: 83886080\r\n\r\n".encode()
+        )
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            piece = sock.recv(65536)
+            assert piece, "the connection closed without an answer"
+            answer += piece
+    assert answer.startswith(b"HTTP/1.1 413 ")
+
+
 def test_two_10_mb_pictures_as_data_urls_still_fit(app_url: str) -> None:
     data_url = "data:image/jpeg;base64," + "A" * (27 * MB // 2)  # 10 MB in base64
     body: dict[str, Any] = {

@@ -19,13 +19,26 @@ KEY = "sk-FAKE-KEY-0123456789-must-never-leak"
         base64.encodebytes(b"Authorization: Bearer " + KEY.encode() * 3).decode(),  # 76 columns
         KEY[:8] + "\u200b" + KEY[8:],  # zero-width space
         KEY[:8] + "\u00ad" + KEY[8:],  # soft hyphen
+        KEY.removeprefix("sk-"),  # the secret part a gateway might print
+        KEY[::-1],
+        KEY.upper(),
     ],
-    ids=["hex", "HEX", "mime-base64", "zero-width-space", "soft-hyphen"],
+    ids=[
+        "hex",
+        "HEX",
+        "mime-base64",
+        "zero-width-space",
+        "soft-hyphen",
+        "no-prefix",
+        "reversed",
+        "upper",
+    ],
 )
 def test_an_echoed_key_is_redacted_in_this_encoding_too(echo: str) -> None:
     shown = redact(f"upstream said: {echo}", [KEY])
     assert "***" in shown
     assert KEY not in shown.replace("\u200b", "").replace("\u00ad", "")
+    assert echo not in shown
     assert KEY.encode().hex() not in shown.lower()
     assert "".join(echo.split()) not in "".join(shown.split())
 

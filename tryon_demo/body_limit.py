@@ -176,9 +176,18 @@ def _peer(scope: Scope) -> str:
     return str((scope.get("client") or ("unknown",))[0])
 
 
+#: Gradio's upload route, the only one that streams a body to disk instead of reading it.
+#: Exactly these paths: ``/gradio_api/run/upload`` and the like name an *endpoint* "upload",
+#: and Gradio reads their bodies whole (an attack run held 4 GB with one 950 MB body).
+UPLOAD_PATHS = frozenset({"/gradio_api/upload", "/upload"})
+
+
 def _is_upload(scope: Scope) -> bool:
+    root = str(scope.get("root_path", "")).rstrip("/")
     path = str(scope.get("path", "")).rstrip("/")
-    return path.endswith("/upload") and _header(scope, b"content-type").startswith(
+    if root and path.startswith(root + "/"):
+        path = path[len(root) :]
+    return path in UPLOAD_PATHS and _header(scope, b"content-type").startswith(
         "multipart/form-data"
     )
 

@@ -118,6 +118,17 @@ class Inbox:
                 loop.call_soon_threadsafe(event.set)
         return True
 
+    def unsee(self, token: str | None, status: str) -> None:
+        """Accept ``status`` for ``token`` once more: the run's own query found the task not in
+        that state, so the callback that claimed it was not the API's (a forgery must not make
+        the genuine callback look like a repeat and leave the run to the slow backstop)."""
+        if token is None:
+            return
+        with self._lock:
+            entry = self._entries.get(token)
+            if entry is not None:
+                entry.seen.discard(status)
+
     async def wait(self, token: str, timeout: float) -> dict[str, Any] | None:
         """The next callback body for ``token``, or ``None`` after ``timeout`` seconds."""
         loop = asyncio.get_running_loop()

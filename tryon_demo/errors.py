@@ -325,7 +325,10 @@ def _forms(secrets: tuple[str, ...]) -> tuple[str, ...]:
     """Each secret, and the base64 runs that spell it wherever it sits in a base64 string."""
     forms: set[str] = set()
     for secret in secrets:
-        forms.add(secret)
+        forms.update({secret, secret[::-1], secret.upper(), secret.lower()})
+        prefix, dash, rest = secret.partition("-")
+        if dash and len(prefix) <= 4 and len(rest) >= 8:  # "sk-...": the part that is secret
+            forms.update({rest, rest[::-1]})
         data = secret.encode()
         forms.update({data.hex(), data.hex().upper()})
         for shift in range(3):  # the secret's bytes can start at any offset in a 3-byte group

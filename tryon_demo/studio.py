@@ -575,6 +575,7 @@ class Studio:
                         callback=received,
                     )
                     return
+                claimed_end: str | None = None  # the end a callback claimed, to confirm
                 if callback is None:
                     pause = min(next(pauses), remaining)
                     if self.capacity.waiting:  # others wait for this slot: notice the end soon
@@ -595,6 +596,7 @@ class Studio:
                             received = redact_json(body, client._secret_values())
                             claimed = str(body.get("task_status"))
                             if claimed in ("succeed", "failed"):
+                                claimed_end = claimed
                                 break  # confirmed by the query below: a body is never the result
                             phase = _later(
                                 phase, "processing" if claimed == "processing" else phase
@@ -603,6 +605,8 @@ class Studio:
                 try:
                     # Bounded by the wait limit too: a query still in flight cannot outlast it.
                     task = await _off_loop(partial(client.get, task.task_id, deadline=deadline))
+                    if callback is not None and claimed_end and not task.is_terminal:
+                        self.inbox.unsee(callback, claimed_end)  # not the API's: await the real one
                 except TryOnError as exc:
                     failure: TryOnError = exc
                     if isinstance(exc, NetworkError) and time.monotonic() >= deadline:

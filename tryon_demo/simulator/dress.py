@@ -95,8 +95,16 @@ def _width(runs: Runs) -> int:
     return max((end for row in runs for _, end in row), default=1)
 
 
+#: No garment layer is larger than this on a side: results are at most 1024 px, so only a
+#: degenerate garment gets near it (a blank or transparent picture measures about 0 px wide,
+#: and scaling it to the torso's width asked for a 120000 px layer: 4.4 GB).
+_MOST_SIDE = 2048
+
+
 def _resize(image: Image.Image, width: float, height: float) -> Image.Image:
-    return image.resize((max(1, round(width)), max(1, round(height))), _BICUBIC)
+    shrink = min(1.0, _MOST_SIDE / max(width, height, 1.0))
+    size = (max(1, round(width * shrink)), max(1, round(height * shrink)))
+    return image.resize(size, _BICUBIC)
 
 
 def _clip(layer: Image.Image, body: Body, below: int | None = None) -> None:
