@@ -39,9 +39,13 @@ class History:
     forget: gr.Button
 
 
-def build_history(secret: str) -> History:
+def stored_entries(secret: str) -> gr.BrowserState:
+    """The entries' store in the browser, encrypted like the ownership tokens."""
+    return gr.BrowserState([], storage_key=HISTORY_STORAGE_KEY, secret=secret)
+
+
+def build_history(entries: gr.BrowserState) -> History:
     """The history tab's content: the table, re-attach by id and "Forget history"."""
-    entries = gr.BrowserState([], storage_key=HISTORY_STORAGE_KEY, secret=secret)
     gr.Markdown(T("history_help"), elem_classes="rules")
     table = gr.Dataframe(
         headers=list(headers("en")),

@@ -40,7 +40,12 @@ def build_person_column() -> tuple[OriginalImage, gr.Textbox, gr.Markdown]:
     image, link, note = _image_step(T("step_person"), T("person_photo"), "human", T("person_rules"))
     people = sorted(str(p) for p in (ASSETS / "people").glob("*.jpg"))
     gr.Examples(
-        people, inputs=[image], label=T("example_people"), cache_examples=False, examples_per_page=8
+        people,
+        inputs=[image],
+        label=T("example_people"),
+        cache_examples=False,
+        examples_per_page=8,
+        elem_id="people-examples",
     )
     return image, link, note
 
@@ -57,6 +62,7 @@ def build_garment_column(person: tuple[OriginalImage, gr.Textbox, gr.Markdown]) 
         label=T("example_garments"),
         cache_examples=False,
         examples_per_page=8,
+        elem_id="garment-examples",
     )
     with gr.Accordion(T("outfit"), open=False, elem_id="outfit"):
         gr.Markdown(T("outfit_help"), elem_classes="rules")

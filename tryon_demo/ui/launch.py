@@ -49,14 +49,18 @@ CSS = """
 #history-table {font-size:.85rem}
 footer {display:none !important}
 @media (max-width: 640px) {
-  /* a phone: Run right after the two pictures, the example before/after out of the way */
-  #result-column {display:flex; flex-direction:column}
-  #result-column > #run-row {order:-2}
-  #result-column > #status {order:-1}
+  /* A phone: the two pictures, then Run and the status, then the result; rules, examples
+     and the outfit composer after them. The columns give their children to one flex list. */
+  #main-row {display:flex; flex-direction:column}
+  #main-row > .column {display:contents}
+  #result-column > * {order:2}
+  #result-column > #run-row, #result-column > #status {order:1}
+  #main-row .rules, #people-examples, #garment-examples, #outfit {order:3}
   #example-result {display:none !important}
-  #more-tabs button[role=tab] {padding:6px 8px; font-size:.85rem}
-  #more-tabs .overflow-menu {display:none !important}
-  #app-header h1 {font-size:1.2rem}
+  #run-row {flex-wrap:wrap}
+  #run-row > * {flex:1 1 100% !important}
+  #more-tabs button[role=tab] {padding:6px 10px}
+  #app-header h1 {font-size:1.25rem}
 }
 """
 

@@ -167,7 +167,7 @@ def lookbook_handlers(ctx: Context) -> tuple[Any, Any]:
                 _gallery(items) if items else gr.skip(),
                 gr.skip(),
                 gr.Button(interactive=idle),
-                gr.Button(visible=not idle),
+                gr.Button(visible=not idle, interactive=True),
                 tokens if tokens is not None else gr.skip(),
                 _entries(items, model_name) if idle else [],
             )
@@ -178,7 +178,7 @@ def lookbook_handlers(ctx: Context) -> tuple[Any, Any]:
             [],
             gr.DownloadButton(value=None, visible=False),
             gr.Button(interactive=False),
-            gr.Button(visible=True),
+            gr.Button(visible=True, interactive=True),
             gr.skip(),
             [],
         )

@@ -37,6 +37,9 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
         owner_tokens = gr.BrowserState(
             {}, storage_key="kolors-tryon-owner-tokens", secret=studio.browser_secret()
         )
+        # The history's store sits outside the tabs: a store inside a tab never visited would
+        # not be read from the browser, and the page would start with an empty history.
+        entries = hist.stored_entries(studio.browser_secret())
         header = build_header(ctx)
         with gr.Row(equal_height=False, elem_id="main-row"):
             with gr.Column(min_width=260, elem_id="person-column"):
@@ -51,7 +54,7 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
             with gr.Tab(T("tab_lookbook"), elem_id="lookbook-tab"):
                 lookbook = build_lookbook(settings.lookbook_max_items)
             with gr.Tab(T("tab_history"), elem_id="history-tab"):
-                history = build_history_part(studio)
+                history = hist.build_history(entries)
         language = header.language
         wire_header(demo, header)
         wire_inputs(ctx, inputs, controls, outputs.status, language)
@@ -164,11 +167,6 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
         )
         add_endpoints(ctx)
     return demo
-
-
-def build_history_part(studio: Studio) -> hist.History:
-    """The history tab (its entries are encrypted in the browser like the tokens)."""
-    return hist.build_history(studio.browser_secret())
 
 
 def wire_history(demo: gr.Blocks, history: hist.History, language: Any) -> None:
