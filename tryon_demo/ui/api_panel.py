@@ -25,15 +25,16 @@ class ApiPanel:
 
 
 def build_api_panel() -> ApiPanel:
-    """A compact accordion: request and answer side by side, the notes under them."""
+    """A compact accordion: the answer, the request, then the notes (stacked: the column is
+    narrow, and JSON wrapped at half its width reads badly)."""
     with gr.Accordion(T("api_panel"), open=True, elem_id="api-panel"):
-        with gr.Row(equal_height=False):
+        with gr.Column():
             request_json = gr.Code(
                 label=T("request_json"),
                 language="json",
                 interactive=False,
                 wrap_lines=True,
-                max_lines=14,
+                max_lines=12,
                 elem_id="request-json",
             )
             task_json = gr.Code(
@@ -41,7 +42,7 @@ def build_api_panel() -> ApiPanel:
                 language="json",
                 interactive=False,
                 wrap_lines=True,
-                max_lines=14,
+                max_lines=12,
                 elem_id="task-json",
             )
         notes = gr.Markdown(elem_id="prep-notes")

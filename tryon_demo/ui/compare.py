@@ -14,7 +14,7 @@ from ..settings import MODELS
 from ..studio import Step
 from .common import Context, T, lang_of, pick_source, remember, session_of
 from .history import history_entry
-from .run_result import status_update, step_state
+from .run_result import PICTURE_HEIGHT, status_update, step_state
 
 _LABELS = ("**v1**", "**v1.5**")
 
@@ -32,17 +32,21 @@ def build_compare() -> Compare:
     """The tab's content."""
     button = gr.Button(T("compare_run"), variant="primary", elem_id="compare-button")
     status = gr.Markdown(elem_id="compare-status", elem_classes=["state"])
+    images = []
     with gr.Row():
-        images = [
-            gr.Image(
-                label=label,
-                type="filepath",
-                interactive=False,
-                height=420,
-                elem_id=f"compare-{key}",
-            )
-            for label, key in ((T("model_v1"), "v1"), (T("model_v1_5"), "v1-5"))
-        ]
+        for label, key in ((T("model_v1"), "v1"), (T("model_v1_5"), "v1-5")):
+            with gr.Column():
+                # Named above the picture: a label on it would cover the SIMULATED strip.
+                gr.Markdown(label, elem_classes="step-title")
+                image = gr.Image(
+                    label=label,
+                    show_label=False,
+                    type="filepath",
+                    interactive=False,
+                    height=PICTURE_HEIGHT,
+                    elem_id=f"compare-{key}",
+                )
+                images.append(image)
     return Compare(button, status, images)
 
 

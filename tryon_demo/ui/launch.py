@@ -43,10 +43,13 @@ CSS = """
 .block.check {font-size:.85rem; padding:4px 10px !important}
 .block.check:has(span.md:empty) {display:none}
 #run-row {gap:10px}
-#run-row > #run-button, #run-row > #cancel-button {min-width:110px !important}
+#run-row > #run-button, #run-row > #cancel-button {white-space:nowrap; padding:0 10px}
+#model-name input {font-size:.9rem; text-overflow:ellipsis}
 #result-link code {word-break:break-all; white-space:pre-wrap}
 #api-panel .cm-editor {max-height:300px}
 #history-table {font-size:.85rem}
+#lookbook-controls {align-items:flex-end}
+#lookbook-controls > button {max-height:44px; min-height:40px}
 footer {display:none !important}
 @media (max-width: 640px) {
   /* A phone: the two pictures, then Run and the status, then the result; rules, examples

@@ -54,7 +54,7 @@ def build_lookbook(most: int) -> Lookbook:
         height=220,
         elem_id="lookbook-garments",
     )
-    with gr.Row(equal_height=True):
+    with gr.Row(elem_id="lookbook-controls"):
         add_examples = gr.Button(T("lookbook_examples"), size="sm", elem_id="lookbook-examples")
         model = gr.Dropdown(
             MODEL_CHOICES,

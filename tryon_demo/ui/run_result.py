@@ -83,6 +83,7 @@ def build_result_column() -> tuple[Outputs, RunControls]:
             )
             result = gr.Image(
                 label=T("result"),
+                show_label=False,  # the tab names it; a label would cover the SIMULATED strip
                 type="filepath",
                 interactive=False,
                 height=PICTURE_HEIGHT,
@@ -103,11 +104,11 @@ def build_result_column() -> tuple[Outputs, RunControls]:
             MODEL_CHOICES,
             value=DEFAULT_MODEL,
             label=T("model"),
-            scale=2,
+            scale=3,
             min_width=200,
             elem_id="model-name",
         )
-        run = gr.Button(T("run"), variant="primary", elem_id="run-button", scale=1, min_width=110)
+        run = gr.Button(T("run"), variant="primary", elem_id="run-button", scale=1, min_width=112)
         cancel = gr.Button(
             T("cancel"), visible=False, elem_id="cancel-button", scale=1, min_width=90
         )
@@ -130,7 +131,7 @@ def build_result_column() -> tuple[Outputs, RunControls]:
             elem_id="api-key",
         )
         seed_links = gr.Button(T("seed_links"), size="sm", elem_id="seed-links")
-    api = build_api_panel()
+    api = build_api_panel()  # under the result: what was sent and what came back
     outputs = Outputs(
         status,
         api.request_json,
