@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +15,18 @@ from ..settings import Settings, load_settings
 from ..studio import Studio
 from . import history as hist
 from .common import WORKDIR, Context, T, lang_of
-from .compare import build_compare, compare_handler
+from .compare import Compare, build_compare, compare_handler
 from .endpoints import add_endpoints
 from .header import build_header, wire_header
-from .inputs import build_garment_column, build_person_column, wire_inputs
-from .lookbook import build_lookbook, lookbook_handlers, with_examples
-from .run_result import build_result_column, run_handlers, status_update
+from .inputs import Inputs, build_garment_column, build_person_column, wire_inputs
+from .lookbook import Lookbook, build_lookbook, lookbook_handlers, with_examples
+from .run_result import (
+    Outputs,
+    RunControls,
+    build_result_column,
+    run_handlers,
+    status_update,
+)
 
 
 def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> gr.Blocks:
@@ -59,114 +66,142 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
         wire_header(demo, header)
         wire_inputs(ctx, inputs, controls, outputs.status, language)
 
-        run_flow, follow_flow = run_handlers(ctx)
-        tracked = [*outputs.all(), history.entries, history.table, owner_tokens]
-        run_event = outputs.run.click(
-            run_flow,
-            [
-                inputs.human,
-                inputs.human_url,
-                inputs.cloth,
-                inputs.cloth_url,
-                controls.model,
-                controls.callback,
-                controls.api_key,
-                history.entries,
-                owner_tokens,
-                language,
-            ],
-            tracked,
-            concurrency_limit=None,
-            api_visibility="private",
-        )
-        attach_inputs = [history.task_id, controls.api_key, history.entries, owner_tokens, language]
-        attach_event = gr.on(
-            [history.attach.click, history.task_id.submit],
-            follow_flow,
-            attach_inputs,
-            tracked,
-            concurrency_limit=None,
-            api_visibility="private",
-        )
-        picked = history.table.select(
-            _picked, [history.entries], [history.task_id], api_visibility="private", queue=False
-        ).success(
-            follow_flow, attach_inputs, tracked, concurrency_limit=None, api_visibility="private"
-        )
-        # Cancel first, then report: a late update from the stopped run must not land after it.
-        outputs.cancel.click(
-            None, None, None, cancels=[run_event, attach_event, picked], queue=False
-        ).then(
-            _stopped,
-            [outputs.current, language],
-            [outputs.status, outputs.run, outputs.cancel, history.task_id],
-            api_visibility="private",
-        )
+        parts = Parts(inputs, outputs, controls, compare, lookbook, history, owner_tokens, language)
+        _wire_run(ctx, parts)
         wire_history(demo, history, language)
-        fresh = gr.State([])  # history entries a compare or a lookbook just made
-        compare.button.click(
-            compare_handler(ctx),
-            [
-                inputs.human,
-                inputs.human_url,
-                inputs.cloth,
-                inputs.cloth_url,
-                controls.api_key,
-                owner_tokens,
-                language,
-            ],
-            [compare.status, *compare.images, compare.button, owner_tokens, outputs.status, fresh],
-            concurrency_limit=None,
-            api_visibility="private",
-        ).then(
-            _merge,
-            [fresh, history.entries, language],
-            [history.entries, history.table],
-            api_visibility="private",
-        )
-        lookbook_flow, lookbook_stop = lookbook_handlers(ctx)
-        lookbook.run.click(
-            lookbook_flow,
-            [
-                inputs.human,
-                inputs.human_url,
-                lookbook.garments,
-                lookbook.model,
-                controls.api_key,
-                owner_tokens,
-                language,
-            ],
-            [
-                lookbook.status,
-                lookbook.table,
-                lookbook.results,
-                lookbook.download,
-                lookbook.run,
-                lookbook.cancel,
-                owner_tokens,
-                fresh,
-            ],
-            concurrency_limit=None,
-            api_visibility="private",
-        ).then(
-            _merge,
-            [fresh, history.entries, language],
-            [history.entries, history.table],
-            api_visibility="private",
-        )
-        lookbook.cancel.click(
-            lookbook_stop, None, [lookbook.cancel], queue=False, api_visibility="private"
-        )
-        most = settings.lookbook_max_items
-        lookbook.add_examples.click(
-            lambda current: with_examples(current, most),
-            [lookbook.garments],
-            [lookbook.garments],
-            api_visibility="private",
-            queue=False,
-        )
+        _wire_tabs(ctx, parts)
         add_endpoints(ctx)
     return demo
+
+
+@dataclass
+class Parts:
+    """The parts of the page the events wire together."""
+
+    inputs: Inputs
+    outputs: Outputs
+    controls: RunControls
+    compare: Compare
+    lookbook: Lookbook
+    history: hist.History
+    owner_tokens: gr.BrowserState
+    language: gr.Dropdown
+
+
+def _wire_run(ctx: Context, parts: Parts) -> None:
+    """Run, re-attach (by id or by a history row) and Cancel."""
+    inputs, outputs, controls, history = parts.inputs, parts.outputs, parts.controls, parts.history
+    owner_tokens, language = parts.owner_tokens, parts.language
+    run_flow, follow_flow = run_handlers(ctx)
+    tracked = [*outputs.all(), history.entries, history.table, owner_tokens]
+    run_event = outputs.run.click(
+        run_flow,
+        [
+            inputs.human,
+            inputs.human_url,
+            inputs.cloth,
+            inputs.cloth_url,
+            controls.model,
+            controls.callback,
+            controls.api_key,
+            history.entries,
+            owner_tokens,
+            language,
+        ],
+        tracked,
+        concurrency_limit=None,
+        api_visibility="private",
+    )
+    attach_inputs = [history.task_id, controls.api_key, history.entries, owner_tokens, language]
+    attach_event = gr.on(
+        [history.attach.click, history.task_id.submit],
+        follow_flow,
+        attach_inputs,
+        tracked,
+        concurrency_limit=None,
+        api_visibility="private",
+    )
+    picked = history.table.select(
+        _picked, [history.entries], [history.task_id], api_visibility="private", queue=False
+    ).success(follow_flow, attach_inputs, tracked, concurrency_limit=None, api_visibility="private")
+    # Cancel first, then report: a late update from the stopped run must not land after it.
+    outputs.cancel.click(
+        None, None, None, cancels=[run_event, attach_event, picked], queue=False
+    ).then(
+        _stopped,
+        [outputs.current, language],
+        [outputs.status, outputs.run, outputs.cancel, history.task_id],
+        api_visibility="private",
+    )
+
+
+def _wire_tabs(ctx: Context, parts: Parts) -> None:
+    """Compare and Lookbook; what they create joins the history once they end."""
+    inputs, outputs, controls, history = parts.inputs, parts.outputs, parts.controls, parts.history
+    owner_tokens, language = parts.owner_tokens, parts.language
+    compare, lookbook = parts.compare, parts.lookbook
+    fresh = gr.State([])  # history entries a compare or a lookbook just made
+    compare.button.click(
+        compare_handler(ctx),
+        [
+            inputs.human,
+            inputs.human_url,
+            inputs.cloth,
+            inputs.cloth_url,
+            controls.api_key,
+            owner_tokens,
+            language,
+        ],
+        [compare.status, *compare.images, compare.button, owner_tokens, outputs.status, fresh],
+        concurrency_limit=None,
+        api_visibility="private",
+    ).then(
+        _merge,
+        [fresh, history.entries, language],
+        [history.entries, history.table],
+        api_visibility="private",
+    )
+    lookbook_flow, lookbook_stop = lookbook_handlers(ctx)
+    lookbook.run.click(
+        lookbook_flow,
+        [
+            inputs.human,
+            inputs.human_url,
+            lookbook.garments,
+            lookbook.model,
+            controls.api_key,
+            owner_tokens,
+            language,
+        ],
+        [
+            lookbook.status,
+            lookbook.table,
+            lookbook.results,
+            lookbook.download,
+            lookbook.run,
+            lookbook.cancel,
+            owner_tokens,
+            fresh,
+        ],
+        concurrency_limit=None,
+        api_visibility="private",
+    ).then(
+        _merge,
+        [fresh, history.entries, language],
+        [history.entries, history.table],
+        api_visibility="private",
+    )
+    lookbook.cancel.click(
+        lookbook_stop, None, [lookbook.cancel], queue=False, api_visibility="private"
+    )
+    most = ctx.settings.lookbook_max_items
+    lookbook.add_examples.click(
+        lambda current: with_examples(current, most),
+        [lookbook.garments],
+        [lookbook.garments],
+        api_visibility="private",
+        queue=False,
+    )
 
 
 def wire_history(demo: gr.Blocks, history: hist.History, language: Any) -> None:
