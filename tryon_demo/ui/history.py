@@ -55,7 +55,7 @@ def build_history(entries: gr.BrowserState) -> History:
         max_height=320,
         elem_id="history-table",
     )
-    with gr.Row(equal_height=True):
+    with gr.Row(elem_id="attach-row"):
         task_id = gr.Textbox(
             label=T("task_id"),
             placeholder=T("task_id_placeholder"),

@@ -48,8 +48,8 @@ CSS = """
 #result-link code {word-break:break-all; white-space:pre-wrap}
 #api-panel .cm-editor {max-height:300px}
 #history-table {font-size:.85rem}
-#lookbook-controls {align-items:flex-end}
-#lookbook-controls > button {max-height:44px; min-height:40px}
+#lookbook-controls, #attach-row {align-items:flex-end}
+#lookbook-controls > button, #attach-row > button {max-height:44px; min-height:40px}
 footer {display:none !important}
 @media (max-width: 640px) {
   /* A phone: the two pictures, then Run and the status, then the result; rules, examples
