@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import gradio as gr
 
@@ -26,6 +27,8 @@ KINDS = ("run", "compare", "lookbook")
 #: The history's task states, each named in the catalogues (``state.<name>``).
 _STATES = frozenset({"submitted", "processing", "succeed", "failed", "error"})
 _FIELDS = ("task_id", "kind", "model", "time", "status", "result_url")
+#: Gradio's route for a file it may serve (relative: the page may sit under a root path).
+THUMB_ROUTE = "gradio_api/file="
 
 
 @dataclass
@@ -49,7 +52,8 @@ def build_history(entries: gr.BrowserState) -> History:
     gr.Markdown(T("history_help"), elem_classes="rules")
     table = gr.Dataframe(
         headers=list(headers("en")),
-        datatype=["str"] * len(_FIELDS),
+        datatype=["markdown"] + ["str"] * len(_FIELDS),
+        column_widths=["76px", "170px", "90px", "70px", "80px", "230px", "400px"],
         interactive=False,
         wrap=True,
         max_height=320,
@@ -70,7 +74,7 @@ def build_history(entries: gr.BrowserState) -> History:
 
 def headers(lang: Language) -> tuple[str, ...]:
     """The table's column headers in ``lang``."""
-    keys = ("time", "kind", "model", "status", "task_id", "result")
+    keys = ("result_thumb", "time", "kind", "model", "status", "task_id", "result")
     return tuple(text(f"history.header_{key}", lang) for key in keys)
 
 
@@ -126,6 +130,7 @@ def rows(entries: Any, lang: Language = "en") -> list[list[str]]:
         kind = str(entry.get("kind", "run"))
         table.append(
             [
+                _thumbnail(entry.get("thumb")),
                 str(entry.get("time", "")),
                 text(f"history.kind_{kind}", lang) if kind in KINDS else kind,
                 str(entry.get("model", "")).removeprefix("kolors-virtual-try-on-"),
@@ -135,6 +140,14 @@ def rows(entries: Any, lang: Language = "en") -> list[list[str]]:
             ]
         )
     return table
+
+
+def _thumbnail(path: Any) -> str:
+    """A small picture of the result while this server still has its file (Markdown), else
+    nothing. The file is served from the work folder, which the page may serve anyway."""
+    if not isinstance(path, str) or not path or not Path(path).is_file():
+        return ""
+    return f"![]({THUMB_ROUTE}{quote(path)})"
 
 
 def table_update(entries: Any, lang: Language) -> Any:
@@ -148,7 +161,7 @@ def gallery(history: list[dict[str, Any]], lang: Language = "en") -> list[tuple[
     return [
         (
             thumb if (thumb := entry.get("thumb")) and Path(thumb).is_file() else placeholder,
-            " · ".join((row[0], row[3], row[2], row[4][:10])),  # time, state, model, id
+            " · ".join((row[1], row[4], row[3], row[5][:10])),  # time, state, model, id
         )
         for entry, row in zip(reversed(valid(history)), rows(history, lang), strict=True)
     ]

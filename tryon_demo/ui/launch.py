@@ -48,6 +48,7 @@ CSS = """
 #result-link code {word-break:break-all; white-space:pre-wrap}
 #api-panel .cm-editor {max-height:300px}
 #history-table {font-size:.85rem}
+#history-table img {max-height:56px; width:auto; border-radius:4px}
 #lookbook-controls, #attach-row {align-items:flex-end}
 #lookbook-controls > button, #attach-row > button {max-height:44px; min-height:40px}
 footer {display:none !important}
