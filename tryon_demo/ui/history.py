@@ -26,7 +26,6 @@ MAX_HISTORY = 100
 KINDS = ("run", "compare", "lookbook")
 #: The history's task states, each named in the catalogues (``state.<name>``).
 _STATES = frozenset({"submitted", "processing", "succeed", "failed", "error"})
-_FIELDS = ("task_id", "kind", "model", "time", "status", "result_url")
 #: Gradio's route for a file it may serve (relative: the page may sit under a root path).
 THUMB_ROUTE = "gradio_api/file="
 
@@ -52,7 +51,7 @@ def build_history(entries: gr.BrowserState) -> History:
     gr.Markdown(T("history_help"), elem_classes="rules")
     table = gr.Dataframe(
         headers=list(headers("en")),
-        datatype=["markdown"] + ["str"] * len(_FIELDS),
+        datatype=["markdown", "str", "str", "str", "str", "str", "str"],
         column_widths=["76px", "170px", "90px", "70px", "80px", "230px", "400px"],
         interactive=False,
         wrap=True,
