@@ -2,7 +2,8 @@
 
 Writes ``docs/offline-examples.png`` (each example garment, and a composed top + bottom, on each
 example person, as v1 dresses them) and ``docs/offline-v1-vs-v1-5.png`` (the same pairs on
-v1 and v1-5 side by side). Run ``python -m scripts.make_offline_examples`` after changing the
+v1 and v1-5 side by side), and ``assets/ui/example-result.png`` (the page's example before the
+first run). Run ``python -m scripts.make_offline_examples`` after changing the
 renderer or the assets; the output is deterministic.
 """
 
@@ -83,7 +84,10 @@ def main() -> None:
     _grid(compare, ["garment", "v1: laid flat", "v1-5: fitted"]).save(
         ROOT / "docs" / "offline-v1-vs-v1-5.png", optimize=True
     )
-    print("Wrote docs/offline-examples.png and docs/offline-v1-vs-v1-5.png")
+    # The page's result area shows this pair before the first run (labelled "Example").
+    example = compose_tryon(person, garments["top-hoodie-green"][0], V15)
+    (ASSETS / "ui" / "example-result.png").write_bytes(example)
+    print("Wrote docs/offline-examples.png, docs/offline-v1-vs-v1-5.png and the page example")
 
 
 if __name__ == "__main__":

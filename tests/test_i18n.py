@@ -143,7 +143,7 @@ def test_keys_made_from_a_name_exist_for_every_name() -> None:
 
 
 def test_every_label_the_page_uses_is_in_the_catalogues() -> None:
-    source = (PACKAGE / "ui.py").read_text()
+    source = "".join(p.read_text() for p in (PACKAGE / "ui").glob("*.py"))
     used = set(re.findall(r"""\bT\(["'](\w+)["']\)""", source))
     tables = ui_translations()
     assert used and used <= set(tables["en"]), used - set(tables["en"])

@@ -762,3 +762,32 @@ def _mb(size: int) -> float:
 
 def _ms_since(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 2)
+
+
+def quick_check(path: str | os.PathLike[str], field: str | Msg) -> Msg | None:
+    """What Run will make of the picture at ``path``, judged from its header alone (no pixel
+    is decoded, no limit is consumed): a refusal (not an image, too small), what preparation
+    will change (format, size), or ``None`` when there is nothing worth saying.
+
+    For a note under the picture as soon as it is chosen; Run still prepares it in full.
+    """
+    source = Path(path)
+    try:
+        size_bytes = source.stat().st_size
+        with Image.open(source) as image:  # reads the header only
+            fmt, (width, height) = image.format or "?", image.size
+    except Image.DecompressionBombError:
+        return None  # Run says why, with the sizes, after its own checks
+    except (OSError, ValueError, SyntaxError):  # Pillow's ways of saying "not a picture I read"
+        return msg("check.refused", reason=msg("image.not_image", field=field))
+    least = API_MIN_SIDE
+    if min(width, height) < least:
+        return msg(
+            "check.refused",
+            reason=msg("image.too_small", field=field, width=width, height=height, least=least),
+        )
+    if fmt not in API_FORMATS:
+        return msg("check.will_convert", format=fmt, width=width, height=height)
+    if size_bytes > API_MAX_BYTES:
+        return msg("check.will_shrink", format=fmt, size_mb=size_bytes / 1024 / 1024)
+    return msg("check.fine", format=fmt, width=width, height=height)

@@ -1,0 +1,108 @@
+"""The programmatic endpoints: gradio_client, the MCP tools (TRYON_MCP_SERVER) and the tests."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import gradio as gr
+from gradio.data_classes import FileData
+from gradio.events import api as gr_api
+
+from .. import access, api_docs
+from ..api_docs import documented
+from ..client import failure_reason
+from ..errors import TryOnError
+from ..i18n import error_text
+from ..messages import Msg, msg
+from ..settings import DEFAULT_MODEL
+from ..studio import Step, api_image_source
+from .common import Context, lang_of, session_of
+
+
+def add_endpoints(ctx: Context) -> None:
+    """``/submit``, ``/tryon`` and ``/query``, inside the Blocks being built."""
+    studio, settings = ctx.studio, ctx.settings
+    # /tryon holds a call open until its task ends: at most this many at once, more wait.
+    tryons = asyncio.Semaphore(access.API_CONCURRENCY)
+
+    @documented(api_docs.SUBMIT)
+    async def submit(
+        human_image: FileData | str,
+        cloth_image: FileData | str,
+        model_name: str = DEFAULT_MODEL,
+        callback_url: str = "",
+        request: gr.Request | None = None,
+    ) -> dict[str, Any]:
+        try:
+            task = await studio.submit(
+                api_image_source(human_image, msg("field.person")),
+                api_image_source(cloth_image, msg("field.garment")),
+                model_name,
+                callback_url,
+                session=session_of(request, settings),
+            )
+        except TryOnError as exc:
+            raise gr.Error(error_text(exc, lang_of(request)), print_exception=False) from None
+        return {**task.raw, "owner_token": studio.owner_token(task.task_id)}
+
+    @documented(api_docs.TRYON)
+    async def tryon(
+        human_image: FileData | str,
+        cloth_image: FileData | str,
+        model_name: str = DEFAULT_MODEL,
+        callback_url: str = "",
+        request: gr.Request | None = None,
+    ) -> tuple[FileData, dict[str, Any]]:
+        final: Step | None = None
+        try:
+            person = api_image_source(human_image, msg("field.person"))
+            garment = api_image_source(cloth_image, msg("field.garment"))
+        except TryOnError as exc:
+            raise gr.Error(error_text(exc, lang_of(request)), print_exception=False) from None
+        steps = studio.run(
+            person,
+            garment,
+            model_name,
+            callback_url,
+            session=session_of(request, settings),
+            compare=False,
+        )
+        async with tryons:
+            async for step in steps:
+                final = step
+        assert final is not None
+        lang = lang_of(request)
+        if final.error is not None:
+            # Errors after the create name the task already (see Studio._follow).
+            raise gr.Error(error_text(final.error, lang), print_exception=False)
+        if final.phase == "failed" or final.result_path is None:
+            reason = failure_reason(final.task) if final.task else msg("status.no_reason")
+            said = msg("task.failed_plain", reason=reason)
+            if final.task is not None:  # the caller can look it up instead of paying again
+                said = Msg.join([said, msg("error.task_id", task_id=final.task.task_id)])
+            raise gr.Error(said.render(lang), print_exception=False)
+        assert final.task is not None
+        owned = {**final.task.raw, "owner_token": studio.owner_token(final.task.task_id)}
+        return FileData(path=str(final.result_path)), owned
+
+    @documented(api_docs.QUERY)
+    async def query(
+        task_id: str, owner_token: str = "", request: gr.Request | None = None
+    ) -> dict[str, Any]:
+        try:
+            task = await studio.query(
+                task_id.strip(), owner_token, session=session_of(request, settings)
+            )
+            return task.raw
+        except TryOnError as exc:
+            raise gr.Error(error_text(exc, lang_of(request)), print_exception=False) from None
+
+    # All three run outside Gradio's queue. Gradio's queued MCP path calls the app back over
+    # HTTP as one shared loopback client: it folds /tryon's two outputs into one, cannot log
+    # in when a password is set, and would count every MCP caller as one visitor. Outside
+    # the queue a tool call runs with the caller's own request (its address, and the
+    # AccessGuard's password check), under the same limits; ``tryons`` bounds the long ones.
+    gr_api(submit, api_name="submit", concurrency_limit=None, queue=False)
+    gr_api(tryon, api_name="tryon", concurrency_limit=None, queue=False)
+    gr_api(query, api_name="query", concurrency_limit=None, queue=False)

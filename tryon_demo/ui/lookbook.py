@@ -1,0 +1,257 @@
+"""The Lookbook tab: the person in many garments, a few at a time, with a Stop that leaves
+every row in a true state."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from ..errors import TryOnError
+from ..i18n import Language, table_headers
+from ..lookbook import Garment, LookItem, table_rows
+from ..lookbook import summary_msg as lookbook_summary
+from ..messages import msg, text
+from ..settings import DEFAULT_MODEL
+from ..studio import APP_FAULT, Step
+from .common import ASSETS, MODEL_CHOICES, Context, T, lang_of, pick_source, remember, session_of
+from .history import make_entry
+from .run_result import status_update
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Lookbook:
+    """The tab's parts."""
+
+    garments: gr.Gallery
+    add_examples: gr.Button
+    model: gr.Dropdown
+    run: gr.Button
+    cancel: gr.Button
+    status: gr.Markdown
+    table: gr.Dataframe
+    results: gr.Gallery
+    download: gr.DownloadButton
+
+
+def build_lookbook(most: int) -> Lookbook:
+    """The tab's content."""
+    gr.Markdown(T("lookbook_help"), elem_classes="rules")
+    garments = gr.Gallery(
+        label=f"{T('garments')} (≤ {most})",
+        type="filepath",
+        interactive=True,
+        file_types=["image"],
+        columns=6,
+        height=220,
+        elem_id="lookbook-garments",
+    )
+    with gr.Row(elem_id="lookbook-controls"):
+        add_examples = gr.Button(T("lookbook_examples"), size="sm", elem_id="lookbook-examples")
+        model = gr.Dropdown(
+            MODEL_CHOICES,
+            value=DEFAULT_MODEL,
+            label=T("lookbook_model"),
+            scale=2,
+            elem_id="lookbook-model",
+        )
+        run = gr.Button(T("lookbook_run"), variant="primary", scale=2, elem_id="lookbook-run")
+        cancel = gr.Button(T("stop"), visible=False, scale=1, elem_id="lookbook-cancel")
+    status = gr.Markdown(elem_id="lookbook-status", elem_classes=["state"])
+    table = gr.Dataframe(
+        headers=list(table_headers("en")),
+        datatype=["str"] * len(table_headers("en")),
+        interactive=False,
+        wrap=True,
+        elem_id="lookbook-table",
+    )
+    results = gr.Gallery(label=T("results"), columns=4, height="auto", elem_id="lookbook-results")
+    download = gr.DownloadButton(
+        str(T("lookbook_zip")),  # the frontend translates the marker
+        visible=False,
+        elem_id="lookbook-download",
+    )
+    return Lookbook(garments, add_examples, model, run, cancel, status, table, results, download)
+
+
+def with_examples(current: list[Any] | None, most: int) -> list[str]:
+    """The gallery with the example garments added, up to ``most`` pictures."""
+    pictures = [item[0] if isinstance(item, (list, tuple)) else item for item in current or []]
+    examples = sorted(str(p) for p in (ASSETS / "garments").glob("*.png"))
+    return [*pictures, *[e for e in examples if e not in pictures]][:most]
+
+
+def stopped_items(items: tuple[LookItem, ...]) -> tuple[LookItem, ...]:
+    """Where every garment stands once Stop was pressed: done as it is, a garment never sent
+    as not sent, one already created as still running at the API (with its task id)."""
+    kept = []
+    for item in items:
+        if item.done:
+            kept.append(item)
+        elif item.task_id is None:
+            kept.append(replace(item, note=msg("lookbook.not_sent")))
+        else:
+            kept.append(replace(item, note=msg("lookbook.still_running")))
+    return tuple(kept)
+
+
+def rows(items: tuple[LookItem, ...], lang: Language, stopped: bool = False) -> list[list[str]]:
+    """The table's rows; after Stop the status column says what is true now."""
+    table = table_rows(items, lang)
+    if stopped:
+        for row, item in zip(table, items, strict=True):
+            if not item.done:
+                row[2] = item.note.render(lang) if item.note is not None else row[2]
+                row[4] = ""
+    return table
+
+
+def _gallery(items: tuple[LookItem, ...]) -> list[tuple[str, str]]:
+    return [
+        (str(item.result_path), f"{item.index}. {item.garment}")
+        for item in items
+        if item.result_path is not None
+    ]
+
+
+def _entries(items: tuple[LookItem, ...], model_name: str) -> list[dict[str, Any]]:
+    """History entries for the garments whose task was created."""
+    return [
+        make_entry(
+            item.task_id,
+            "lookbook",
+            model_name,
+            item.state if item.done else "processing",
+            item.result_url,
+            item.result_path,
+        )
+        for item in items
+        if item.task_id is not None
+    ]
+
+
+def lookbook_handlers(ctx: Context) -> tuple[Any, Any]:
+    """The Run and Stop handlers. Stop does not cancel Gradio's event (a cancelled generator
+    leaves its outputs in an error state): it tells the run, which stops following and shows
+    where every garment stands. Run's outputs: status, table, results, download, run, stop,
+    the browser's tokens and the new history entries."""
+    stops: dict[str, asyncio.Event] = {}
+
+    async def lookbook_flow(
+        human_file: str | None,
+        human_link: str,
+        pictures: list[tuple[str, str | None]] | None,
+        model_name: str,
+        visitor_key: str,
+        known: dict[str, str] | None,
+        choice: str | None,
+        request: gr.Request,
+    ) -> AsyncIterator[tuple[Any, ...]]:
+        lang = lang_of(request, choice)
+        stop = stops[request.session_hash or ""] = asyncio.Event()
+        tokens: dict[str, str] | None = None
+        items: tuple[LookItem, ...] = ()
+
+        def shown(said: Any, state: str | None, *, idle: bool = False) -> tuple[Any, ...]:
+            return (
+                status_update(said, state),
+                rows(items, lang, stopped=stop.is_set()) if items else gr.skip(),
+                _gallery(items) if items else gr.skip(),
+                gr.skip(),
+                gr.Button(interactive=idle),
+                gr.Button(visible=not idle, interactive=True),
+                tokens if tokens is not None else gr.skip(),
+                _entries(items, model_name) if idle else [],
+            )
+
+        yield (
+            status_update(Step("preparing", 0.0).status_text(lang), "busy"),
+            gr.Dataframe(value=[], headers=list(table_headers(lang))),
+            [],
+            gr.DownloadButton(value=None, visible=False),
+            gr.Button(interactive=False),
+            gr.Button(visible=True, interactive=True),
+            gr.skip(),
+            [],
+        )
+        garments = [Garment(Path(path).name, Path(path)) for path, _ in pictures or []]
+        batch: AsyncIterator[tuple[LookItem, ...]] | None = None
+        try:
+            person = pick_source(human_file, human_link, msg("field.person"))
+            batch = ctx.studio.lookbook(
+                person,
+                garments,
+                model_name,
+                api_key=visitor_key,
+                session=session_of(request, ctx.settings),
+            )
+            async for items in _until(batch, stop):
+                new = {
+                    item.task_id: ctx.studio.owner_token(item.task_id)
+                    for item in items
+                    if item.task_id and item.task_id not in (tokens or {})
+                }
+                if new:  # each garment's task may be re-attached to by its id later
+                    tokens = remember(tokens or known, new)
+                yield shown(f"**{lookbook_summary(items).render(lang)}**", "busy")
+            if stop.is_set():
+                items = stopped_items(items)
+                yield shown(text("page.lookbook_stopped", lang), None, idle=True)
+                return
+            archive = ctx.studio.lookbook_zip(items, model_name) if items else None
+        except Exception as exc:  # the page shows a sentence, never a traceback
+            if not isinstance(exc, TryOnError):
+                log.exception("the lookbook failed unexpectedly")
+                exc = TryOnError(APP_FAULT)
+            said = text("page.lookbook_failed", lang) + f"\n\n{exc.as_msg().markdown(lang)}"
+            yield shown(said, "error", idle=True)
+            return
+        finally:
+            stops.pop(request.session_hash or "", None)
+        finished = f"**{text('lookbook.finished', lang, summary=lookbook_summary(items))}**"
+        done = shown(finished, "done", idle=True)
+        zipped = gr.DownloadButton(value=str(archive), visible=True) if archive else gr.skip()
+        yield (*done[:3], zipped, *done[4:])
+
+    def lookbook_stop(request: gr.Request) -> Any:
+        event = stops.get(request.session_hash or "")
+        if event is not None:
+            event.set()
+        return gr.Button(interactive=False)
+
+    return lookbook_flow, lookbook_stop
+
+
+async def _until(
+    batch: AsyncIterator[tuple[LookItem, ...]], stop: asyncio.Event
+) -> AsyncIterator[tuple[LookItem, ...]]:
+    """The batch's snapshots until it ends or ``stop`` is set; then the batch is closed,
+    which stops following (tasks already created keep running at the API)."""
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        while True:
+            following = asyncio.ensure_future(anext(batch))
+            await asyncio.wait({following, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if not following.done():
+                following.cancel()
+                with contextlib.suppress(BaseException):
+                    await following
+                return
+            try:
+                yield following.result()
+            except StopAsyncIteration:
+                return
+    finally:
+        stopping.cancel()
+        aclose = getattr(batch, "aclose", None)
+        if aclose is not None:
+            with contextlib.suppress(Exception):
+                await aclose()
