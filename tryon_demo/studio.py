@@ -42,7 +42,7 @@ from .errors import (
     redact_json,
 )
 from .i18n import Language
-from .images import ImageLimits, ImageSource, prepare_image
+from .images import ImageLimits, ImageSource, limit_malloc_arenas, prepare_image
 from .limits import limiter_for
 from .lookbook import Backoff, Follow, Garment, LookItem, run_lookbook, write_zip
 from .messages import Code, Msg, msg
@@ -164,6 +164,7 @@ class Studio:
         inbox: Inbox | None = None,
         served_url: Callable[[], str | None] | None = None,
     ) -> None:
+        limit_malloc_arenas()  # before the HTTP pool's threads each get an arena of their own
         self.settings = settings
         self.limits = ImageLimits.from_settings(settings)
         self.workdir = workdir
