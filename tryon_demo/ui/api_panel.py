@@ -29,19 +29,24 @@ def build_api_panel() -> ApiPanel:
     narrow, and JSON wrapped at half its width reads badly)."""
     with gr.Accordion(T("api_panel"), open=True, elem_id="api-panel"):
         with gr.Column():
+            # "{}" until the first run: Gradio draws an empty Code as a tall blank box.
             request_json = gr.Code(
+                "{}",
                 label=T("request_json"),
                 language="json",
                 interactive=False,
                 wrap_lines=True,
+                lines=1,  # no tall empty box before the first run: it grows with its content
                 max_lines=12,
                 elem_id="request-json",
             )
             task_json = gr.Code(
+                "{}",
                 label=T("task_json"),
                 language="json",
                 interactive=False,
                 wrap_lines=True,
+                lines=1,  # no tall empty box before the first run: it grows with its content
                 max_lines=12,
                 elem_id="task-json",
             )

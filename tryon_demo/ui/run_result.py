@@ -203,8 +203,8 @@ def cleared(lang: Language) -> tuple[Any, ...]:
     """A new run replaces everything the last one showed; the example makes room."""
     return (
         status_update(Step("preparing", 0.0).status_text(lang), "busy"),
-        "",
-        gr.Code(value="", label=text("page.json_api", lang)),
+        "{}",  # not "": Gradio draws an empty Code as a tall blank box
+        gr.Code(value="{}", label=text("page.json_api", lang)),
         "",
         gr.Image(value=None, visible=True),
         None,
