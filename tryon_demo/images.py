@@ -77,6 +77,8 @@ _SHRINK_FIRST = frozenset(
 #: Pictures that decode to more pixels than this take one of the process's decode slots.
 LARGE_DECODE_PIXELS = 4_000_000
 DECODE_SLOTS = 2
+#: Files larger than this hand the memory their preparation freed back to the system.
+TRIM_AFTER_BYTES = 2 * 2**20
 #: How long a large picture waits for a slot before it is refused as "busy".
 DECODE_WAIT_SECONDS = 60.0
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
@@ -423,6 +425,8 @@ def _prepare_bytes(
         return _prepare_opened(image, data, kind, field, limits, started)
     finally:
         image.close()  # frees the decoded pixels now, not whenever the collector runs
+        if len(data) > TRIM_AFTER_BYTES:
+            _return_memory()  # a few MB a picture, many pictures: what was freed goes back
 
 
 def _prepare_opened(
