@@ -52,6 +52,10 @@ CSS = """
 #lookbook-controls, #attach-row {align-items:flex-end}
 #lookbook-controls > button, #attach-row > button {max-height:44px; min-height:40px}
 footer {display:none !important}
+/* Gradio turns its accordion's down arrow a quarter clockwise when closed, so it points left;
+   point it right instead, the way a closed section reads. */
+.label-wrap .icon {transform:rotate(-90deg) !important}
+.label-wrap.open .icon {transform:rotate(0) !important}
 @media (max-width: 640px) {
   /* A phone: the two pictures, then Run and the status, then the result; rules, examples
      and the outfit composer after them. The columns give their children to one flex list. */
