@@ -471,3 +471,20 @@ def test_re_attaching_past_the_query_rate_is_not_forwarded(
     assert all("No task with that id" in str(step.error) for step in answers[:2])
     assert isinstance(answers[2].error, LimitExceededError)
     assert "You have looked up 2 tasks" in str(answers[2].error)
+
+
+def test_composing_outfits_past_the_lookup_rate_is_refused_before_any_picture_is_read(
+    simulator: SimulatorServer, tmp_path: Path
+) -> None:
+    # It spends no credits, but two decodes each: an attack run kept a core busy with it.
+    studio = make_studio(simulator, tmp_path, rate_query="2/minute")
+    top, bottom = tmp_path / "top.png", tmp_path / "bottom.png"
+    top.write_bytes(pictures.garment_png())
+    bottom.write_bytes(pictures.garment_png())
+    for _ in range(2):
+        studio.compose_outfit(top, bottom, ("top", "bottom"), session="ip:me")
+    not_a_picture = tmp_path / "notes.png"
+    not_a_picture.write_bytes(pictures.text_file())
+    with pytest.raises(LimitExceededError):
+        studio.compose_outfit(not_a_picture, not_a_picture, ("top", "bottom"), session="ip:me")
+    studio.compose_outfit(top, bottom, ("top", "bottom"), session="ip:someone-else")

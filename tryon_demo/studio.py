@@ -776,9 +776,19 @@ class Studio:
         return write_zip(items, model_name, path)
 
     def compose_outfit(
-        self, top: ImageSource | None, bottom: ImageSource | None, kinds: tuple[str, str]
+        self,
+        top: ImageSource | None,
+        bottom: ImageSource | None,
+        kinds: tuple[str, str],
+        *,
+        session: str = "",
     ) -> Path:
-        """Combine a top and a bottom into one garment picture for v1.5; returns its path."""
+        """Combine a top and a bottom into one garment picture for v1.5; returns its path.
+
+        It costs no credits but does cost the server two decodes, so it counts against the
+        visitor's lookup rate (``TRYON_RATE_QUERY``), checked before any picture is read.
+        """
+        self.limiter.acquire_query(session)
         check_combination(kinds)  # type: ignore[arg-type]
         if top is None or bottom is None:
             missing = "top" if top is None else "bottom"

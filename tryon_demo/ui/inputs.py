@@ -14,7 +14,16 @@ from ..errors import TryOnError
 from ..images import quick_check
 from ..messages import msg, text
 from ..settings import MODELS
-from .common import ASSETS, PIECE_KINDS, SEED_EXAMPLE_URLS, Context, T, lang_of, pick_source
+from .common import (
+    ASSETS,
+    PIECE_KINDS,
+    SEED_EXAMPLE_URLS,
+    Context,
+    T,
+    lang_of,
+    pick_source,
+    session_of,
+)
 from .run_result import PICTURE_HEIGHT, RunControls, status_update
 
 
@@ -185,6 +194,7 @@ def wire_inputs(
                 pick_source(first, "", msg("field.top_garment")),
                 pick_source(second, "", msg("field.bottom_garment")),
                 (first_kind, second_kind),
+                session=session_of(request, ctx.settings),
             )
         except TryOnError as exc:
             said = text("page.outfit_failed", lang) + f"\n\n{exc.as_msg().markdown(lang)}"
