@@ -784,3 +784,19 @@ def test_text_inputs_name_the_image_they_were_given_for(source: str, message: st
         prepare_image(source, field="Person image")
     assert caught.value.message.startswith(message)
     assert caught.value.field == "Person image"
+
+
+def test_a_premultiplied_la_picture_is_flattened_not_an_unexpected_error() -> None:
+    # Found by the mutation run: Pillow converts "La" only to "LA", and the ValueError escaped.
+    picture = Image.new("LA", (400, 400), (90, 0)).convert("La")
+    prepared = prepare_image(picture)
+    assert said(prepared) == ("flattened transparency onto white",)
+    assert decoded(prepared).getpixel((5, 5)) == (255, 255, 255)
+
+
+def test_an_rgb_picture_with_a_transparent_colour_is_flattened_onto_white() -> None:
+    picture = Image.new("RGB", (400, 400), (10, 20, 30))
+    picture.info["transparency"] = (10, 20, 30)
+    prepared = prepare_image(picture)
+    assert said(prepared) == ("flattened transparency onto white",)
+    assert decoded(prepared).getpixel((5, 5)) == (255, 255, 255)

@@ -629,8 +629,10 @@ def _to_rgb(image: Image.Image, actions: list[Msg], transparent: bool | None = N
     """An RGB copy (or ``image`` itself when already RGB); ``transparent`` is what the alpha
     channel said before a shrink, when the caller already knows."""
     mode = image.mode
-    if mode == "RGB":
+    if mode == "RGB" and "transparency" not in image.info:
         return image
+    if mode == "La":  # premultiplied: Pillow converts it only to LA
+        image = image.convert("LA")
     if mode in {"I;16", "I;16B", "I;16L", "I;16N", "I", "F"}:
         # Plain convert() clips 16-bit values at 255 and turns the photo white; scale instead.
         scale = 1 / 256 if mode.startswith("I;16") or mode == "I" else 255.0
