@@ -51,7 +51,8 @@ class UploadOverBudget(HTTPException):
     def __init__(self, retry_after: int) -> None:
         super().__init__(
             429,
-            "This address has uploaded as much as this demo accepts for now. Try again later.",
+            "This address has uploaded as much as this demo accepts for now. "
+            f"Try again in {retry_after} s.",
             headers={"Connection": "close", "Retry-After": str(retry_after)},
         )
         self.retry_after = retry_after
@@ -114,32 +115,18 @@ class BodyLimitMiddleware:
             return
         declared = _content_length(scope)
         if declared is not None and declared > self.max_bytes:
-            await _refuse(send, self.max_bytes)  # before a single byte of the body is read
+            # Before a single byte of the body is read.
+            await _answer(send, BodyTooLarge(self.max_bytes))
             return
         received = 0
-        started = False
 
-        async def counting_receive() -> Message:
+        def count(size: int) -> None:
             nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise BodyTooLarge(self.max_bytes)
-            return message
+            received += size
+            if received > self.max_bytes:
+                raise BodyTooLarge(self.max_bytes)
 
-        async def watching_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, counting_receive, watching_send)
-        except BodyTooLarge:
-            if started:  # a reply already on its way cannot be replaced; end it as it is
-                raise
-            await _refuse(send, self.max_bytes)
+        await self._counted(scope, receive, send, count)
 
     async def _upload(self, scope: Scope, receive: Receive, send: Send) -> None:
         """An upload, counted against its address's budget as it streams in."""
@@ -148,14 +135,25 @@ class BodyLimitMiddleware:
             return
         who = self.address(scope)
         budget = self.uploads
+
+        def count(size: int) -> None:
+            wait = budget.spend(who, size)
+            if wait:
+                raise UploadOverBudget(wait)
+
+        await self._counted(scope, receive, send, count)
+
+    async def _counted(
+        self, scope: Scope, receive: Receive, send: Send, count: Callable[[int], None]
+    ) -> None:
+        """Pass the request on, handing each body chunk's size to ``count``; when ``count``
+        refuses (raises), the refusal is the answer, unless a reply is already on its way."""
         started = False
 
         async def counting_receive() -> Message:
             message = await receive()
             if message["type"] == "http.request":
-                wait = budget.spend(who, len(message.get("body", b"")))
-                if wait:
-                    raise UploadOverBudget(wait)
+                count(len(message.get("body", b"")))
             return message
 
         async def watching_send(message: Message) -> None:
@@ -166,10 +164,10 @@ class BodyLimitMiddleware:
 
         try:
             await self.app(scope, counting_receive, watching_send)
-        except UploadOverBudget as refused:
-            if started:
+        except (BodyTooLarge, UploadOverBudget) as refused:
+            if started:  # a reply already on its way cannot be replaced; end it as it is
                 raise
-            await _refuse_upload(send, refused.retry_after)
+            await _answer(send, refused)
 
 
 def _peer(scope: Scope) -> str:
@@ -211,39 +209,19 @@ def _message(limit: int) -> str:
     )
 
 
-async def _refuse(send: Send, limit: int) -> None:
-    body = json.dumps({"detail": _message(limit)}).encode()
+async def _answer(send: Send, refused: HTTPException) -> None:
+    """``refused`` as a short JSON reply. It closes the connection: the unread rest of the body
+    is still coming, so the connection cannot be reused."""
+    body = json.dumps({"detail": refused.detail}).encode()
+    extra = [(k.lower().encode(), v.encode()) for k, v in (refused.headers or {}).items()]
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": refused.status_code,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
-                # The unread rest of the body is still coming: the connection cannot be reused.
-                (b"connection", b"close"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
-
-
-async def _refuse_upload(send: Send, retry_after: int) -> None:
-    body = json.dumps(
-        {
-            "detail": "This address has uploaded as much as this demo accepts for now. "
-            f"Try again in {retry_after} s."
-        }
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 429,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"retry-after", str(retry_after).encode()),
-                (b"connection", b"close"),
+                *extra,
             ],
         }
     )
