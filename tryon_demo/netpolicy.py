@@ -45,6 +45,17 @@ def is_public_ip(ip: IPAddress) -> bool:
     return ip.is_global and not ip.is_multicast and not ip.is_reserved
 
 
+def is_loopback_host(host: str) -> bool:
+    """Whether ``host`` (a URL's host name, as written) is this machine: ``localhost`` or a
+    loopback address. No name is resolved."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def allowed_origins(hosts: Iterable[str | None]) -> frozenset[Origin]:
     """``(host, port)`` pairs from base URLs such as ``https://api.gpt.ge/kling``."""
     origins = set()

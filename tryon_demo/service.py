@@ -4,7 +4,6 @@ sent without megabytes of base64, and connect to the real API or the offline sim
 
 from __future__ import annotations
 
-import ipaddress
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -15,6 +14,7 @@ from .client import TryOnClient
 from .errors import ConfigurationError, InputError
 from .images import ImageLimits, ImageSource, PreparedImage, prepare_image
 from .messages import msg, text
+from .netpolicy import is_loopback_host
 from .settings import DEFAULT_MODEL, Settings
 
 if TYPE_CHECKING:  # imported where it is started: FastAPI takes half a second to import
@@ -110,7 +110,7 @@ def make_client(settings: Settings) -> TryOnClient:
     """
     if settings.mode == "offline" and settings.api_base and not settings.force_offline:
         base = settings.api_base.rstrip("/")
-        if not _is_loopback(urlsplit(base).hostname or ""):
+        if not is_loopback_host(urlsplit(base).hostname or ""):
             raise ConfigurationError(msg("settings.base_without_key", base=base))
         return TryOnClient.from_settings(settings, base_url=base, auth=BearerAuth(OFFLINE_TOKEN))
     if settings.mode == "offline":
@@ -119,15 +119,6 @@ def make_client(settings: Settings) -> TryOnClient:
             settings, base_url=server.gateway_base, auth=BearerAuth(OFFLINE_TOKEN)
         )
     return TryOnClient.from_settings(settings)
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def mode_label(settings: Settings, lang: str = "en") -> str:

@@ -8,7 +8,6 @@ import binascii
 import hashlib
 import hmac
 import io
-import ipaddress
 import json
 import time
 import warnings
@@ -18,6 +17,7 @@ from urllib.parse import urlsplit
 
 from PIL import Image, UnidentifiedImageError
 
+from ..netpolicy import is_loopback_host
 from .config import SimulatorConfig
 from .contract import GARMENTS_KEY, MAX_IMAGE_BYTES, MIN_SIDE, Reject
 
@@ -144,22 +144,13 @@ def callback_param(config: SimulatorConfig, value: Any) -> str | None:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise Reject(400, 1201, "callback_url must be an http(s) URL")
-    if not config.allow_external_callbacks and not _is_loopback(parts.hostname):
+    if not config.allow_external_callbacks and not is_loopback_host(parts.hostname):
         raise Reject(
             400,
             1201,
             "The offline simulator only calls back to this machine (localhost / 127.0.0.1)",
         )
     return value
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def int_param(query: Any, name: str, default: int, low: int, high: int) -> int:
