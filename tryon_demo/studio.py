@@ -561,20 +561,19 @@ class Studio:
         pauses = client.poll_pauses()
         received: dict[str, Any] | None = None  # the latest callback, for the page
         phase: Phase = _phase(task)
+
+        def now(shown: Phase, **fields: Any) -> Step:
+            """The step shown at this moment: elapsed time, the task and the latest callback."""
+            return Step(shown, time.monotonic() - started, task=task, callback=received, **fields)
+
         try:
             while not task.is_terminal:
                 phase = _later(phase, _phase(task))
-                yield Step(phase, time.monotonic() - started, task=task, callback=received)
+                yield now(phase)
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     error = wait_timeout_error(task.task_id, task.task_status, client.wait_timeout)
-                    yield Step(
-                        "error",
-                        time.monotonic() - started,
-                        task=task,
-                        error=error,
-                        callback=received,
-                    )
+                    yield now("error", error=error)
                     return
                 claimed_end: str | None = None  # the end a callback claimed, to confirm
                 if callback is None:
@@ -586,7 +585,7 @@ class Studio:
                     while pause > TICK:
                         await asyncio.sleep(TICK)
                         pause -= TICK
-                        yield Step(_phase(task), time.monotonic() - started, task=task)
+                        yield now(_phase(task))
                     await asyncio.sleep(pause)
                 else:
                     until = time.monotonic() + min(self.settings.callback_backstop, remaining)
@@ -602,7 +601,7 @@ class Studio:
                             phase = _later(
                                 phase, "processing" if claimed == "processing" else phase
                             )
-                        yield Step(phase, time.monotonic() - started, task=task, callback=received)
+                        yield now(phase)
                 try:
                     # Bounded by the wait limit too: a query still in flight cannot outlast it.
                     task = await _off_loop(partial(client.get, task.task_id, deadline=deadline))
@@ -617,13 +616,7 @@ class Studio:
                     # The task exists (and may be billed): every error names it, so nobody pays
                     # twice.
                     failure = failure.with_task_id(task.task_id)
-                    yield Step(
-                        "error",
-                        time.monotonic() - started,
-                        task=task,
-                        error=failure,
-                        callback=received,
-                    )
+                    yield now("error", error=failure)
                     return
         finally:
             if task.is_terminal:
@@ -631,7 +624,7 @@ class Studio:
             else:  # cancelled, closed or timed out: it keeps its slot until the API says so
                 self.capacity.release_when_done(task.task_id)
         if task.task_status == "failed":
-            yield Step("failed", time.monotonic() - started, task=task, callback=received)
+            yield now("failed")
             return
         try:
             result = await _off_loop(partial(self.fetch_result, task))
@@ -639,22 +632,9 @@ class Studio:
                 await _off_loop(partial(self.comparison, person, result)) if person else None
             )
         except TryOnError as exc:
-            yield Step(
-                "error",
-                time.monotonic() - started,
-                task=task,
-                error=exc.with_task_id(task.task_id),
-                callback=received,
-            )
+            yield now("error", error=exc.with_task_id(task.task_id))
             return
-        yield Step(
-            "succeed",
-            time.monotonic() - started,
-            task=task,
-            result_path=result,
-            comparison=comparison,
-            callback=received,
-        )
+        yield now("succeed", result_path=result, comparison=comparison)
 
     async def submit(
         self,
