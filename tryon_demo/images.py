@@ -807,12 +807,10 @@ def quick_check(path: str | os.PathLike[str], field: str | Msg) -> Msg | None:
         return None  # Run says why, with the sizes, after its own checks
     except (OSError, ValueError, SyntaxError):  # Pillow's ways of saying "not a picture I read"
         return msg("check.refused", reason=msg("image.not_image", field=field))
-    least = API_MIN_SIDE
-    if min(width, height) < least:
-        return msg(
-            "check.refused",
-            reason=msg("image.too_small", field=field, width=width, height=height, least=least),
-        )
+    try:
+        _check_min_side((width, height), field, ImageLimits())  # the rule Run applies
+    except ImageError as refused:
+        return msg("check.refused", reason=refused.msg)
     if fmt not in API_FORMATS:
         return msg("check.will_convert", format=fmt, width=width, height=height)
     if size_bytes > API_MAX_BYTES:
