@@ -77,6 +77,7 @@ def test_a_waiting_create_is_told_how_many_are_ahead_and_about_how_long() -> Non
     assert third.text() == "Waiting for a free slot at the API: 1 ahead of you (about 40 s)"
     assert fourth.text() == "Waiting for a free slot at the API: 2 ahead of you (about 60 s)"
     assert Place(0, 3.2).text() == "Waiting for a free slot at the API: you are next (about 4 s)"
+    assert Place(2, 40.0).text("zh") == "正在等待 API 的空闲名额：您前面还有 2 位（约 40 秒）"
 
 
 def test_a_refused_create_goes_back_before_those_who_came_after_it() -> None:

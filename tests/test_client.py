@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import socket
 import threading
 import time
@@ -243,7 +244,9 @@ def test_cancel_stops_waiting_at_once(
         waiter.join(timeout=30)  # far below the 60 s pause: no race with a busy machine
         assert not waiter.is_alive()
     assert len(outcome) == 1
-    assert "keeps running at the API" in str(outcome[0])
+    assert str(outcome[0]) == (
+        f"Stopped waiting for task {task.task_id}; it keeps running at the API."
+    )
     assert outcome[0].task_id == task.task_id  # type: ignore[attr-defined]
 
 
@@ -620,7 +623,9 @@ def test_each_query_retry_is_logged_with_its_pause(caplog: pytest.LogCaptureFixt
         pytest.raises(errors.ServerError),
     ):
         client.get("t-1")
-    assert "retrying in 1.0 s after ServerError" in caplog.text
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.INFO] == [
+        "retrying in 1.0 s after ServerError"
+    ]
 
 
 def test_submit_sends_the_callback_and_external_id_and_the_settings_key() -> None:
@@ -649,3 +654,204 @@ def test_an_unknown_model_lists_the_models_to_choose_from() -> None:
         "Unknown model 'kolors-v9'; choose one of: kolors-virtual-try-on-v1, "
         "kolors-virtual-try-on-v1-5."
     )
+
+
+def test_a_task_id_that_is_not_text_is_refused_before_sending() -> None:
+    reply = Reply.json(200, envelope(task_data("12345")))
+    with (
+        FakeApi(always(reply)) as api,
+        fast_client_for(api.url) as client,
+        pytest.raises(errors.InputError, match=r"^Enter a task id\.$"),
+    ):
+        client.get(12345)  # type: ignore[arg-type]
+    assert api.seen == []
+
+
+@pytest.mark.parametrize("name", ["human_image", "cloth_image"])
+def test_a_data_prefix_is_refused_naming_the_image_that_has_it(name: str) -> None:
+    images = {"human_image": "x1", "cloth_image": "y1", name: "data:image/png;base64,AAAA"}
+    with pytest.raises(errors.InputError) as caught:
+        TryOnClient.create_body(**images)
+    assert caught.value.message == (
+        f"{name} must be raw base64 without a 'data:...;base64,' prefix."
+    )
+
+
+def test_a_refused_callback_url_is_quoted_only_up_to_80_characters() -> None:
+    url = "ftp://" + "a" * 74 + "b" * 100  # the 81st character is the first "b"
+    with pytest.raises(errors.InputError) as caught:
+        TryOnClient.create_body("x1", "y1", callback_url=url)
+    assert caught.value.message == (
+        f"The callback URL must be an http(s) address, not {url[:80]!r}."
+    )
+
+
+def test_the_wait_ends_at_its_limit_without_pausing_past_it_or_querying_again() -> None:
+    pauses: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        pauses.append(seconds)
+        assert seconds <= 0.5, "paused past the wait limit"  # ends the test at once if so
+        time.sleep(seconds)
+
+    reply = Reply.json(200, envelope(task_data("t-1", "processing")))
+    with (
+        FakeApi(always(reply)) as api,
+        fast_client_for(api.url, poll_interval=30, poll_max_interval=30, sleep=sleep) as client,
+        pytest.raises(errors.WaitTimeoutError) as caught,
+    ):
+        list(client.wait("t-1", timeout=0.5))
+    assert len(api.seen) == 1  # no query sent once the limit was reached
+    assert len(pauses) == 1 and 0 < pauses[0] <= 0.5
+    assert caught.value.message == (
+        "Task t-1 was still processing after 0.5 s. It may still finish: query it again later "
+        "with its task id."
+    )
+    assert (caught.value.task_id, caught.value.last_status) == ("t-1", "processing")
+
+
+def test_a_query_retry_that_would_outlast_the_wait_limit_is_not_attempted() -> None:
+    pauses: list[float] = []
+    reply = Reply.json(429, envelope(None, code=1302, message="slow"), **{"Retry-After": "30"})
+    with (
+        FakeApi(always(reply)) as api,
+        fast_client_for(api.url, sleep=pauses.append) as client,
+        pytest.raises(errors.RateLimitError) as caught,
+    ):
+        list(client.wait("t-1", timeout=5))
+    assert pauses == []  # a 30 s pause would end after the 5 s limit
+    assert len(api.seen) == 1
+    assert caught.value.task_id == "t-1"
+
+
+def test_a_query_retry_that_fits_in_the_wait_limit_is_attempted() -> None:
+    pauses: list[float] = []
+
+    def answer(seen: Seen) -> Reply:
+        if len(api.seen) == 1:
+            return Reply.json(
+                429, envelope(None, code=1302, message="slow"), **{"Retry-After": "0.2"}
+            )
+        return Reply.json(200, envelope(task_data("t-1", "succeed")))
+
+    with FakeApi(answer) as api, fast_client_for(api.url, sleep=pauses.append) as client:
+        assert [t.task_status for t in client.wait("t-1", timeout=5)] == ["succeed"]
+    assert pauses == [1.0]  # the first back-off step, longer than the API's 0.2 s
+    assert len(api.seen) == 2
+
+
+def test_the_wait_limit_error_names_the_status_in_the_readers_language() -> None:
+    error = wait_timeout_error("t-1", "processing", 2.5)
+    assert "仍为处理中" in error.render("zh")
+    unknown = wait_timeout_error("t-1", "queued-at-gateway", 2.5)  # not a contract status
+    assert "still queued-at-gateway after 2.5 s" in unknown.message
+    assert "仍为queued-at-gateway" in unknown.render("zh")
+
+
+def test_an_api_that_never_accepts_the_connection_is_a_connect_timeout_that_created_nothing(
+    person_b64: str,
+    garment_b64: str,
+) -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        # Fill the listener's one-place queue: the kernel then ignores further connects.
+        queued = socket.create_connection(("127.0.0.1", port), timeout=5)
+        with (
+            queued,
+            TryOnClient(f"http://127.0.0.1:{port}", connect_timeout=0.3) as api,
+            pytest.raises(errors.NetworkError) as caught,
+        ):
+            api.submit(person_b64, garment_b64)
+    assert caught.value.message == (
+        "The API at 127.0.0.1 could not be reached within 0.3 s. "
+        "Check the network connection and KLING_API_BASE, then try again."
+    )
+    assert not caught.value.may_have_reached_server
+
+
+def test_a_create_dropped_after_connecting_may_have_created_the_task(
+    start_simulator: StartSimulator, person_b64: str, garment_b64: str
+) -> None:
+    server = start_simulator(faults=Faults(drop_share=1.0, applies_to="create"))
+    with fast_client(server) as api, pytest.raises(errors.NetworkError) as caught:
+        api.submit(person_b64, garment_b64)
+    assert caught.value.message == (
+        "The API at 127.0.0.1 dropped the connection before answering. The task may have been "
+        "created anyway: check the task list before submitting again."
+    )
+    assert caught.value.may_have_reached_server
+    assert caught.value.task_id is None
+
+
+def test_a_query_dropped_after_connecting_says_so_without_a_duplicate_warning(
+    start_simulator: StartSimulator,
+) -> None:
+    server = start_simulator(faults=Faults(drop_share=1.0, applies_to="query"))
+    with fast_client(server, get_retries=0) as api, pytest.raises(errors.NetworkError) as caught:
+        api.get("t-1")
+    assert caught.value.message == (
+        "The API at 127.0.0.1 dropped the connection before answering. "
+        "Check the network connection and KLING_API_BASE, then try again."
+    )
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["", "text/plain", "application/json; charset=klingon", "application/json; charset=utf-8"],
+    ids=["none", "text-without-charset", "unknown-charset", "utf-8"],
+)
+def test_a_reply_is_read_as_utf8_unless_it_declares_a_known_charset(content_type: str) -> None:
+    body = json.dumps(
+        envelope(task_data("t-1", "failed", task_status_msg="未检测到人像")), ensure_ascii=False
+    )
+    headers = {"Content-Type": content_type} if content_type else {}
+    with (
+        FakeApi(always(Reply(200, body.encode(), headers))) as api,
+        fast_client_for(api.url) as client,
+    ):
+        assert client.get("t-1").task_status_msg == "未检测到人像"
+
+
+def test_a_reply_in_a_declared_charset_is_read_in_it() -> None:
+    body = json.dumps(
+        envelope(task_data("t-1", "failed", task_status_msg="未检测到人像")), ensure_ascii=False
+    )
+    reply = Reply(200, body.encode("gbk"), {"Content-Type": "application/json; charset=GBK"})
+    with FakeApi(always(reply)) as api, fast_client_for(api.url) as client:
+        assert client.get("t-1").task_status_msg == "未检测到人像"
+
+
+def test_a_client_made_with_no_options_has_the_documented_defaults() -> None:
+    api = TryOnClient("http://127.0.0.1:9/kling/")
+    assert api.endpoint == "http://127.0.0.1:9/kling/v1/images/kolors-virtual-try-on"
+    assert api.timeout == (10.0, 60.0)
+    assert api.request_deadline == 70.0  # connect + read: a trickling reply ends there
+    assert (api.get_retries, api.backoff_base, api.backoff_max) == (3, 1.0, 8.0)
+    assert (api.poll_interval, api.poll_max_interval, api.wait_timeout) == (1.0, 5.0, 300.0)
+    assert TryOnClient("http://127.0.0.1:9", request_deadline=2.5).request_deadline == 2.5
+
+
+def test_a_reply_that_is_not_valid_text_is_an_unexpected_response_not_a_crash() -> None:
+    reply = Reply(502, b"\xff\xfe\xfa gateway \xc3", {"Content-Type": "text/html"})
+    with (
+        FakeApi(always(reply)) as api,
+        fast_client_for(api.url, get_retries=0) as client,
+        pytest.raises(errors.UnexpectedResponseError, match="HTTP 502") as caught,
+    ):
+        client.get("t-1")
+    assert "gateway" in caught.value.message
+
+
+def test_each_request_is_logged_with_its_method_path_status_and_duration(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="tryon_demo.client")
+    reply = Reply.json(200, envelope(task_data("t-1")))
+    with FakeApi(always(reply)) as api, fast_client_for(api.url) as client:
+        client.get("t-1")
+    (line,) = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
+    found = re.fullmatch(r"GET /v1/images/kolors-virtual-try-on/t-1 -> HTTP 200 in (\d+) ms", line)
+    assert found is not None, line
+    assert int(found[1]) < 60_000

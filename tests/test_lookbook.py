@@ -25,11 +25,13 @@ from tryon_demo.lookbook import (
     Garment,
     LookItem,
     Submit,
+    csv_cell,
     run_lookbook,
     summary,
     table_rows,
     write_zip,
 )
+from tryon_demo.messages import msg
 from tryon_demo.models import Task
 from tryon_demo.simulator import Faults, SimulatorConfig, SimulatorServer
 from tryon_demo.studio import Studio
@@ -560,3 +562,28 @@ def test_the_zip_stores_pictures_as_they_are_and_compresses_a_readable_manifest(
         assert archive.getinfo("manifest.json").compress_type == zipfile.ZIP_DEFLATED
         text = archive.read("manifest.json").decode()
     assert text.startswith('[\n  {\n    "index": 1,\n    "garment_file": "连衣裙.png",')
+
+
+def test_the_table_and_summary_speak_the_readers_language() -> None:
+    items = (
+        LookItem(1, "a.png", "succeed", "t-1"),
+        LookItem(2, "b.png", "waiting", note=msg("lookbook.not_sent"), message="not sent"),
+        LookItem(3, "c.png", "processing", "t-3", message="plain words"),
+    )
+    assert table_rows(items, "zh") == [
+        ["1", "a.png", "完成", "t-1", ""],
+        ["2", "b.png", "等待中（限流）", "", "未发送"],
+        ["3", "c.png", "处理中", "t-3", "plain words"],
+    ]
+    assert table_rows(items)[1][2:] == ["waiting (rate limit)", "", "not sent"]
+    assert summary(items, "zh") == "已完成 1/3 · 2 个进行中"
+
+
+@pytest.mark.parametrize("value", ['=HYPERLINK("http://x")', "+1", "-2", "@SUM(A1)", "\tx"])
+def test_a_csv_cell_a_spreadsheet_would_run_starts_with_a_quote(value: str) -> None:
+    assert csv_cell(value) == "'" + value
+
+
+@pytest.mark.parametrize("value", ["shirt.png", "", 3, None])
+def test_other_csv_cells_are_written_as_they_are(value: object) -> None:
+    assert csv_cell(value) == value

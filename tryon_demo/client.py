@@ -8,6 +8,7 @@ reached the server, because a second create would bill twice.
 from __future__ import annotations
 
 import codecs
+import email.message
 import json
 import logging
 import re
@@ -19,6 +20,7 @@ from urllib.parse import quote, urlsplit
 
 import requests
 from requests.auth import AuthBase
+from urllib3.exceptions import NewConnectionError
 
 from . import __version__
 from .auth import auth_for, credentials_of
@@ -260,14 +262,15 @@ class TryOnClient:
                 yield task
             if task.is_terminal:
                 return
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise wait_timeout_error(task_id, last_status, limit)
-            pause = min(next(pauses), remaining)
-            if cancel is not None:
-                cancel.wait(pause)
-            else:
+            # Never pause past the limit, and end there: a query sent after it could only be
+            # cut off by its deadline, and might reach the API for nothing.
+            pause = min(next(pauses), max(0.0, deadline - time.monotonic()))
+            if cancel is None:
                 self._sleep(pause)
+            elif cancel.wait(pause):
+                continue  # cancelled during the pause: the first check of the loop says so
+            if time.monotonic() >= deadline:
+                raise wait_timeout_error(task_id, last_status, limit)
 
     def poll_pauses(self) -> Iterator[float]:
         """Pauses between polls: fast at first (short tasks end early), then backing off."""
@@ -327,7 +330,6 @@ class TryOnClient:
                     url,
                     budget=budget,
                     max_bytes=self.reply_max_bytes,
-                    json=json_body,
                     params=params,
                     timeout=self.timeout,
                 )
@@ -447,20 +449,28 @@ def _retryable(exc: TryOnError) -> bool:
 
 def _never_connected(exc: requests.exceptions.RequestException) -> bool:
     """True when the request certainly never reached the server (safe to say 'not created')."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
+    if isinstance(
+        exc,
+        requests.exceptions.ConnectTimeout
+        | requests.exceptions.InvalidURL
+        | requests.exceptions.MissingSchema,
+    ):
         return True
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        text = repr(exc)
-        return any(
-            marker in text
-            for marker in ("NewConnectionError", "NameResolutionError", "Connection refused")
-        )
-    return isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema)
+    # requests wraps urllib3's error: a connection never made (refused, no route, a name that
+    # does not resolve) is a NewConnectionError; one dropped after connecting is something else.
+    cause = exc.args[0] if exc.args else None
+    return isinstance(getattr(cause, "reason", cause), NewConnectionError)
 
 
 def _encoding(response: requests.Response) -> str:
-    """The reply's declared text encoding, UTF-8 (JSON's) when none or an unknown one."""
-    name = response.encoding or "utf-8"
+    """The charset the reply declares; UTF-8 (JSON's) when it declares none or an unknown one.
+
+    Not ``response.encoding``: for a ``text/*`` reply without a charset that is ISO-8859-1,
+    which turns a gateway's UTF-8 JSON sent as ``text/plain`` into mojibake.
+    """
+    header = email.message.Message()
+    header["Content-Type"] = response.headers.get("Content-Type", "")
+    name = header.get_content_charset() or "utf-8"
     try:
         codecs.lookup(name)
     except LookupError:
