@@ -8,7 +8,8 @@ import pytest
 from PIL import ImageFile
 
 from tests import pictures
-from tryon_demo.images import quick_check
+from tryon_demo.errors import ImageError
+from tryon_demo.images import ImageLimits, prepare_image, quick_check
 from tryon_demo.messages import msg
 
 
@@ -59,3 +60,49 @@ def test_the_check_never_decodes_the_pixels(
 
     monkeypatch.setattr(ImageFile.ImageFile, "load", no_decode)
     assert "fine" in note(path)
+
+
+def run_refusal(path: Path, limits: ImageLimits) -> str:
+    """What Run says when it refuses the picture."""
+    with pytest.raises(ImageError) as refused:
+        prepare_image(path, field=msg("field.person"), limits=limits)
+    return refused.value.msg.render("en")
+
+
+def test_a_picture_over_the_pixel_budget_is_refused_at_once_as_run_would(tmp_path: Path) -> None:
+    limits = ImageLimits(max_input_pixels=1_000_000)
+    path = written(tmp_path, "big.png", pictures.garment_png((1200, 1000)))
+    said = quick_check(path, msg("field.person"), limits)
+    assert said is not None and said.key == "check.refused"
+    assert said.render("en") == f"Will be refused: {run_refusal(path, limits)}"
+    assert "1200 x 1000" in said.render("en") and "1 MP" in said.render("en")
+
+
+def test_a_picture_over_the_memory_budget_is_refused_at_once_as_run_would(tmp_path: Path) -> None:
+    limits = ImageLimits(max_decoded_bytes=2_000_000)  # 600 x 900 RGB takes 2.16 MB
+    path = written(tmp_path, "p.png", pictures.encode(pictures.person(), "PNG"))
+    said = quick_check(path, msg("field.person"), limits)
+    assert said is not None
+    assert said.render("en") == f"Will be refused: {run_refusal(path, limits)}"
+
+
+def test_a_jpeg_that_fits_the_budget_at_a_reduced_scale_is_not_refused(tmp_path: Path) -> None:
+    # 4.8 MP over a 2 MP budget, but its decoder can work at 1/2 scale (1.2 MP), as Run does.
+    limits = ImageLimits(max_input_pixels=2_000_000)
+    path = written(tmp_path, "p.jpg", pictures.person_jpeg((2400, 2000)))
+    assert note_with(path, limits) == "JPEG, 2400 x 2000: fine."
+    assert prepare_image(path, limits=limits).report.final_format == "JPEG"
+
+
+def test_a_picture_pillow_refuses_to_open_is_refused_as_a_decompression_bomb(
+    tmp_path: Path,
+) -> None:
+    path = written(tmp_path, "bomb.png", pictures.decompression_bomb())
+    shown = note(path)
+    assert shown.startswith("Will be refused:") and "decompression bomb" in shown
+
+
+def note_with(path: Path, limits: ImageLimits) -> str:
+    said = quick_check(path, msg("field.person"), limits)
+    assert said is not None
+    return said.render("en")

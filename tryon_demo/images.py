@@ -791,28 +791,48 @@ def _ms_since(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 2)
 
 
-def quick_check(path: str | os.PathLike[str], field: str | Msg) -> Msg | None:
+def quick_check(
+    path: str | os.PathLike[str], field: str | Msg, limits: ImageLimits | None = None
+) -> Msg | None:
     """What Run will make of the picture at ``path``, judged from its header alone (no pixel
-    is decoded, no limit is consumed): a refusal (not an image, too small), what preparation
-    will change (format, size), or ``None`` when there is nothing worth saying.
+    is decoded, no limit is consumed): a refusal (not an image, too small, more pixels or
+    memory than ``limits`` allow), what preparation will change (format, size), or ``None``
+    when there is nothing worth saying.
 
     For a note under the picture as soon as it is chosen; Run still prepares it in full.
     """
+    limits = limits or ImageLimits()
     source = Path(path)
     try:
         size_bytes = source.stat().st_size
-        with Image.open(source) as image:  # reads the header only
-            fmt, (width, height) = image.format or "?", image.size
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(source)  # reads the header only
     except Image.DecompressionBombError:
-        return None  # Run says why, with the sizes, after its own checks
+        return msg("check.refused", reason=_bomb(field, None, limits).msg)
     except (OSError, ValueError, SyntaxError):  # Pillow's ways of saying "not a picture I read"
         return msg("check.refused", reason=msg("image.not_image", field=field))
-    try:
-        _check_min_side((width, height), field, ImageLimits())  # the rule Run applies
-    except ImageError as refused:
-        return msg("check.refused", reason=refused.msg)
+    with image:
+        fmt, (width, height) = image.format or "?", image.size
+        try:
+            _check_header(image, field, limits)
+        except ImageError as refused:
+            return msg("check.refused", reason=refused.msg)
     if fmt not in API_FORMATS:
         return msg("check.will_convert", format=fmt, width=width, height=height)
     if size_bytes > API_MAX_BYTES:
         return msg("check.will_shrink", format=fmt, size_mb=size_bytes / 1024 / 1024)
     return msg("check.fine", format=fmt, width=width, height=height)
+
+
+def _check_header(image: Image.Image, field: str | Msg, limits: ImageLimits) -> None:
+    """The refusals preparation makes before decoding (too small, more pixels or memory than
+    allowed), with a JPEG counted at the reduced scale its decoder would use. Header only."""
+    claimed = image.size
+    orientation = _orientation(image)
+    upright = _upright_size(image.size, orientation)
+    _check_min_side(upright, field, limits)
+    if image.format == "JPEG":
+        target = _target_size(upright, limits)
+        _jpeg_scale(image, target if orientation not in _SWAPS_SIDES else target[::-1], limits)
+    _check_budget(image, claimed, field, limits)

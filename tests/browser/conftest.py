@@ -44,7 +44,14 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    settings = Settings(simulator_task_seconds=2.0, poll_interval=0.3, poll_max_interval=0.5)
+    # A pixel budget below the default, so a test can tell the page's checks apply this app's
+    # own settings (test pictures are far smaller).
+    settings = Settings(
+        simulator_task_seconds=2.0,
+        poll_interval=0.3,
+        poll_max_interval=0.5,
+        max_input_pixels=30_000_000,
+    )
     running = RunningApp(settings, tmp_path_factory.mktemp("browser-work"))
     yield running.url
     running.close()

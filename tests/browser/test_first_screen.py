@@ -92,6 +92,18 @@ def test_a_refused_upload_is_flagged_before_run(fresh: Page, tmp_path: Path) -> 
     expect(fresh.locator("#status")).not_to_contain_text("200 x 200")  # nothing was run
 
 
+def test_a_picture_over_this_apps_pixel_budget_is_flagged_before_run(
+    fresh: Page, tmp_path: Path
+) -> None:
+    big = tmp_path / "big.png"  # 36 MP: over the 30 MP this test app decodes, under the default
+    big.write_bytes(pictures.encode(Image.new("1", (6000, 6000)), "PNG"))
+    fresh.locator("#human-image input[type=file]").set_input_files(str(big))
+    note = fresh.locator("#human-check")
+    expect(note).to_contain_text("6000 x 6000")
+    expect(note).to_contain_text("larger than the 30 MP this app will decode")
+    expect(note).to_have_class(ERROR)
+
+
 def test_a_webp_garment_says_it_will_be_sent_as_jpeg(fresh: Page, tmp_path: Path) -> None:
     webp = tmp_path / "garment.webp"
     buffer = io.BytesIO()

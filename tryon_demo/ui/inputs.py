@@ -11,7 +11,7 @@ from gradio.i18n import I18nData
 
 from ..components import OriginalImage
 from ..errors import TryOnError
-from ..images import quick_check
+from ..images import ImageLimits, quick_check
 from ..messages import msg, text
 from ..settings import MODELS
 from .common import (
@@ -132,11 +132,13 @@ def _image_step(
     return image, link, note
 
 
-def check_note(path: str | None, field: str, choice: str | None, request: gr.Request) -> Any:
+def check_note(
+    path: str | None, field: str, choice: str | None, request: gr.Request, limits: ImageLimits
+) -> Any:
     """The note under a picture just chosen: refused and why, or what Run will do with it."""
     if not path or path.startswith("data:"):
         return gr.Markdown(value="", elem_classes=["check"])
-    said = quick_check(path, msg(field))
+    said = quick_check(path, msg(field), limits)
     if said is None:
         return gr.Markdown(value="", elem_classes=["check"])
     refused = said.key == "check.refused"
@@ -144,11 +146,11 @@ def check_note(path: str | None, field: str, choice: str | None, request: gr.Req
     return gr.Markdown(value=said.markdown(lang_of(request, choice)), elem_classes=classes)
 
 
-def _checker(field: str) -> Any:
+def _checker(field: str, limits: ImageLimits) -> Any:
     """The check handler for one picture (Gradio finds the request by its annotation)."""
 
     def check(path: str | None, choice: str | None, request: gr.Request) -> Any:
-        return check_note(path, field, choice, request)
+        return check_note(path, field, choice, request, limits)
 
     return check
 
@@ -162,7 +164,7 @@ def wire_inputs(
         (inputs.cloth, inputs.cloth_url, inputs.cloth_note, "field.garment"),
     ):
         image.change(
-            _checker(field),
+            _checker(field, ImageLimits.from_settings(ctx.settings)),
             [image, language],
             [note],
             api_visibility="private",
