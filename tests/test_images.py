@@ -749,6 +749,9 @@ def test_a_plain_http_link_in_capitals_passes_through() -> None:
         (b"\xff" * 2048, ImageLimits(max_input_bytes=1024), "Person image: the file is 0.0 MB"),
         (b"not an image at all", None, "Person image: this file is not an image this app can read"),
         (pictures.truncated_jpeg(), None, "Person image: the file is damaged"),
+        # Damaged pictures that need converting fail later, while being decoded to convert.
+        (pictures.rgba_png()[:-200], None, "Person image: the file is damaged"),
+        (pictures.webp()[:-200], None, "Person image: the file is damaged"),
     ],
 )
 def test_refused_bytes_name_the_image(
@@ -765,8 +768,9 @@ def test_a_converted_picture_reports_its_final_bytes_and_that_it_was_not_passed_
     report = prepared.report
     assert report.final_bytes == len(base64.b64decode(prepared.payload))
     assert report.passthrough is False
-    assert isinstance(report.elapsed_ms, float)
-    assert isinstance(prepare_image(pictures.person_jpeg()).report.elapsed_ms, float)
+    assert isinstance(report.elapsed_ms, float) and report.elapsed_ms > 0
+    passed_through = prepare_image(pictures.person_jpeg()).report
+    assert passed_through.passthrough and passed_through.elapsed_ms > 0
 
 
 @pytest.mark.parametrize(
