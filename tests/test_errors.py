@@ -6,6 +6,7 @@ import pytest
 
 from tryon_demo import errors
 from tryon_demo.errors import api_error, redact
+from tryon_demo.messages import msg, text
 
 SECRET = "sk-FAKE-KEY-0123456789"
 
@@ -167,3 +168,21 @@ def test_a_rate_limit_says_when_to_try_again_never_sooner_than_one_second(
 def test_only_rate_limits_name_a_time_to_try_again() -> None:
     error = api_error(http_status=500, code=5001, api_message=None, request_id=None, retry_after=9)
     assert "Try again in" not in error.message
+
+
+def test_naming_the_task_adds_its_id_once_in_every_language() -> None:
+    error = errors.ServerError(msg("client.enter_task_id"))
+    assert error.with_task_id("t-9") is error
+    error.with_task_id("t-9")  # a second time adds nothing
+    assert error.message == "Enter a task id. Task id: t-9."
+    assert str(error) == error.message and error.args == (error.message,)
+    assert error.task_id == "t-9"
+    assert error.render("zh") == text("client.enter_task_id", "zh") + "任务 ID：t-9。"
+
+
+def test_naming_no_task_changes_nothing_and_a_first_id_is_kept() -> None:
+    error = errors.NetworkError("Gone.", task_id="t-1")
+    assert error.with_task_id(None).message == "Gone."
+    assert error.with_task_id("t-2").task_id == "t-1"  # the id the error was made with stays
+    assert errors.NetworkError("Gone.").task_id is None
+    assert errors.ImageError("Too small.").field is None
