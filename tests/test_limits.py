@@ -281,3 +281,134 @@ def test_on_spaces_one_proxy_is_trusted_elsewhere_none() -> None:
     assert load_settings({}, dotenv_path=None).trusted_proxies == 0
     env = {"SPACE_ID": "a/b", "TRYON_TRUSTED_PROXIES": "2"}
     assert load_settings(env, dotenv_path=None).trusted_proxies == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "ten/minute",
+            "TRYON_RATE_GLOBAL must look like 5/minute, 100/hour or 3/30s, not 'ten/minute'.",
+        ),
+        ("-1/minute", "TRYON_RATE_GLOBAL must be positive (got '-1/minute')."),
+    ],
+)
+def test_a_malformed_rate_quotes_what_was_set(text: str, message: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        Rate.parse(text, "TRYON_RATE_GLOBAL")
+    assert caught.value.message == message
+
+
+@pytest.mark.parametrize(
+    ("field", "variable"),
+    [
+        ("rate_per_session", "TRYON_RATE_PER_SESSION"),
+        ("rate_global", "TRYON_RATE_GLOBAL"),
+        ("rate_query", "TRYON_RATE_QUERY"),
+    ],
+)
+def test_each_malformed_rate_setting_names_its_own_variable(
+    tmp_path: Path, field: str, variable: str
+) -> None:
+    settings = Settings(state_dir=tmp_path, **{field: "often"})  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match=rf"^{variable} must look like"):
+        limiter_for(settings)
+
+
+def test_the_settings_rates_and_daily_cap_reach_the_limiter(tmp_path: Path) -> None:
+    settings = Settings(
+        state_dir=tmp_path,
+        rate_per_session="3/minute",
+        rate_global="50/hour",
+        rate_query="7/30s",
+        daily_cap=9,
+    )
+    limiter = limiter_for(settings)
+    assert (limiter.per_session, limiter.overall) == (Rate(3, 60), Rate(50, 3600))
+    assert (limiter.per_visitor_queries, limiter.daily_cap) == (Rate(7, 30), 9)
+
+
+def test_a_daily_cap_from_the_settings_survives_a_restart(tmp_path: Path) -> None:
+    settings = Settings(state_dir=tmp_path / "state", daily_cap=1)
+    limiter_for(settings).acquire("a")
+    with pytest.raises(LimitExceededError, match="limit of 1 try-ons for today"):
+        limiter_for(settings).acquire("b")  # a new process: same state folder, same count
+
+
+def test_without_a_daily_cap_no_count_file_is_written(tmp_path: Path) -> None:
+    limiter_for(Settings(state_dir=tmp_path, rate_per_session="3/minute")).acquire("a")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_offline_public_deployment_with_only_a_daily_cap_gets_no_default_rates(
+    tmp_path: Path,
+) -> None:
+    limiter = limiter_for(Settings(space_id="me/demo", state_dir=tmp_path, daily_cap=5))
+    assert (limiter.per_session, limiter.overall) == (Rate(0, 60), Rate(0, 60))
+
+
+def test_without_a_query_rate_lookups_are_never_limited() -> None:
+    limiter = SubmissionLimiter(Rate(1, 60), Rate(1, 60), clock=Clock())
+    for _ in range(500):
+        limiter.acquire_query("a")
+
+
+def test_the_query_limit_says_how_many_in_how_long_and_when_to_try_again() -> None:
+    clock = Clock()
+    limiter = SubmissionLimiter(
+        Rate(0, 60), Rate(0, 60), clock=clock, per_visitor_queries=Rate(1, 30)
+    )
+    limiter.acquire_query("a")
+    clock.now += 10
+    with pytest.raises(LimitExceededError) as caught:
+        limiter.acquire_query("a")
+    assert caught.value.message == (
+        "You have looked up 1 tasks in the last 30 s, the most this demo allows. Try again in 20 s."
+    )
+
+
+def test_a_visitor_over_the_rate_stays_refused_while_a_thousand_others_come_and_go() -> None:
+    clock = Clock()
+    limiter = SubmissionLimiter(Rate(1, 60), Rate(0, 60), clock=clock)
+    limiter.acquire("busy")
+    for n in range(1200):  # enough for the idle sweep to run
+        limiter.acquire(f"visitor-{n}")
+    with pytest.raises(LimitExceededError):
+        limiter.acquire("busy")
+
+
+def test_a_negative_saved_count_counts_as_none(tmp_path: Path) -> None:
+    clock = Clock()
+    store = tmp_path / "daily-count.json"
+    SubmissionLimiter(Rate(0, 60), Rate(0, 60), daily_cap=1, clock=clock, store=store).acquire("a")
+    saved = json.loads(store.read_text())
+    store.write_text(json.dumps({**saved, "count": -5}))  # today's file, a count gone wrong
+    limiter = SubmissionLimiter(Rate(0, 60), Rate(0, 60), daily_cap=1, clock=clock, store=store)
+    limiter.acquire("b")  # the whole cap: not one more, not one less
+    with pytest.raises(LimitExceededError):
+        limiter.acquire("c")
+
+
+def test_an_unreadable_count_file_is_named_in_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = tmp_path / "daily-count.json"
+    store.write_text("{not json")
+    SubmissionLimiter(Rate(0, 60), Rate(0, 60), daily_cap=1, clock=Clock(), store=store)
+    (record,) = caplog.records
+    assert record.levelname == "WARNING"
+    assert record.getMessage().startswith(f"ignoring the unreadable daily count in {store} (")
+
+
+def test_a_count_that_cannot_be_saved_still_holds_in_memory_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the state folder should be")
+    store = blocker / "daily-count.json"
+    limiter = SubmissionLimiter(Rate(0, 60), Rate(0, 60), daily_cap=1, clock=Clock(), store=store)
+    limiter.acquire("a")
+    with pytest.raises(LimitExceededError):
+        limiter.acquire("b")
+    messages = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any(m.startswith(f"could not save the daily count to {store} (") for m in messages)
