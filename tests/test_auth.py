@@ -11,7 +11,14 @@ from typing import Any
 import pytest
 import requests
 
-from tryon_demo.auth import JWT_LIFETIME, BearerAuth, JwtAuth, auth_for, make_jwt
+from tryon_demo.auth import (
+    JWT_LIFETIME,
+    BearerAuth,
+    JwtAuth,
+    auth_for,
+    credentials_of,
+    make_jwt,
+)
 from tryon_demo.settings import Settings
 
 
@@ -108,3 +115,17 @@ def test_settings_pick_the_auth(settings: Settings, expected: str | None) -> Non
         assert decode_segment(authorised(auth).split(".")[1])["iss"] == "ak-1"
     else:
         assert auth is not None and authorised(auth) == expected
+
+
+def test_the_secrets_of_an_auth_are_what_it_holds_and_nothing_for_others() -> None:
+    assert tuple(credentials_of(BearerAuth("sk-abc-123"))) == ("sk-abc-123",)
+    assert tuple(credentials_of(None)) == ()
+    assert tuple(credentials_of(object())) == ()  # an auth that does not say: nothing to find
+
+
+def test_an_official_auth_lists_each_token_also_without_its_header() -> None:
+    auth = JwtAuth("ak-1", "sk-2")
+    token = auth.token(now=1_800_000_000)
+    _header, rest = token.split(".", 1)
+    assert tuple(credentials_of(auth)) == ("ak-1", "sk-2", token, rest)
+    assert rest.count(".") == 1  # the claims and the signature, both kept
