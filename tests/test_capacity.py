@@ -80,6 +80,11 @@ def test_a_waiting_create_is_told_how_many_are_ahead_and_about_how_long() -> Non
     assert Place(2, 40.0).text("zh") == "正在等待 API 的空闲名额：您前面还有 2 位（约 40 秒）"
 
 
+def test_with_nothing_to_estimate_from_a_waiting_create_is_told_its_place_alone() -> None:
+    assert Place(0).text() == "Waiting for a free slot at the API: you are next"
+    assert Place(3).text() == "Waiting for a free slot at the API: 3 ahead of you"
+
+
 def test_a_refused_create_goes_back_before_those_who_came_after_it() -> None:
     async def scenario() -> tuple[int, int]:
         capacity = Capacity(1, pause=0.01)
