@@ -256,6 +256,26 @@ def test_wait_ends_at_its_limit_while_a_query_is_still_in_flight(
     assert caught.value.task_id == TASK_ID
 
 
+def test_a_wait_cut_off_mid_query_still_names_the_last_status_it_saw(
+    hostile: Callable[[Respond], HostileApi],
+) -> None:
+    def respond(method: str, path: str, headers: dict[str, str], conn: socket.socket) -> None:
+        body = reply(task_envelope(status="processing"))
+        if len(server.requests) == 1:
+            conn.sendall(body)  # the first answer comes at once...
+        else:
+            server.trickle(conn, body, every=0.1)  # ...the next one never finishes in time
+
+    server = hostile(respond)
+    with (
+        client_of(server, read_timeout=5, wait_timeout=1.0) as api,
+        pytest.raises(errors.WaitTimeoutError) as caught,
+    ):
+        list(api.wait(TASK_ID))
+    assert caught.value.last_status == "processing"
+    assert f"Task {TASK_ID} was still processing after 1 s." in caught.value.message
+
+
 def test_the_studio_ends_a_run_at_the_wait_limit_while_a_query_is_in_flight(
     hostile: Callable[[Respond], HostileApi], image_files: tuple[Path, Path], tmp_path: Path
 ) -> None:
