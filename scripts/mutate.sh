@@ -10,7 +10,9 @@
 #
 # Each module runs in a copy of the project of its own, so runs never touch the work tree and a
 # module's mutants only ever meet the tests mapped to it. The machine is shared: mutmut runs at
-# the lowest priority with one worker unless MUTATE_CHILDREN says otherwise.
+# the lowest priority with one worker unless MUTATE_CHILDREN says otherwise. Run one module at a
+# time on an otherwise idle machine: a timeout counts as caught, and tests slowed down by other
+# work time out whatever the mutant did.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
