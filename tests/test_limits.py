@@ -398,6 +398,7 @@ def test_an_unreadable_count_file_is_named_in_a_warning(
     (record,) = caplog.records
     assert record.levelname == "WARNING"
     assert record.getMessage().startswith(f"ignoring the unreadable daily count in {store} (")
+    assert "line 1 column 2" in record.getMessage()  # and why: the parser's own words
 
 
 def test_a_count_that_cannot_be_saved_still_holds_in_memory_with_a_warning(
@@ -411,4 +412,7 @@ def test_a_count_that_cannot_be_saved_still_holds_in_memory_with_a_warning(
     with pytest.raises(LimitExceededError):
         limiter.acquire("b")
     messages = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
-    assert any(m.startswith(f"could not save the daily count to {store} (") for m in messages)
+    assert any(
+        m.startswith(f"could not save the daily count to {store} (") and "Not a directory" in m
+        for m in messages
+    )
