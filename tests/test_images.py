@@ -1055,3 +1055,20 @@ def test_a_jpeg_sent_as_it_is_is_held_to_the_pixel_budget_at_the_scale_that_chec
         "Garment image: it claims 800 x 1000 pixels (1 MP) and is larger than the 0 MP " + BOMB,
         "Garment image",
     )
+
+
+def test_a_turned_picture_keeps_its_fine_detail_along_both_sides() -> None:
+    # Stored 2000 x 1000 with stripes 2 px wide across its width; shown 1000 wide and 2000
+    # tall, it is shrunk to 750 x 1500, where they are still 1.5 px wide, not a grey blur.
+    stored = Image.new("L", (2000, 1000), 0)
+    draw = ImageDraw.Draw(stored)
+    for x in range(0, 2000, 4):
+        draw.rectangle((x, 0, x + 1, 999), fill=255)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buffer = io.BytesIO()
+    stored.save(buffer, format="PNG", exif=exif)
+    image = decoded(prepare_image(buffer.getvalue())).convert("L")
+    assert image.size == (750, 1500)
+    column = [image.getpixel((375, y)) for y in range(600, 900)]
+    assert max(column) - min(column) > 150
