@@ -7,6 +7,7 @@ import errno
 import io
 import struct
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -879,8 +880,13 @@ def test_a_picture_needing_exactly_the_decoded_bytes_budget_is_decoded(
     assert prepared.report.final_size == (400, 300)
 
 
-@pytest.mark.parametrize("caller_picture", [pictures.person(), transparent("RGBA")])
-def test_the_callers_own_picture_is_left_open_and_unchanged(caller_picture: Image.Image) -> None:
+@pytest.mark.parametrize(
+    "make", [pictures.person, lambda: transparent("RGBA")], ids=["rgb", "rgba"]
+)
+def test_the_callers_own_picture_is_left_open_and_unchanged(
+    make: Callable[[], Image.Image],
+) -> None:
+    caller_picture = make()
     before = caller_picture.tobytes()
     prepare_image(caller_picture)
     assert caller_picture.tobytes() == before  # a closed picture raises ValueError here
@@ -901,17 +907,18 @@ def near(colour: tuple[int, ...], expected: tuple[int, int, int], within: int = 
 
 
 @pytest.mark.parametrize(
-    ("picture", "left", "actions"),
+    ("opaque", "mode", "left", "actions"),
     [
-        (cut_out(opaque=False), (255, 255, 255), ("flattened transparency onto white",)),
-        (cut_out(opaque=True), (0, 0, 0), ("converted RGBA to RGB",)),
-        (cut_out(opaque=True).convert("RGB"), (0, 0, 0), ()),
+        (False, "RGBA", (255, 255, 255), ("flattened transparency onto white",)),
+        (True, "RGBA", (0, 0, 0), ("converted RGBA to RGB",)),
+        (True, "RGB", (0, 0, 0), ()),
     ],
     ids=["transparent", "opaque", "rgb"],
 )
 def test_a_large_picture_is_shrunk_edge_to_edge_with_its_transparency_flattened(
-    picture: Image.Image, left: tuple[int, int, int], actions: tuple[str, ...]
+    opaque: bool, mode: str, left: tuple[int, int, int], actions: tuple[str, ...]
 ) -> None:
+    picture = cut_out(opaque).convert(mode)
     prepared = prepare_image(picture, limits=ImageLimits(max_long_side=400))
     assert said(prepared) == (*actions, "downscaled 1001 x 801 to 400 x 320")
     image = decoded(prepared)
