@@ -1079,3 +1079,11 @@ def test_a_turned_picture_keeps_its_fine_detail_along_both_sides() -> None:
     assert image.size == (750, 1500)
     column = [image.getpixel((375, y)) for y in range(600, 900)]
     assert max(column) - min(column) > 150
+
+
+@pytest.mark.parametrize("mode", ["L", "RGBA"])
+def test_a_picture_four_times_too_large_is_shrunk_in_one_go(mode: str) -> None:
+    picture = pictures.person((1700, 1700)).convert(mode)
+    prepared = prepare_image(picture, limits=ImageLimits(max_long_side=400))
+    assert decoded(prepared).size == (400, 400)
+    assert said(prepared)[-1] == "downscaled 1700 x 1700 to 400 x 400"
