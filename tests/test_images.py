@@ -961,7 +961,7 @@ def test_a_shrunk_palette_picture_is_averaged_not_sampled() -> None:
 
 @pytest.mark.parametrize(
     ("mode", "value", "grey"),
-    [("I;16", 65280, 255), ("I;16N", 65280, 255), ("I", 65280, 255), ("F", 0.998, 254)],
+    [("I;16", 65280, 255), ("I;16N", 32768, 128), ("I", 65280, 255), ("F", 0.998, 254)],
 )
 def test_high_bit_depth_tones_keep_their_top_eight_bits(mode: str, value: float, grey: int) -> None:
     prepared = prepare_image(Image.new(mode, (320, 320), value))  # type: ignore[arg-type]
