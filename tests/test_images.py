@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import base64
+import errno
 import io
+import struct
+import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from tests import pictures
+from tryon_demo import images
 from tryon_demo.errors import ImageError
 from tryon_demo.images import API_MAX_BYTES, ImageLimits, PreparedImage, prepare_image
 from tryon_demo.service import prepare_submission
@@ -804,3 +809,281 @@ def test_an_rgb_picture_with_a_transparent_colour_is_flattened_onto_white() -> N
     prepared = prepare_image(picture)
     assert said(prepared) == ("flattened transparency onto white",)
     assert decoded(prepared).getpixel((5, 5)) == (255, 255, 255)
+
+
+# --- what the mutation run found no test for --------------------------------------------------
+
+
+class SteppedClock:
+    """A ``time`` stand-in whose ``perf_counter`` reads the given instants in turn."""
+
+    def __init__(self, *instants: float) -> None:
+        self.instants = iter(instants)
+
+    def perf_counter(self) -> float:
+        return next(self.instants)
+
+
+def test_the_report_gives_the_elapsed_milliseconds_to_two_decimals(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(images, "time", SteppedClock(100.0, 100.1234567))
+    assert prepare_image("https://a.example/p.jpg").report.elapsed_ms == 123.46
+
+
+def test_a_file_that_cannot_be_read_is_refused_by_name_with_the_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "locked.jpg"
+    path.write_bytes(pictures.person_jpeg())
+
+    def denied(self: Path) -> bytes:  # the tests run as root, for whom no file is locked
+        raise PermissionError(errno.EACCES, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", denied)
+    with pytest.raises(ImageError) as caught:
+        prepare_image(path, field="Person image")
+    assert (caught.value.message, caught.value.field) == (
+        "Person image: file 'locked.jpg' could not be read (Permission denied).",
+        "Person image",
+    )
+
+
+def test_a_decompression_bomb_is_refused_word_for_word_with_the_image_it_names() -> None:
+    with pytest.raises(ImageError) as caught:
+        prepare_image(pictures.decompression_bomb(), field="Person image")
+    assert (caught.value.message, caught.value.field) == (
+        "Person image: the picture is larger than the 40 MP this app will decode; it may be a "
+        "decompression bomb. Use a normal photo.",
+        "Person image",
+    )
+
+
+def test_a_picture_over_the_memory_budget_is_refused_with_its_mode_and_rounded_megabytes() -> None:
+    # 13.5 MB needed and 5.5 MB allowed: both halves round to the even neighbour (14 and 6).
+    limits = ImageLimits(max_decoded_bytes=5_500_000)
+    with pytest.raises(ImageError) as caught:
+        prepare_image(Image.new("RGBA", (2500, 1350)), field="Garment image", limits=limits)
+    assert (caught.value.message, caught.value.field) == (
+        "Garment image: it claims 2500 x 1350 pixels in RGBA mode, which would take 14 MB of "
+        "memory to decode; this app decodes at most 6 MB per picture. Use a smaller picture.",
+        "Garment image",
+    )
+
+
+@pytest.mark.parametrize(("mode", "bytes_per_pixel"), [("RGBA", 4), ("L", 1), ("I;16", 2)])
+def test_a_picture_needing_exactly_the_decoded_bytes_budget_is_decoded(
+    mode: str, bytes_per_pixel: int
+) -> None:
+    limits = ImageLimits(max_decoded_bytes=400 * 300 * bytes_per_pixel)
+    prepared = prepare_image(Image.new(mode, (400, 300)), limits=limits)
+    assert prepared.report.final_size == (400, 300)
+
+
+@pytest.mark.parametrize(
+    "make", [pictures.person, lambda: transparent("RGBA")], ids=["rgb", "rgba"]
+)
+def test_the_callers_own_picture_is_left_open_and_unchanged(
+    make: Callable[[], Image.Image],
+) -> None:
+    caller_picture = make()
+    before = caller_picture.tobytes()
+    prepare_image(caller_picture)
+    assert caller_picture.tobytes() == before  # a closed picture raises ValueError here
+
+
+def cut_out(opaque: bool) -> Image.Image:
+    """1001 x 801, shrunk 2.5 times to 400 x 320: transparent (or black) on the left, blue on
+    the right, a red band along the bottom; every edge of it is coloured."""
+    image = Image.new("RGBA", (1001, 801), (0, 0, 0, 255 if opaque else 0))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((500, 0, 1000, 700), fill=(0, 0, 255, 255))
+    draw.rectangle((0, 701, 1000, 800), fill=(255, 0, 0, 255))
+    return image
+
+
+def near(colour: tuple[int, ...], expected: tuple[int, int, int], within: int = 40) -> bool:
+    return all(abs(a - b) <= within for a, b in zip(colour, expected, strict=True))
+
+
+@pytest.mark.parametrize(
+    ("opaque", "mode", "left", "actions"),
+    [
+        (False, "RGBA", (255, 255, 255), ("flattened transparency onto white",)),
+        (True, "RGBA", (0, 0, 0), ("converted RGBA to RGB",)),
+        (True, "RGB", (0, 0, 0), ()),
+    ],
+    ids=["transparent", "opaque", "rgb"],
+)
+def test_a_large_picture_is_shrunk_edge_to_edge_with_its_transparency_flattened(
+    opaque: bool, mode: str, left: tuple[int, int, int], actions: tuple[str, ...]
+) -> None:
+    picture = cut_out(opaque).convert(mode)
+    prepared = prepare_image(picture, limits=ImageLimits(max_long_side=400))
+    assert said(prepared) == (*actions, "downscaled 1001 x 801 to 400 x 320")
+    image = decoded(prepared)
+    assert image.size == (400, 320)
+    for corner, colour in [
+        ((0, 0), left),
+        ((399, 0), (0, 0, 255)),
+        ((0, 319), (255, 0, 0)),
+        ((399, 319), (255, 0, 0)),
+        ((100, 150), left),
+        ((300, 150), (0, 0, 255)),
+    ]:
+        assert near(image.getpixel(corner), colour), corner
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "LA"])
+def test_one_barely_transparent_pixel_is_still_reported_after_shrinking(mode: str) -> None:
+    # Shrinking by just under 2 averages its alpha of 254 away; it was judged before.
+    picture = Image.new("RGBA", (796, 796), (10, 20, 30, 255))
+    picture.putpixel((398, 398), (10, 20, 30, 254))
+    prepared = prepare_image(picture.convert(mode), limits=ImageLimits(max_long_side=400))
+    assert said(prepared) == (
+        "flattened transparency onto white",
+        "downscaled 796 x 796 to 400 x 400",
+    )
+
+
+def test_a_shrunk_palette_picture_is_averaged_not_sampled() -> None:
+    stripes = Image.new("P", (800, 800), 0)
+    stripes.putpalette([0, 0, 0, 255, 255, 255])
+    ImageDraw.Draw(stripes).line([(0, 0), (0, 0)])
+    for x in range(1, 800, 2):
+        ImageDraw.Draw(stripes).line([(x, 0), (x, 799)], fill=1)
+    prepared = prepare_image(stripes, limits=ImageLimits(max_long_side=400))
+    image = decoded(prepared)
+    assert image.size == (400, 400)
+    assert all(100 < c < 155 for c in image.getpixel((200, 200)))  # grey, not a black or white
+    assert said(prepared) == ("converted P to RGB", "downscaled 800 x 800 to 400 x 400")
+
+
+@pytest.mark.parametrize(
+    ("mode", "value", "grey"),
+    [("I;16", 65280, 255), ("I;16N", 32768, 128), ("I", 65280, 255), ("F", 0.998, 254)],
+)
+def test_high_bit_depth_tones_keep_their_top_eight_bits(mode: str, value: float, grey: int) -> None:
+    prepared = prepare_image(Image.new(mode, (320, 320), value))  # type: ignore[arg-type]
+    assert centre_pixel(prepared) == (grey, grey, grey)
+
+
+def test_a_one_bit_png_with_a_transparent_colour_is_flattened_onto_white() -> None:
+    data = pictures.encode(Image.new("1", (320, 320), 0), "PNG", transparency=0)
+    prepared = prepare_image(data)
+    assert centre_pixel(prepared) == (255, 255, 255)
+    assert said(prepared) == ("flattened transparency onto white",)
+
+
+def test_a_png_with_a_damaged_chunk_after_its_pixels_is_refused_as_damaged() -> None:
+    data = pictures.garment_png()
+    text = b"tEXt" + b"Comment\x00hello"
+    chunk = struct.pack(">I", len(text) - 4) + text + struct.pack(">I", zlib.crc32(text) ^ 1)
+    with pytest.raises(ImageError, match="damaged or cut off"):
+        prepare_image(data[:-12] + chunk + data[-12:])  # before IEND, after the pixels
+
+
+def test_an_output_of_exactly_the_byte_limit_is_not_shrunk() -> None:
+    size = prepare_image(pictures.person()).report.final_bytes
+    assert size is not None
+    prepared = prepare_image(pictures.person(), limits=ImageLimits(max_output_bytes=size))
+    assert (prepared.report.final_size, said(prepared)) == ((600, 900), ("re-encoded as JPEG",))
+
+
+def grey_jpeg(size: tuple[int, int]) -> bytes:
+    return pictures.encode(pictures.person(size).convert("L"), "JPEG", quality=90)
+
+
+@pytest.mark.parametrize(
+    ("size", "long_side", "final", "reduced"),
+    [
+        ((800, 600), 400, (400, 300), True),  # exactly twice the target: decoded at 1/2
+        ((800, 603), 400, (400, 302), False),  # a row short of twice the target's height
+        ((603, 800), 400, (302, 400), False),  # a column short of twice the target's width
+        ((803, 600), 400, (402, 300), False),  # wider than twice the height but not the width
+        ((2400, 1601), 1200, (1200, 800), True),  # decoded 1200 x 801: one row is cut
+        ((1601, 2400), 1200, (800, 1200), True),  # decoded 801 x 1200: one column is cut
+    ],
+)
+def test_a_jpeg_is_decoded_at_half_scale_only_when_that_still_covers_the_target(
+    size: tuple[int, int], long_side: int, final: tuple[int, int], reduced: bool
+) -> None:
+    prepared = prepare_image(grey_jpeg(size), limits=ImageLimits(max_long_side=long_side))
+    tail = " (decoded at reduced size)" if reduced else ""
+    assert said(prepared) == (
+        "converted L to RGB",
+        f"downscaled {size[0]} x {size[1]} to {final[0]} x {final[1]}{tail}",
+    )
+    assert decoded(prepared).size == final
+
+
+@pytest.mark.parametrize(
+    ("size", "limits", "final"),
+    [
+        ((1200, 800), ImageLimits(max_long_side=0, max_input_pixels=960_000), (1200, 800)),
+        ((1200, 800), ImageLimits(max_long_side=0, max_input_pixels=959_999), (600, 400)),
+        ((1200, 800), ImageLimits(max_long_side=0, max_decoded_bytes=960_000), (1200, 800)),
+        ((2401, 1600), ImageLimits(max_long_side=0, max_input_pixels=960_799), (601, 400)),
+        ((2400, 1601), ImageLimits(max_long_side=0, max_input_pixels=960_799), (600, 401)),
+        # A budget-forced scale that leaves the width short of the target and the height not.
+        ((3000, 600), ImageLimits(max_long_side=1502, max_input_pixels=1_000_000), (1500, 300)),
+    ],
+)
+def test_a_grey_jpeg_over_the_budget_is_decoded_at_the_largest_scale_that_fits(
+    size: tuple[int, int], limits: ImageLimits, final: tuple[int, int]
+) -> None:
+    # libjpeg rounds a reduced side up: 2401 / 4 decodes 601 wide, which the budget counts.
+    assert prepare_image(grey_jpeg(size), limits=limits).report.final_size == final
+
+
+@pytest.mark.parametrize(
+    ("max_decoded_bytes", "final"), [(3_840_000, (1200, 800)), (3_839_999, (600, 400))]
+)
+def test_a_cmyk_jpeg_counts_four_bytes_a_pixel_when_its_decoding_scale_is_chosen(
+    max_decoded_bytes: int, final: tuple[int, int]
+) -> None:
+    data = pictures.encode(pictures.person((1200, 800)).convert("CMYK"), "JPEG", quality=90)
+    limits = ImageLimits(max_long_side=0, max_decoded_bytes=max_decoded_bytes)
+    assert prepare_image(data, limits=limits).report.final_size == final
+
+
+def test_a_jpeg_sent_as_it_is_is_held_to_the_pixel_budget_at_the_scale_that_checks_it() -> None:
+    # Proving it whole decodes it at 1/8: 100 x 125 pixels of an 800 x 1000 photo.
+    data = pictures.person_jpeg((800, 1000))
+    within = ImageLimits(max_long_side=0, max_input_pixels=12_500)
+    assert prepare_image(data, limits=within).report.passthrough
+    with pytest.raises(ImageError) as caught:
+        prepare_image(
+            data,
+            field="Garment image",
+            limits=ImageLimits(max_long_side=0, max_input_pixels=12_499),
+        )
+    assert (caught.value.message, caught.value.field) == (
+        "Garment image: it claims 800 x 1000 pixels (1 MP) and is larger than the 0 MP " + BOMB,
+        "Garment image",
+    )
+
+
+def test_a_turned_picture_keeps_its_fine_detail_along_both_sides() -> None:
+    # Stored 2000 x 1000 with stripes 2 px wide across its width; shown 1000 wide and 2000
+    # tall, it is shrunk to 750 x 1500, where they are still 1.5 px wide, not a grey blur.
+    stored = Image.new("L", (2000, 1000), 0)
+    draw = ImageDraw.Draw(stored)
+    for x in range(0, 2000, 4):
+        draw.rectangle((x, 0, x + 1, 999), fill=255)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buffer = io.BytesIO()
+    stored.save(buffer, format="PNG", exif=exif)
+    image = decoded(prepare_image(buffer.getvalue())).convert("L")
+    assert image.size == (750, 1500)
+    column = [image.getpixel((375, y)) for y in range(600, 900)]
+    assert max(column) - min(column) > 150
+
+
+@pytest.mark.parametrize("mode", ["L", "RGBA"])
+def test_a_picture_four_times_too_large_is_shrunk_in_one_go(mode: str) -> None:
+    picture = pictures.person((1700, 1700)).convert(mode)
+    prepared = prepare_image(picture, limits=ImageLimits(max_long_side=400))
+    assert decoded(prepared).size == (400, 400)
+    assert said(prepared)[-1] == "downscaled 1700 x 1700 to 400 x 400"

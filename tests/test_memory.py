@@ -7,6 +7,7 @@ The attacks of issue 11 (finding 3 and the body-size hole of finding 8), each as
 from __future__ import annotations
 
 import json
+import platform
 import socket
 import subprocess
 import sys
@@ -346,3 +347,78 @@ def test_a_file_upload_over_the_body_cap_is_left_to_gradios_own_limit(app_url: s
     )
     assert reply.status_code == 200
     assert len(reply.json()) == 1  # stored: the 100 MB max_file_size applies, not the 32 MB cap
+
+
+# --- gate, arenas and trimming, pinned ---------------------------------------------------------
+
+
+def test_a_large_picture_waits_up_to_a_minute_for_a_slot() -> None:
+    assert images.DecodeGate().timeout == images.DECODE_GATE.timeout == 60.0
+
+
+def test_a_large_in_memory_picture_needs_a_slot_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(images.DECODE_GATE, "timeout", 0.05)
+    picture = Image.new("RGBA", (2500, 2000), (9, 90, 160, 200))
+    with (
+        images.DECODE_GATE.slot("one"),
+        images.DECODE_GATE.slot("two"),
+        pytest.raises(ImageError) as caught,
+    ):
+        prepare_image(picture, field="Person image")
+    assert caught.value.message.startswith("Person image: the server is busy preparing")
+
+
+GLIBC = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
+
+_COUNT_ARENAS = """
+import ctypes, sys, threading
+from tryon_demo.images import limit_malloc_arenas
+
+if sys.argv[1] == "limited":
+    limit_malloc_arenas()
+libc = ctypes.CDLL(None)
+held, ready, done = [], threading.Barrier(7), threading.Event()
+
+def allocate():
+    held.append(bytearray(64 * 1024))  # from malloc, below its mmap threshold
+    ready.wait()
+    done.wait()
+
+threads = [threading.Thread(target=allocate) for _ in range(6)]
+for thread in threads:
+    thread.start()
+ready.wait()
+text, size = ctypes.c_char_p(), ctypes.c_size_t()
+libc.open_memstream.restype = ctypes.c_void_p
+stream = ctypes.c_void_p(libc.open_memstream(ctypes.byref(text), ctypes.byref(size)))
+libc.malloc_info(0, stream)
+libc.fclose(stream)
+print(text.value.decode().count("<heap nr="))
+done.set()
+"""
+
+
+def malloc_arenas(mode: str) -> int:
+    """How many malloc arenas a fresh process holds once six threads have allocated."""
+    out = subprocess.run(
+        [sys.executable, "-c", _COUNT_ARENAS, mode],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    return int(out.stdout)
+
+
+@pytest.mark.skipif(not GLIBC, reason="malloc arenas are glibc's")
+def test_six_allocating_threads_share_the_two_malloc_arenas_the_app_allows() -> None:
+    assert malloc_arenas("unlimited") > 2
+    assert malloc_arenas("limited") == 2
+
+
+@pytest.mark.skipif(not GLIBC, reason="malloc_trim is glibc's")
+def test_malloc_trim_is_found_on_glibc_and_answers_whether_it_freed_memory() -> None:
+    trim = images._load_malloc_trim()
+    assert trim is not None
+    assert trim(0) in {0, 1}

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from PIL import ImageFile
+from PIL import Image, ImageFile
 
 from tests import pictures
 from tryon_demo.errors import ImageError
-from tryon_demo.images import ImageLimits, prepare_image, quick_check
+from tryon_demo.images import API_MAX_BYTES, ImageLimits, prepare_image, quick_check
 from tryon_demo.messages import msg
 
 
@@ -106,3 +107,80 @@ def note_with(path: Path, limits: ImageLimits) -> str:
     said = quick_check(path, msg("field.person"), limits)
     assert said is not None
     return said.render("en")
+
+
+def rotated_jpeg(stored: tuple[int, int]) -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    return pictures.encode(pictures.person(stored), "JPEG", quality=80, exif=exif.tobytes())
+
+
+def png_of_bytes(total: int) -> bytes:
+    """A 600 x 900 PNG padded after its end to ``total`` bytes."""
+    data = pictures.encode(pictures.person(), "PNG")
+    return data + b"\0" * (total - len(data))
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "said"),
+    [
+        (
+            "small.jpg",
+            pictures.small_image,
+            "Will be refused: Person image: it is 200 x 200 pixels; the API needs at least "
+            "300 x 300. Use a larger picture.",
+        ),
+        (
+            "fake.jpg",
+            pictures.text_file,
+            "Will be refused: Person image: this file is not an image this app can read. "
+            "Use a JPG or PNG photo.",
+        ),
+        (
+            "bomb.png",
+            pictures.decompression_bomb,
+            "Will be refused: Person image: the picture is larger than the 40 MP this app will "
+            "decode; it may be a decompression bomb. Use a normal photo.",
+        ),
+        (
+            "warned.png",  # over Pillow's warning limit (89 MP), under its refusal (179 MP)
+            lambda: pictures.encode(Image.new("1", (9500, 9500)), "PNG"),
+            "Will be refused: Person image: it claims 9500 x 9500 pixels (90 MP) and is larger "
+            "than the 40 MP this app will decode; it may be a decompression bomb. "
+            "Use a normal photo.",
+        ),
+        (
+            "g.webp",
+            pictures.webp,
+            "WEBP, 600 x 900: will be sent as JPEG (the API takes only JPG and PNG).",
+        ),
+        ("ten.png", lambda: png_of_bytes(API_MAX_BYTES), "PNG, 600 x 900: fine."),
+        (
+            "eleven.png",  # 11.0600004 MB: one part in a thousand less would read 11.0
+            lambda: png_of_bytes(11_597_251),
+            "PNG, 11.1 MB: will be made smaller than 10 MB before sending.",
+        ),
+        ("turned.jpg", lambda: rotated_jpeg((4000, 2000)), "JPEG, 4000 x 2000: fine."),
+    ],
+    ids=["small", "not-image", "bomb", "warned", "webp", "10-MB", "11-MB", "turned"],
+)
+def test_every_note_reads_word_for_word(
+    tmp_path: Path, name: str, make: Callable[[], bytes], said: str
+) -> None:
+    assert note(written(tmp_path, name, make())) == said
+
+
+def test_the_check_never_decodes_a_png_either(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = written(tmp_path, "g.png", pictures.garment_png())
+    decoded: list[str | None] = []
+    load = ImageFile.ImageFile.load
+
+    def counted(image: ImageFile.ImageFile) -> object:
+        decoded.append(image.format)
+        return load(image)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", counted)
+    assert note(path) == "PNG, 500 x 500: fine."
+    assert decoded == []

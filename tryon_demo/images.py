@@ -634,6 +634,8 @@ def _to_rgb(image: Image.Image, actions: list[Msg], transparent: bool | None = N
     if mode == "La":  # premultiplied: Pillow converts it only to LA
         image = image.convert("LA")
     if mode in {"I;16", "I;16B", "I;16L", "I;16N", "I", "F"}:
+        if mode == "I;16N":  # Pillow converts native-order pixels as if 8-bit: all black
+            image = Image.frombytes("I;16", image.size, image.tobytes(), "raw", "I;16N")
         # Plain convert() clips 16-bit values at 255 and turns the photo white; scale instead.
         scale = 1 / 256 if mode.startswith("I;16") or mode == "I" else 255.0
         image = image.convert("F").point(lambda v: v * scale).convert("L")
@@ -642,7 +644,7 @@ def _to_rgb(image: Image.Image, actions: list[Msg], transparent: bool | None = N
     has_alpha = (
         mode in {"RGBA", "LA", "PA", "RGBa", "La"}
         or (mode == "P" and "transparency" in image.info)
-        or (mode in {"L", "RGB"} and "transparency" in image.info)
+        or (mode in {"1", "L", "RGB"} and "transparency" in image.info)
     )
     if has_alpha:
         rgba = image if mode == "RGBA" else image.convert("RGBA")
