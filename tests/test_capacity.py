@@ -8,6 +8,7 @@ requests against its task list shows whether any 1303 reached the API.
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -64,6 +65,45 @@ def test_slots_go_to_the_waiting_creates_in_the_order_they_came() -> None:
         return order
 
     assert asyncio.run(scenario()) == [0, 1, 2, 3]
+
+
+def test_without_a_tick_a_waiting_create_hears_only_changes_and_is_woken_by_a_free_slot() -> None:
+    async def scenario() -> tuple[list[Place], bool]:
+        capacity = Capacity(1)
+        capacity.join().created("first")
+        second, third = capacity.join(), capacity.join()
+        heard: list[Place] = []
+
+        async def follow() -> None:
+            async for place in third.wait():
+                heard.append(place)
+
+        follower = asyncio.create_task(follow())
+        await asyncio.sleep(0.05)  # the follower has heard its place and sleeps
+        for ticket in (second, third):
+            ticket._notify()  # woken with nothing changed: nothing new to hear
+        await asyncio.sleep(0.05)
+        capacity.ended("first")  # the second's turn
+        second.created("second")
+        capacity.ended("second")  # the third's turn: it must be woken, with no tick
+        await asyncio.wait_for(follower, timeout=10)
+        return heard, third.granted
+
+    heard, granted = asyncio.run(scenario())
+    assert granted
+    assert heard[0].ahead == 1
+    assert all(a != b for a, b in itertools.pairwise(heard)), heard
+
+
+def test_a_task_released_after_its_event_loop_stopped_frees_its_slot_at_once() -> None:
+    async def hold() -> Capacity:
+        capacity = Capacity(1)
+        capacity.join().created("t-1")
+        return capacity
+
+    capacity = asyncio.run(hold())
+    capacity.release_when_done("t-1")  # no loop left to watch it: freed now
+    assert capacity.join().granted
 
 
 def test_a_waiting_create_is_told_how_many_are_ahead_and_about_how_long() -> None:
