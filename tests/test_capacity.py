@@ -12,6 +12,8 @@ import itertools
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import FAKE_KEY, StartSimulator, fast_client
 from tests.test_studio import make_studio
 from tryon_demo.capacity import Capacity, Place
@@ -104,6 +106,29 @@ def test_a_task_released_after_its_event_loop_stopped_frees_its_slot_at_once() -
     capacity = asyncio.run(hold())
     capacity.release_when_done("t-1")  # no loop left to watch it: freed now
     assert capacity.join().granted
+
+
+@pytest.mark.parametrize(("age", "freed_at"), [(None, 10.0), (4.0, 6.0)])
+def test_a_task_adopted_at_start_holds_its_slot_until_the_wait_limit_from_its_age(
+    age: float | None, freed_at: float
+) -> None:
+    now = [1000.0]
+
+    async def scenario() -> list[bool]:
+        capacity = Capacity(1, hold_limit=10.0, busy_check_every=0.01, clock=lambda: now[0])
+        capacity.adopt("running-before") if age is None else capacity.adopt("running-before", age)
+        ticket = capacity.join()
+        seen = []
+        for at in (freed_at - 0.5, freed_at):
+            now[0] = 1000.0 + at
+            for _ in range(50):  # the watcher wakes every 10 ms: give it time to look
+                await asyncio.sleep(0.01)
+                if ticket.granted:
+                    break
+            seen.append(ticket.granted)
+        return seen
+
+    assert asyncio.run(scenario()) == [False, True]
 
 
 def test_a_waiting_create_is_told_how_many_are_ahead_and_about_how_long() -> None:
