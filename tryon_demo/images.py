@@ -486,7 +486,7 @@ def _prepare_opened(
         # Decoding at 1/2, 1/4 or 1/8 scale is several times faster and lighter than a full
         # decode that would be thrown away by the resize below, and lets a JPEG too large to
         # decode whole still fit the memory budget.
-        stored_target = target if orientation not in _SWAPS_SIDES else (target[1], target[0])
+        stored_target = _stored_size(target, orientation)
         _jpeg_scale(image, stored_target, limits)
         decoded = _upright_size(image.size, orientation)
         if decoded[0] < target[0] or decoded[1] < target[1]:
@@ -555,7 +555,7 @@ def _finish(
 
     try:
         transparent = None
-        stored_target = target if orientation not in _SWAPS_SIDES else (target[1], target[0])
+        stored_target = _stored_size(target, orientation)
         if (
             work.size != stored_target
             and work.mode in _SHRINK_FIRST
@@ -734,6 +734,11 @@ def _upright_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
     return (size[1], size[0]) if orientation in _SWAPS_SIDES else size
 
 
+def _stored_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
+    """An upright ``size`` as the file stores it: the same swap, which undoes itself."""
+    return _upright_size(size, orientation)
+
+
 def _target_size(size: tuple[int, int], limits: ImageLimits) -> tuple[int, int]:
     width, height = size
     if not limits.max_long_side or max(width, height) <= limits.max_long_side:
@@ -836,5 +841,5 @@ def _check_header(image: Image.Image, field: str | Msg, limits: ImageLimits) -> 
     _check_min_side(upright, field, limits)
     if image.format == "JPEG":
         target = _target_size(upright, limits)
-        _jpeg_scale(image, target if orientation not in _SWAPS_SIDES else target[::-1], limits)
+        _jpeg_scale(image, _stored_size(target, orientation), limits)
     _check_budget(image, claimed, field, limits)
