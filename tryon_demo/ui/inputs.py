@@ -159,12 +159,13 @@ def wire_inputs(
     ctx: Context, inputs: Inputs, controls: RunControls, status: gr.Markdown, language: Any
 ) -> None:
     """Checks on choosing a picture, one source per image, the seed links and the composer."""
+    limits = ImageLimits.from_settings(ctx.settings)
     for image, link, note, field in (
         (inputs.human, inputs.human_url, inputs.human_note, "field.person"),
         (inputs.cloth, inputs.cloth_url, inputs.cloth_note, "field.garment"),
     ):
         image.change(
-            _checker(field, ImageLimits.from_settings(ctx.settings)),
+            _checker(field, limits),
             [image, language],
             [note],
             api_visibility="private",
