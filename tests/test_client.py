@@ -397,14 +397,7 @@ def test_poll_pauses_grow_by_a_quarter_up_to_the_maximum() -> None:
 
 def test_a_query_retry_waits_at_least_the_apis_retry_after() -> None:
     slept: list[float] = []
-
-    def answer(seen: Seen) -> Reply:
-        if len(api.seen) == 1:
-            return Reply.json(
-                429, envelope(None, code=1302, message="slow"), **{"Retry-After": "7"}
-            )
-        return Reply.json(200, envelope(task_data("t-1")))
-
+    answer = rate_limited_once("7", then=Reply.json(200, envelope(task_data("t-1"))))
     with FakeApi(answer) as api, fast_client_for(api.url, sleep=slept.append) as client:
         client.get("t-1")
     assert slept == [7.0]
@@ -412,6 +405,21 @@ def test_a_query_retry_waits_at_least_the_apis_retry_after() -> None:
 
 def always(reply: Reply) -> Callable[[Seen], Reply]:
     return lambda seen: reply
+
+
+def rate_limited_once(retry_after: str, then: Reply) -> Callable[[Seen], Reply]:
+    """A 429 with ``Retry-After`` for the first request, ``then`` for every later one."""
+    answered: list[Seen] = []
+
+    def answer(seen: Seen) -> Reply:
+        answered.append(seen)
+        if len(answered) == 1:
+            return Reply.json(
+                429, envelope(None, code=1302, message="slow"), **{"Retry-After": retry_after}
+            )
+        return then
+
+    return answer
 
 
 @pytest.mark.parametrize(
@@ -726,14 +734,7 @@ def test_a_query_retry_that_would_outlast_the_wait_limit_is_not_attempted() -> N
 
 def test_a_query_retry_that_fits_in_the_wait_limit_is_attempted() -> None:
     pauses: list[float] = []
-
-    def answer(seen: Seen) -> Reply:
-        if len(api.seen) == 1:
-            return Reply.json(
-                429, envelope(None, code=1302, message="slow"), **{"Retry-After": "0.2"}
-            )
-        return Reply.json(200, envelope(task_data("t-1", "succeed")))
-
+    answer = rate_limited_once("0.2", then=Reply.json(200, envelope(task_data("t-1", "succeed"))))
     with FakeApi(answer) as api, fast_client_for(api.url, sleep=pauses.append) as client:
         assert [t.task_status for t in client.wait("t-1", timeout=5)] == ["succeed"]
     assert pauses == [1.0]  # the first back-off step, longer than the API's 0.2 s

@@ -20,8 +20,8 @@ def written(tmp_path: Path, name: str, data: bytes) -> Path:
     return path
 
 
-def note(path: Path, lang: str = "en") -> str:
-    said = quick_check(path, msg("field.person"))
+def note(path: Path, lang: str = "en", limits: ImageLimits | None = None) -> str:
+    said = quick_check(path, msg("field.person"), limits)
     assert said is not None
     return said.render(lang)
 
@@ -91,7 +91,7 @@ def test_a_jpeg_that_fits_the_budget_at_a_reduced_scale_is_not_refused(tmp_path:
     # 4.8 MP over a 2 MP budget, but its decoder can work at 1/2 scale (1.2 MP), as Run does.
     limits = ImageLimits(max_input_pixels=2_000_000)
     path = written(tmp_path, "p.jpg", pictures.person_jpeg((2400, 2000)))
-    assert note_with(path, limits) == "JPEG, 2400 x 2000: fine."
+    assert note(path, limits=limits) == "JPEG, 2400 x 2000: fine."
     assert prepare_image(path, limits=limits).report.final_format == "JPEG"
 
 
@@ -101,12 +101,6 @@ def test_a_picture_pillow_refuses_to_open_is_refused_as_a_decompression_bomb(
     path = written(tmp_path, "bomb.png", pictures.decompression_bomb())
     shown = note(path)
     assert shown.startswith("Will be refused:") and "decompression bomb" in shown
-
-
-def note_with(path: Path, limits: ImageLimits) -> str:
-    said = quick_check(path, msg("field.person"), limits)
-    assert said is not None
-    return said.render("en")
 
 
 def rotated_jpeg(stored: tuple[int, int]) -> bytes:
