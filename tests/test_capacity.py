@@ -1,4 +1,5 @@
-"""One fair queue against the account's concurrent-task limit (TRYON_API_CONCURRENCY).
+"""One fair queue against the account's concurrent-task limit (TRYON_API_CONCURRENCY), through
+whole visitors (the queue's own bookkeeping, in virtual time, is ``test_capacity_queue.py``).
 
 The studio tests run against the simulator with its own limit (``max_concurrent_tasks``): a
 create over it is answered 429/1303 and creates nothing, so the simulator's count of create
@@ -8,15 +9,11 @@ requests against its task list shows whether any 1303 reached the API.
 from __future__ import annotations
 
 import asyncio
-import itertools
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import FAKE_KEY, StartSimulator, fast_client
 from tests.test_studio import make_studio
-from tryon_demo.capacity import Capacity, Place
 from tryon_demo.lookbook import Garment, LookItem
 from tryon_demo.settings import Settings, load_settings
 from tryon_demo.simulator import SimulatorServer
@@ -49,115 +46,6 @@ async def first_queued(steps: AsyncIterator[Step]) -> Step:
         if step.phase == "queued":
             return step
     raise AssertionError("the run never waited in the queue")
-
-
-# --- the queue on its own -----------------------------------------------------------------
-
-
-def test_slots_go_to_the_waiting_creates_in_the_order_they_came() -> None:
-    async def scenario() -> list[int]:
-        capacity = Capacity(1)
-        tickets = [capacity.join() for _ in range(4)]
-        order: list[int] = []
-        for _ in tickets:
-            granted = next(t for t in tickets if t.granted and t.seq not in order)
-            order.append(granted.seq)
-            granted.created(f"task-{granted.seq}")
-            capacity.ended(f"task-{granted.seq}")
-        return order
-
-    assert asyncio.run(scenario()) == [0, 1, 2, 3]
-
-
-def test_without_a_tick_a_waiting_create_hears_only_changes_and_is_woken_by_a_free_slot() -> None:
-    async def scenario() -> tuple[list[Place], bool]:
-        capacity = Capacity(1)
-        capacity.join().created("first")
-        second, third = capacity.join(), capacity.join()
-        heard: list[Place] = []
-
-        async def follow() -> None:
-            async for place in third.wait():
-                heard.append(place)
-
-        follower = asyncio.create_task(follow())
-        await asyncio.sleep(0.05)  # the follower has heard its place and sleeps
-        for ticket in (second, third):
-            ticket._notify()  # woken with nothing changed: nothing new to hear
-        await asyncio.sleep(0.05)
-        capacity.ended("first")  # the second's turn
-        second.created("second")
-        capacity.ended("second")  # the third's turn: it must be woken, with no tick
-        await asyncio.wait_for(follower, timeout=10)
-        return heard, third.granted
-
-    heard, granted = asyncio.run(scenario())
-    assert granted
-    assert heard[0].ahead == 1
-    assert all(a != b for a, b in itertools.pairwise(heard)), heard
-
-
-def test_a_task_released_after_its_event_loop_stopped_frees_its_slot_at_once() -> None:
-    async def hold() -> Capacity:
-        capacity = Capacity(1)
-        capacity.join().created("t-1")
-        return capacity
-
-    capacity = asyncio.run(hold())
-    capacity.release_when_done("t-1")  # no loop left to watch it: freed now
-    assert capacity.join().granted
-
-
-@pytest.mark.parametrize(("age", "freed_at"), [(None, 10.0), (4.0, 6.0)])
-def test_a_task_adopted_at_start_holds_its_slot_until_the_wait_limit_from_its_age(
-    age: float | None, freed_at: float
-) -> None:
-    now = [1000.0]
-
-    async def scenario() -> list[bool]:
-        capacity = Capacity(1, hold_limit=10.0, busy_check_every=0.01, clock=lambda: now[0])
-        capacity.adopt("running-before") if age is None else capacity.adopt("running-before", age)
-        ticket = capacity.join()
-        seen = []
-        for at in (freed_at - 0.5, freed_at):
-            now[0] = 1000.0 + at
-            for _ in range(50):  # the watcher wakes every 10 ms: give it time to look
-                await asyncio.sleep(0.01)
-                if ticket.granted:
-                    break
-            seen.append(ticket.granted)
-        return seen
-
-    assert asyncio.run(scenario()) == [False, True]
-
-
-def test_a_waiting_create_is_told_how_many_are_ahead_and_about_how_long() -> None:
-    async def scenario() -> list[Place]:
-        capacity = Capacity(1, typical=20.0)
-        capacity.join().created("running")
-        capacity.join()
-        return [capacity.join().place, capacity.join().place]
-
-    third, fourth = asyncio.run(scenario())
-    assert third.text() == "Waiting for a free slot at the API: 1 ahead of you (about 40 s)"
-    assert fourth.text() == "Waiting for a free slot at the API: 2 ahead of you (about 60 s)"
-    assert Place(0, 3.2).text() == "Waiting for a free slot at the API: you are next (about 4 s)"
-    assert Place(2, 40.0).text("zh") == "正在等待 API 的空闲名额：您前面还有 2 位（约 40 秒）"
-
-
-def test_with_nothing_to_estimate_from_a_waiting_create_is_told_its_place_alone() -> None:
-    assert Place(0).text() == "Waiting for a free slot at the API: you are next"
-    assert Place(3).text() == "Waiting for a free slot at the API: 3 ahead of you"
-
-
-def test_a_refused_create_goes_back_before_those_who_came_after_it() -> None:
-    async def scenario() -> tuple[int, int]:
-        capacity = Capacity(1, pause=0.01)
-        first, second = capacity.join(), capacity.join()
-        first.refused()
-        return first.place.ahead, second.place.ahead
-
-    assert asyncio.run(scenario()) == (0, 1)
 
 
 # --- through the studio, against the simulator's limit ----------------------------------------
@@ -372,10 +260,22 @@ def test_while_visitors_wait_an_unfollowed_task_is_checked_at_the_short_interval
     assert asyncio.run(scenario())[-1].phase == "succeed"
 
 
-def test_the_limit_is_read_from_tryon_api_concurrency_and_is_off_by_default() -> None:
-    assert load_settings(env={}, dotenv_path=None).api_concurrency == 0
-    assert load_settings(env={"TRYON_API_CONCURRENCY": "5"}, dotenv_path=None).api_concurrency == 5
-    assert not Capacity(0).limited and Capacity(5).limited
+def test_the_limit_is_read_from_tryon_api_concurrency_and_is_off_by_default(
+    tmp_path: Path,
+) -> None:
+    default = Studio(load_settings(env={}, dotenv_path=None), tmp_path / "a").capacity
+    assert (default.limit, default.limited) == (0, False)
+    env = {
+        "TRYON_API_CONCURRENCY": "5",
+        "TRYON_WAIT_TIMEOUT": "200",
+        "TRYON_POLL_INTERVAL": "2",
+        "TRYON_POLL_MAX_INTERVAL": "8",
+    }
+    capacity = Studio(load_settings(env=env, dotenv_path=None), tmp_path / "b").capacity
+    # A slot is held at most the wait limit; an unfollowed task is asked about at the poll
+    # pauses: the longest when idle, the first while creates wait.
+    assert (capacity.limit, capacity.hold_limit) == (5, 200.0)
+    assert (capacity.check_every, capacity.busy_check_every) == (8.0, 2.0)
 
 
 def test_compares_two_tasks_take_two_turns_in_the_queue(

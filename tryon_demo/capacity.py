@@ -51,10 +51,6 @@ class Place:
             return msg("queue.waiting", who=who)
         return msg("queue.waiting_about", who=who, seconds=rounded_seconds(self.estimate))
 
-    def text(self, lang: str = "en") -> str:
-        """The message in ``lang``."""
-        return self.msg().render(lang)
-
 
 def rounded_seconds(seconds: float) -> int:
     """An estimate as a person reads it: whole seconds under 10, else to the nearest 5."""
@@ -326,7 +322,7 @@ class Capacity:
                 remaining = held[1] - self._clock()
                 if remaining <= 0:
                     log.info("task %s outlived the wait limit; freeing its slot", task_id)
-                    break
+                    return
                 # Wake often, ask rarely: only when creates wait for a slot is it asked often.
                 await asyncio.sleep(min(self.busy_check_every, remaining))
                 due = self._queue or self._clock() - checked >= self.check_every
@@ -335,12 +331,11 @@ class Capacity:
                 checked = self._clock()
                 try:
                     if not await self._still_running(task_id):
-                        break
+                        return
                 except Exception as exc:  # noqa: BLE001 - keep the slot; look again later
                     log.info("could not check task %s (%s); looking again later", task_id, exc)
         finally:
-            self._watchers.pop(task_id, None)
-            self._release(task_id)
+            self._release(task_id)  # also forgets this watcher
 
     def _place(self, ticket: Ticket) -> Place:
         if ticket.granted or ticket not in self._queue:
@@ -358,7 +353,7 @@ class Capacity:
         frees += [typical] * len(self._granted)
         frees += [max(typical, paused)] * self._outside
         frees += [0.0] * max(0, self.limit - len(frees))
-        heapq.heapify(frees)
+        heapq.heapify(frees)  # never empty: a queue exists only with a limit of one or more
         for _ in range(ahead):
             heapq.heappush(frees, heapq.heappop(frees) + typical)
-        return max(frees[0] if frees else typical, paused)
+        return max(frees[0], paused)
