@@ -323,6 +323,15 @@ def test_a_task_ending_within_a_second_is_estimated_to_the_fraction() -> None:
     assert run_virtual(scenario) == Place(0, 0.25)
 
 
+def test_until_a_task_has_ended_a_task_is_expected_to_take_25_seconds() -> None:
+    async def scenario() -> tuple[Place, float]:
+        capacity = queue(1)
+        running(capacity, "A")
+        return capacity.join().place, capacity.typical_duration()
+
+    assert run_virtual(scenario) == (Place(0, 25.0), 25.0)
+
+
 def test_a_slot_granted_but_not_yet_created_is_busy_for_the_typical_time() -> None:
     async def scenario() -> Place:
         capacity = queue(1, typical=20.0)
@@ -463,17 +472,20 @@ def test_the_pause_and_its_ceiling_can_be_set() -> None:
 
 
 def test_while_paused_no_create_is_granted_even_when_a_slot_frees() -> None:
-    async def scenario() -> tuple[bool, float]:
+    async def scenario() -> tuple[bool, float, list[bool], int]:
         capacity = queue(2)
         running(capacity, "A")
         ticket = capacity.join()
+        later = [capacity.join(), capacity.join()]
         ticket.refused()
         await asyncio.sleep(0.5)
-        capacity.ended("A")
+        capacity.ended("A")  # both slots free, and nothing believed held by another app
         granted_early = ticket.granted
-        return granted_early, await granted_at(ticket) - 10_000.0
+        at = await granted_at(ticket) - 10_000.0
+        return granted_early, at, [t.granted for t in later], capacity.in_use
 
-    assert run_virtual(scenario) == (False, 1.0)
+    # After the pause, the two free slots go to the two first in line, and no more.
+    assert run_virtual(scenario) == (False, 1.0, [True, False], 2)
 
 
 def test_after_refusals_the_other_app_is_believed_to_free_one_slot_per_pause() -> None:

@@ -134,7 +134,7 @@ class Capacity:
 
     def __init__(
         self,
-        limit: int = 0,
+        limit: int,
         *,
         still_running: StillRunning | None = None,
         hold_limit: float = 300.0,
@@ -245,7 +245,7 @@ class Capacity:
         if self._queue and self._timer is None:
             if now < self._pause_until:
                 self._schedule(self._pause_until - now)
-            elif self._outside > 0 and self._free() <= 0:
+            elif self._outside > 0:  # not paused, yet creates wait: no slot is free
                 self._schedule(self._current_pause())
         for ticket in [*self._granted, *self._queue]:
             ticket._notify()
@@ -338,7 +338,7 @@ class Capacity:
             self._release(task_id)  # also forgets this watcher
 
     def _place(self, ticket: Ticket) -> Place:
-        if ticket.granted or ticket not in self._queue:
+        if ticket not in self._queue:  # holds a slot (or has left): nothing to wait for
             return Place(0, 0.0)
         ahead = self._queue.index(ticket)
         return Place(ahead, self._estimate(ahead))
