@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import itertools
 import json
 import time
 import zipfile
@@ -587,3 +588,102 @@ def test_a_csv_cell_a_spreadsheet_would_run_starts_with_a_quote(value: str) -> N
 @pytest.mark.parametrize("value", ["shirt.png", "", 3, None])
 def test_other_csv_cells_are_written_as_they_are(value: object) -> None:
     assert csv_cell(value) == value
+
+
+@pytest.mark.parametrize(
+    ("status", "state"),
+    [
+        ("submitted", "submitted"),
+        ("processing", "processing"),
+        ("succeed", "succeed"),
+        ("failed", "failed"),
+        ("queued_upstream", "submitted"),  # a status the contract does not name: still waiting
+    ],
+)
+def test_a_row_shows_the_status_the_api_answered_the_create_with(status: str, state: str) -> None:
+    async def create(garment: Garment) -> Task:
+        return Task(task_id="t-1", task_status=status, raw={})
+
+    async def follow(task: Task) -> AsyncIterator[Follow]:
+        await asyncio.sleep(0)
+        yield Follow(Task(task_id="t-1", task_status="succeed", raw={}), Path("/r.png"))
+
+    seen = all_snapshots([Garment("a.png", None)], create, follow)
+    created = next(items[0] for items in seen if items[0].task_id)
+    assert created.state == state
+
+
+def test_a_row_follows_the_tasks_status_as_it_changes() -> None:
+    async def create(garment: Garment) -> Task:
+        return Task(task_id="t-1", task_status="submitted", raw={})
+
+    async def follow(task: Task) -> AsyncIterator[Follow]:
+        for status in ("submitted", "processing", "processing", "succeed"):
+            await asyncio.sleep(0.001)  # the table is shown between changes
+            yield Follow(Task(task_id="t-1", task_status=status, raw={}))
+        yield Follow(Task(task_id="t-1", task_status="succeed", raw={}), Path("/r.png"))
+
+    states = [items[0].state for items in all_snapshots([Garment("a.png", None)], create, follow)]
+    assert [state for state, _ in itertools.groupby(states)] == [
+        "queued",
+        "submitted",
+        "processing",
+        "succeed",
+    ]
+
+
+def test_rows_are_numbered_from_one_in_the_order_the_garments_came() -> None:
+    async def create(garment: Garment) -> Task:
+        return Task(task_id=garment.name, task_status="submitted", raw={})
+
+    garments = [Garment(name, None) for name in ("c.png", "a.png", "b.png")]
+    final = all_snapshots(garments, create, finish_at_once)[-1]
+    assert [(item.index, item.garment) for item in final] == [
+        (1, "c.png"),
+        (2, "a.png"),
+        (3, "b.png"),
+    ]
+    assert [row[0] for row in table_rows(final)] == ["1", "2", "3"]
+
+
+def test_a_rows_note_is_shown_in_the_readers_language_and_kept_in_english_for_the_manifest() -> (
+    None
+):
+    seen = all_snapshots(
+        [Garment("a.png", None)],
+        RefuseFirstCreate("a.png", retry_after=0.01),
+        finish_at_once,
+        backoff=Backoff(base=0.01, cap=0.01, jitter=0.0),
+    )
+    waiting = next(items[0] for items in seen if items[0].state == "waiting")
+    assert waiting.message == "Rate limited; trying again in 0 s (attempt 2)"
+    assert table_rows([waiting], "zh")[0][4] == "被限流；0 秒后重试（第 2 次）"
+    assert table_rows(seen[-1], "zh")[0][4] == ""  # cleared in every language once accepted
+
+
+def test_by_default_three_garments_run_at_once() -> None:
+    running = 0
+    most = 0
+
+    async def create(garment: Garment) -> Task:
+        return Task(task_id=garment.name, task_status="submitted", raw={})
+
+    async def follow(task: Task) -> AsyncIterator[Follow]:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await asyncio.sleep(0.01)
+        running -= 1
+        yield Follow(Task(task_id=task.task_id, task_status="succeed", raw={}), Path("/r.png"))
+
+    async def gather() -> tuple[LookItem, ...]:
+        garments = [Garment(f"g{n}.png", None) for n in range(7)]
+        return [items async for items in run_lookbook(garments, create, follow)][-1]
+
+    assert [item.state for item in asyncio.run(gather())] == ["succeed"] * 7
+    assert most == 3
+
+
+def test_without_a_retry_after_the_backoff_starts_at_its_base_however_small() -> None:
+    backoff = Backoff(base=0.25, cap=8.0, jitter=0.0)
+    assert [backoff.delay(n, None) for n in range(1, 4)] == [0.25, 0.5, 1.0]
