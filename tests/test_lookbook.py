@@ -313,7 +313,7 @@ def test_a_bug_in_one_item_ends_that_row_with_a_plain_message_and_is_logged(
     final = asyncio.run(gather())
     assert [item.state for item in final] == ["succeed", "error"]
     assert final[1].message == "Something went wrong inside the app for this garment."
-    assert "broken.png failed unexpectedly" in caplog.text
+    assert "lookbook item broken.png failed unexpectedly" in caplog.messages
 
 
 def test_backoff_doubles_up_to_its_cap_and_honours_retry_after() -> None:
@@ -687,3 +687,42 @@ def test_by_default_three_garments_run_at_once() -> None:
 def test_without_a_retry_after_the_backoff_starts_at_its_base_however_small() -> None:
     backoff = Backoff(base=0.25, cap=8.0, jitter=0.0)
     assert [backoff.delay(n, None) for n in range(1, 4)] == [0.25, 0.5, 1.0]
+
+
+@pytest.mark.parametrize(
+    ("reason", "zh_note", "manifest"),
+    [
+        ("图片不合规", "API 返回：图片不合规", "图片不合规"),
+        ("", "API 未说明原因。", "The API gave no reason."),
+    ],
+)
+def test_a_failed_rows_note_labels_the_apis_words_and_the_manifest_keeps_them(
+    reason: str, zh_note: str, manifest: str
+) -> None:
+    async def create(garment: Garment) -> Task:
+        return Task(task_id="t-1", task_status="submitted", raw={})
+
+    async def follow(task: Task) -> AsyncIterator[Follow]:
+        yield Follow(Task(task_id="t-1", task_status="failed", task_status_msg=reason, raw={}))
+
+    final = all_snapshots([Garment("a.png", None)], create, follow)[-1]
+    assert (final[0].state, final[0].message) == ("failed", manifest)
+    assert table_rows(final, "zh")[0][4] == zh_note
+
+
+def test_a_rate_limit_note_is_cleared_as_soon_as_the_create_is_accepted() -> None:
+    async def follow(task: Task) -> AsyncIterator[Follow]:
+        await asyncio.sleep(0.001)  # the table is shown while the task runs
+        yield Follow(Task(task_id=task.task_id, task_status="processing", raw={}))
+        await asyncio.sleep(0.001)
+        yield Follow(Task(task_id=task.task_id, task_status="succeed", raw={}), Path("/r.png"))
+
+    seen = all_snapshots(
+        [Garment("a.png", None)],
+        RefuseFirstCreate("a.png", retry_after=0.01),
+        follow,
+        backoff=Backoff(base=0.01, cap=0.01, jitter=0.0),
+    )
+    running = [items[0] for items in seen if items[0].task_id and not items[0].done]
+    assert running, "no snapshot while the task ran"
+    assert {(item.message, table_rows([item], "zh")[0][4]) for item in running} == {("", "")}

@@ -186,7 +186,6 @@ async def run_lookbook(
                         state="succeed",
                         result_url=current.result_url,
                         result_path=progress.result_path,
-                        message="",
                     )
                     return
                 if _state(current) != items[index].state:
@@ -222,9 +221,9 @@ async def run_lookbook(
 
 def _state(task: Task) -> ItemState:
     status = task.task_status
-    if status in ("submitted", "processing", "succeed", "failed"):
+    if status in ("processing", "succeed", "failed"):
         return status  # type: ignore[return-value]
-    return "submitted"
+    return "submitted"  # and any status the contract does not name: still waiting
 
 
 # --- what the page shows and the zip holds --------------------------------------------------
