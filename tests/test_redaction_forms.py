@@ -46,3 +46,30 @@ def test_an_echoed_key_is_redacted_in_this_encoding_too(echo: str) -> None:
 def test_text_without_a_key_is_left_as_it_is() -> None:
     text = "line one\nline two\u200b with a soft\u00adhyphen"
     assert redact(text, [KEY]) == text
+
+
+def _escaped(text: str, form: str) -> str:
+    return "".join(form.format(ord(ch)) for ch in text)
+
+
+@pytest.mark.parametrize(
+    "echo",
+    [
+        _escaped(KEY, "\\u{:04x}"),  # every character a JSON escape, in plain text
+        KEY[:6] + _escaped(KEY[6:12], "\\u{:04X}") + KEY[12:],  # only a few
+        _escaped(KEY, "\\x{:02x}"),  # Python's repr of bytes
+    ],
+    ids=["u-escapes", "some-u-escapes", "x-escapes"],
+)
+def test_a_key_hidden_behind_backslash_escapes_in_plain_text_is_redacted(echo: str) -> None:
+    shown = redact(f"upstream said: {echo} (end)", [KEY])
+    assert "***" in shown
+    # However a reader decodes the escapes left in the text, the key does not appear.
+    assert KEY not in shown.encode().decode("unicode_escape")
+    assert shown.endswith(" (end)")
+
+
+def test_a_key_with_slashes_echoed_as_escaped_slashes_is_redacted() -> None:
+    key = "sk-FAKE/KEY/0123456789/never"
+    shown = redact("echo: " + key.replace("/", "\\/"), [key])
+    assert shown == "echo: ***"
