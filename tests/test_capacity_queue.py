@@ -557,32 +557,28 @@ def test_when_nobody_waits_an_unfollowed_task_is_asked_about_every_five_seconds(
     assert run_virtual(scenario) == ([5.0, 10.0, 15.0], 1)
 
 
-def test_while_creates_wait_an_unfollowed_task_is_asked_about_every_second() -> None:
+@pytest.mark.parametrize(
+    ("options", "join_at", "until", "asked"),
+    [
+        ({}, 7.5, 10.5, [5.0, 8.0, 9.0, 10.0]),  # the defaults: every 5 s, then every second
+        ({"check_every": 2.0, "busy_check_every": 0.5}, 4.2, 5.3, [2.0, 4.0, 4.5, 5.0]),
+    ],
+    ids=["defaults", "set"],
+)
+def test_an_unfollowed_task_is_asked_about_at_the_idle_interval_then_the_busy_one(
+    options: dict[str, float], join_at: float, until: float, asked: list[float]
+) -> None:
     async def scenario() -> list[float]:
         api = Api()
-        capacity = queue(1, still_running=api.still_running)
+        capacity = queue(1, still_running=api.still_running, **options)
         running(capacity, "A")
         capacity.release_when_done("A")
-        await asyncio.sleep(7.5)
-        capacity.join()
-        await asyncio.sleep(3)
+        await asyncio.sleep(join_at)
+        capacity.join()  # from now on a create waits for A's slot
+        await asyncio.sleep(until - join_at)
         return api.times(10_000.0)
 
-    assert run_virtual(scenario) == [5.0, 8.0, 9.0, 10.0]
-
-
-def test_the_check_intervals_can_be_set() -> None:
-    async def scenario() -> list[float]:
-        api = Api()
-        capacity = queue(1, still_running=api.still_running, check_every=2.0, busy_check_every=0.5)
-        running(capacity, "A")
-        capacity.release_when_done("A")
-        await asyncio.sleep(4.2)
-        capacity.join()
-        await asyncio.sleep(1.1)
-        return api.times(10_000.0)
-
-    assert run_virtual(scenario) == [2.0, 4.0, 4.5, 5.0]
+    assert run_virtual(scenario) == asked
 
 
 def test_a_task_the_api_cannot_be_asked_about_keeps_its_slot(

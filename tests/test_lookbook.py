@@ -676,11 +676,8 @@ def test_by_default_three_garments_run_at_once() -> None:
         running -= 1
         yield Follow(Task(task_id=task.task_id, task_status="succeed", raw={}), Path("/r.png"))
 
-    async def gather() -> tuple[LookItem, ...]:
-        garments = [Garment(f"g{n}.png", None) for n in range(7)]
-        return [items async for items in run_lookbook(garments, create, follow)][-1]
-
-    assert [item.state for item in asyncio.run(gather())] == ["succeed"] * 7
+    final = all_snapshots([Garment(f"g{n}.png", None) for n in range(7)], create, follow)[-1]
+    assert [item.state for item in final] == ["succeed"] * 7
     assert most == 3
 
 
