@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from tryon_demo.outfit import compose_outfit
+from tryon_demo.pictures.outfit import compose_outfit
 from tryon_demo.simulator.render import compose_tryon
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Mutation testing, run by hand (not in CI): for each module whose mistakes cost money or leak
 # the key, mutmut plants one small bug at a time and runs the tests that cover that module; a
-# bug no test notices "survives". Scores go to test-output/mutation/<module>.json.
+# bug no test notices "survives". Scores go to test-output/mutation/<folder-module>.json.
 #
 #   bash scripts/mutate.sh                  # every module in pyproject's [tool.tryon-mutate.tests]
-#   bash scripts/mutate.sh errors limits    # just these
-#   MUTATE_KEEP=1 bash scripts/mutate.sh auth   # keep the work folder to inspect survivors
+#   bash scripts/mutate.sh errors hosting/limits   # just these (paths under tryon_demo/)
+#   MUTATE_KEEP=1 bash scripts/mutate.sh api/auth  # keep the work folder to inspect survivors
 #                                               # (cd into it: python -m mutmut show <name>)
 #
 # Each module runs in a copy of the project of its own, so runs never touch the work tree and a
@@ -30,7 +30,8 @@ fi
 mkdir -p test-output/mutation
 failed=0
 for module in "${modules[@]}"; do
-    work=$(mktemp -d "${TMPDIR:-/tmp}/tryon-mutate-$module-XXXX")
+    name=${module//\//-}  # hosting/limits -> hosting-limits, for file names
+    work=$(mktemp -d "${TMPDIR:-/tmp}/tryon-mutate-$name-XXXX")
     cp -r tryon_demo tests assets app.py pyproject.toml "$work/"
     find "$work" -name __pycache__ -prune -exec rm -rf {} +
     # Point mutmut at this module and its tests: keys added under the [tool.mutmut] header.
@@ -58,9 +59,9 @@ EOF
         failed=1
         continue
     fi
-    cp "$work/mutants/mutmut-cicd-stats.json" "test-output/mutation/$module.json"
-    cp "$work/survivors.txt" "test-output/mutation/$module-survivors.txt"
-    python - "test-output/mutation/$module.json" "$module" <<'EOF'
+    cp "$work/mutants/mutmut-cicd-stats.json" "test-output/mutation/$name.json"
+    cp "$work/survivors.txt" "test-output/mutation/$name-survivors.txt"
+    python - "test-output/mutation/$name.json" "$module" <<'EOF'
 import json, sys
 stats = json.load(open(sys.argv[1]))
 # A mutant no test runs counts against the score, like one that survives them.

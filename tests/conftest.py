@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests import pictures
-from tryon_demo.auth import BearerAuth
-from tryon_demo.client import TryOnClient
+from tryon_demo.api.auth import BearerAuth
+from tryon_demo.api.client import TryOnClient
 from tryon_demo.simulator import SimulatorConfig, SimulatorServer
 
 # The app's state (daily counts, signing secret) goes to a folder of this test run, never to the

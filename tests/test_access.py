@@ -25,12 +25,12 @@ from tests import pictures
 from tests.conftest import FAKE_KEY
 from tests.test_app import free_port
 from tests.test_studio import make_studio
-from tryon_demo.access import LoginThrottle, client_address
-from tryon_demo.limits import LimitExceededError
-from tryon_demo.lookbook import Garment
+from tryon_demo.flow.lookbook import Garment
+from tryon_demo.flow.studio import Step, Studio
+from tryon_demo.hosting.access import LoginThrottle, client_address
+from tryon_demo.hosting.limits import LimitExceededError
 from tryon_demo.settings import Settings
 from tryon_demo.simulator import SimulatorConfig, SimulatorServer
-from tryon_demo.studio import Step, Studio
 from tryon_demo.ui import build_demo, launch_options
 
 PASSWORD = "open-sesame-123"

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import requests
 
-from tryon_demo.auth import (
+from tryon_demo.api.auth import (
     JWT_LIFETIME,
     BearerAuth,
     JwtAuth,

@@ -23,15 +23,14 @@ from starlette.types import ASGIApp
 
 from tests.conftest import FAKE_KEY, StartSimulator
 from tests.test_app import RunningApp
-from tryon_demo import service
-from tryon_demo.access import AccessGuard
-from tryon_demo.callback_inbox import Inbox
-from tryon_demo.callback_route import CallbackEndpoint, callback_routes, loopback_url
 from tryon_demo.errors import ConfigurationError
-from tryon_demo.limits import Rate
-from tryon_demo.settings import Settings, load_settings
+from tryon_demo.flow import service
+from tryon_demo.flow.studio import Step, Studio
+from tryon_demo.hosting.access import AccessGuard
+from tryon_demo.hosting.callback_inbox import Inbox
+from tryon_demo.hosting.callback_route import CallbackEndpoint, callback_routes, loopback_url
+from tryon_demo.settings import Rate, Settings, load_settings
 from tryon_demo.simulator import Faults, SimulatorServer
-from tryon_demo.studio import Step, Studio
 
 
 class LoopbackServer:

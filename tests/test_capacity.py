@@ -14,10 +14,10 @@ from pathlib import Path
 
 from tests.conftest import FAKE_KEY, StartSimulator, fast_client
 from tests.test_studio import make_studio
-from tryon_demo.lookbook import Garment, LookItem
+from tryon_demo.flow.lookbook import Garment, LookItem
+from tryon_demo.flow.studio import Step, Studio
 from tryon_demo.settings import Settings, load_settings
 from tryon_demo.simulator import SimulatorServer
-from tryon_demo.studio import Step, Studio
 
 LINKS = ("https://example.com/person.jpg", "https://example.com/garment.jpg")
 

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from tests.virtual_time import now, run_virtual
-from tryon_demo.capacity import Capacity, Place, Ticket, rounded_seconds
+from tryon_demo.hosting.capacity import Capacity, Place, Ticket, rounded_seconds
 
 Scenario = Callable[[], Awaitable[object]]
 
@@ -522,7 +522,7 @@ def test_a_refused_create_is_logged_with_its_pause(caplog: pytest.LogCaptureFixt
         capacity = queue(1)
         capacity.join().refused(4.0)
 
-    with caplog.at_level(logging.INFO, logger="tryon_demo.capacity"):
+    with caplog.at_level(logging.INFO, logger="tryon_demo.hosting.capacity"):
         run_virtual(scenario)
     assert caplog.messages == ["the API refused a create (1303); trying again in 4.0 s"]
 
@@ -591,7 +591,7 @@ def test_a_task_the_api_cannot_be_asked_about_keeps_its_slot(
         capacity.release_when_done("A")
         return await granted_at(capacity.join()) - 10_000.0
 
-    with caplog.at_level(logging.INFO, logger="tryon_demo.capacity"):
+    with caplog.at_level(logging.INFO, logger="tryon_demo.hosting.capacity"):
         assert run_virtual(scenario) == 3.0
     assert (
         caplog.messages
@@ -609,7 +609,7 @@ def test_an_unfollowed_task_frees_its_slot_at_the_wait_limit_whatever_the_api_sa
         capacity.release_when_done("A")
         return await granted_at(capacity.join()) - 10_000.0
 
-    with caplog.at_level(logging.INFO, logger="tryon_demo.capacity"):
+    with caplog.at_level(logging.INFO, logger="tryon_demo.hosting.capacity"):
         assert run_virtual(scenario) == 300.0
     assert caplog.messages == ["task A outlived the wait limit; freeing its slot"]
 

@@ -16,9 +16,9 @@ import requests
 from tests.conftest import FAKE_KEY, StartSimulator, fast_client
 from tests.fake_api import FakeApi, Reply, Seen, envelope, task_data
 from tryon_demo import errors
-from tryon_demo.auth import BearerAuth, JwtAuth, make_jwt
-from tryon_demo.client import TryOnClient, raise_for_failed, wait_timeout_error
-from tryon_demo.models import Task
+from tryon_demo.api.auth import BearerAuth, JwtAuth, make_jwt
+from tryon_demo.api.client import TryOnClient, raise_for_failed, wait_timeout_error
+from tryon_demo.api.models import Task
 from tryon_demo.settings import Settings
 from tryon_demo.simulator import Faults, SimulatorConfig, SimulatorServer
 from tryon_demo.simulator.app import CONTRACT_ERRORS
@@ -623,7 +623,7 @@ def test_no_task_id_is_refused_before_sending(client: TryOnClient) -> None:
 
 
 def test_each_query_retry_is_logged_with_its_pause(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="tryon_demo.client")
+    caplog.set_level(logging.INFO, logger="tryon_demo.api.client")
     reply = Reply.json(500, envelope(None, code=5000, message="down"))
     with (
         FakeApi(always(reply)) as api,
@@ -848,7 +848,7 @@ def test_a_reply_that_is_not_valid_text_is_an_unexpected_response_not_a_crash() 
 def test_each_request_is_logged_with_its_method_path_status_and_duration(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="tryon_demo.client")
+    caplog.set_level(logging.DEBUG, logger="tryon_demo.api.client")
     reply = Reply.json(200, envelope(task_data("t-1")))
     with FakeApi(always(reply)) as api, fast_client_for(api.url) as client:
         client.get("t-1")

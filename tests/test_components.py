@@ -7,7 +7,7 @@ from pathlib import Path
 from gradio.data_classes import FileData
 
 from tests import pictures
-from tryon_demo.components import OriginalImage
+from tryon_demo.ui.components import OriginalImage
 
 
 def test_an_upload_pillow_cannot_open_reaches_the_app_unopened(tmp_path: Path) -> None:

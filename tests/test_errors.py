@@ -6,7 +6,7 @@ import pytest
 
 from tryon_demo import errors
 from tryon_demo.errors import api_error, redact
-from tryon_demo.messages import msg, text
+from tryon_demo.text.messages import msg, text
 
 SECRET = "sk-FAKE-KEY-0123456789"
 

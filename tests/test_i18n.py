@@ -18,28 +18,28 @@ import pytest
 
 from tests import pictures
 from tests.conftest import FAKE_KEY
-from tryon_demo import cli, messages, ui
-from tryon_demo.auth import BearerAuth
-from tryon_demo.client import TryOnClient, raise_for_failed, wait_timeout_error
-from tryon_demo.errors import _CODE_TABLE, NetworkError, TryOnError, api_error
-from tryon_demo.i18n import (
+from tryon_demo import cli, ui
+from tryon_demo.api.auth import BearerAuth
+from tryon_demo.api.client import TryOnClient, raise_for_failed, wait_timeout_error
+from tryon_demo.api.models import Task, parse_task, parse_task_reply
+from tryon_demo.errors import _CODE_TABLE, NetworkError, TryOnError, api_error, error_text
+from tryon_demo.flow.lookbook import LookItem, summary_msg, table_rows
+from tryon_demo.flow.service import prepare_submission
+from tryon_demo.flow.studio import Step, Studio, api_image_source
+from tryon_demo.hosting.limits import LimitExceededError, SubmissionLimiter
+from tryon_demo.pictures.images import ImageLimits, prepare_image
+from tryon_demo.pictures.outfit import check_combination, compose_outfit
+from tryon_demo.settings import Rate, Settings, load_settings
+from tryon_demo.simulator import SimulatorServer
+from tryon_demo.text import messages
+from tryon_demo.text.i18n import (
     choose,
-    error_text,
     language,
     table_headers,
     translate,
     ui_translations,
 )
-from tryon_demo.images import ImageLimits, prepare_image
-from tryon_demo.limits import LimitExceededError, Rate, SubmissionLimiter
-from tryon_demo.lookbook import LookItem, summary_msg, table_rows
-from tryon_demo.messages import Code, Msg, catalogue, languages, msg, placeholders
-from tryon_demo.models import Task, parse_task, parse_task_reply
-from tryon_demo.outfit import check_combination, compose_outfit
-from tryon_demo.service import prepare_submission
-from tryon_demo.settings import Settings, load_settings
-from tryon_demo.simulator import SimulatorServer
-from tryon_demo.studio import Step, Studio, api_image_source
+from tryon_demo.text.messages import Code, Msg, catalogue, languages, msg, placeholders
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "tryon_demo"
@@ -155,7 +155,7 @@ def test_no_error_is_raised_with_an_unkeyed_sentence() -> None:
     """A TryOnError built from a plain string is shown in English to every visitor; this lists
     any that arrived since the catalogues were made, so they can be given keys."""
     import tryon_demo.errors as errors
-    import tryon_demo.limits  # noqa: F401 - defines LimitExceededError
+    import tryon_demo.hosting.limits  # noqa: F401 - defines LimitExceededError
 
     def subclasses(cls: type) -> set[str]:
         return {cls.__name__}.union(*(subclasses(sub) for sub in cls.__subclasses__()))

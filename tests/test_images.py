@@ -14,10 +14,10 @@ import pytest
 from PIL import Image, ImageDraw
 
 from tests import pictures
-from tryon_demo import images
 from tryon_demo.errors import ImageError
-from tryon_demo.images import API_MAX_BYTES, ImageLimits, PreparedImage, prepare_image
-from tryon_demo.service import prepare_submission
+from tryon_demo.flow.service import prepare_submission
+from tryon_demo.pictures import images
+from tryon_demo.pictures.images import API_MAX_BYTES, ImageLimits, PreparedImage, prepare_image
 from tryon_demo.settings import Settings
 
 

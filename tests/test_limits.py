@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from tryon_demo.errors import ConfigurationError
-from tryon_demo.limits import LimitExceededError, Rate, SubmissionLimiter, limiter_for
-from tryon_demo.settings import Settings, load_settings
+from tryon_demo.hosting.limits import LimitExceededError, SubmissionLimiter, limiter_for
+from tryon_demo.settings import Rate, Settings, load_settings
 
 
 class Clock:

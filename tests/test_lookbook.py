@@ -17,9 +17,9 @@ import pytest
 from tests import pictures
 from tests.conftest import StartSimulator, fast_client
 from tests.test_studio import make_studio
+from tryon_demo.api.models import Task
 from tryon_demo.errors import InputError, RateLimitError, TryOnError
-from tryon_demo.limits import LimitExceededError
-from tryon_demo.lookbook import (
+from tryon_demo.flow.lookbook import (
     Backoff,
     Follow,
     Follower,
@@ -32,10 +32,10 @@ from tryon_demo.lookbook import (
     table_rows,
     write_zip,
 )
-from tryon_demo.messages import msg
-from tryon_demo.models import Task
+from tryon_demo.flow.studio import Studio
+from tryon_demo.hosting.limits import LimitExceededError
 from tryon_demo.simulator import Faults, SimulatorConfig, SimulatorServer
-from tryon_demo.studio import Studio
+from tryon_demo.text.messages import msg
 
 QUICK = Backoff(base=0.05, cap=0.2, max_attempts=60)
 

@@ -23,9 +23,9 @@ import requests
 from PIL import Image, ImageDraw
 
 from tests import pictures
-from tryon_demo import images
 from tryon_demo.errors import ImageError
-from tryon_demo.images import ImageLimits, prepare_image
+from tryon_demo.pictures import images
+from tryon_demo.pictures.images import ImageLimits, prepare_image
 from tryon_demo.settings import Settings, load_settings
 from tryon_demo.ui import build_demo, launch_options
 
@@ -58,7 +58,7 @@ def bomb_png(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 _PREPARE_AND_MEASURE = """
 import json, sys
-from tryon_demo.images import prepare_image
+from tryon_demo.pictures.images import prepare_image
 from tryon_demo.errors import ImageError
 
 def kib(key):
@@ -372,7 +372,7 @@ GLIBC = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
 
 _COUNT_ARENAS = """
 import ctypes, sys, threading
-from tryon_demo.images import limit_malloc_arenas
+from tryon_demo.pictures.images import limit_malloc_arenas
 
 if sys.argv[1] == "limited":
     limit_malloc_arenas()

@@ -6,14 +6,14 @@ import json
 
 import pytest
 
-from tryon_demo.errors import ApiError, RateLimitError, UnexpectedResponseError
-from tryon_demo.models import (
+from tryon_demo.api.models import (
     ResultImage,
     body_snippet,
     parse_task,
     parse_task_list_reply,
     parse_task_reply,
 )
+from tryon_demo.errors import ApiError, RateLimitError, UnexpectedResponseError
 
 SEED_CREATE_REPLY = {
     "code": 0,

@@ -34,15 +34,15 @@ from tests.conftest import FAKE_KEY, StartSimulator
 from tests.test_app import SEED_CLOTH, SEED_HUMAN, RunningApp
 from tests.test_mcp import _task, data_url, with_session
 from tests.test_studio import collect, make_studio
-from tryon_demo import ownership, workfiles
-from tryon_demo.callbacks import check_callback_url
+from tryon_demo.api.models import ResultImage, Task
 from tryon_demo.errors import InputError, api_error
-from tryon_demo.lookbook import LookItem, write_zip
-from tryon_demo.markup import code, escape
-from tryon_demo.models import ResultImage, Task
+from tryon_demo.flow.lookbook import LookItem, write_zip
+from tryon_demo.flow.studio import Step
+from tryon_demo.hosting import ownership, workfiles
+from tryon_demo.hosting.callback_urls import check_callback_url
 from tryon_demo.settings import Settings, load_settings
 from tryon_demo.simulator import Faults, SimulatorConfig, SimulatorServer
-from tryon_demo.studio import Step
+from tryon_demo.text.markup import code, escape
 from tryon_demo.ui import _gallery, _history_entry, _render, _result_link, build_demo
 
 NOT_FOUND = "No task with that id exists"

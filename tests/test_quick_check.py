@@ -10,8 +10,8 @@ from PIL import Image, ImageFile
 
 from tests import pictures
 from tryon_demo.errors import ImageError
-from tryon_demo.images import API_MAX_BYTES, ImageLimits, prepare_image, quick_check
-from tryon_demo.messages import msg
+from tryon_demo.pictures.images import API_MAX_BYTES, ImageLimits, prepare_image, quick_check
+from tryon_demo.text.messages import msg
 
 
 def written(tmp_path: Path, name: str, data: bytes) -> Path:

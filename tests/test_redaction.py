@@ -13,8 +13,8 @@ import pytest
 from tests.conftest import FAKE_KEY
 from tests.fake_api import FakeApi, Reply, Seen, envelope, task_data
 from tryon_demo import errors
-from tryon_demo.auth import BearerAuth
-from tryon_demo.client import TryOnClient
+from tryon_demo.api.auth import BearerAuth
+from tryon_demo.api.client import TryOnClient
 
 
 def echoed_key(seen: Seen) -> str:

@@ -26,13 +26,13 @@ import pytest
 from tests.conftest import FAKE_KEY, StartSimulator, fast_client
 from tests.test_reliability import run_tryon
 from tryon_demo import cli, errors
-from tryon_demo.auth import BearerAuth, JwtAuth
-from tryon_demo.client import TryOnClient
-from tryon_demo.models import ResultImage, Task
-from tryon_demo.netpolicy import check_public_url
+from tryon_demo.api.auth import BearerAuth, JwtAuth
+from tryon_demo.api.client import TryOnClient
+from tryon_demo.api.models import ResultImage, Task
+from tryon_demo.flow.studio import Step, Studio
+from tryon_demo.hosting.netpolicy import check_public_url
 from tryon_demo.settings import Settings
 from tryon_demo.simulator import Faults
-from tryon_demo.studio import Step, Studio
 
 Respond = Callable[[str, str, dict[str, str], socket.socket], None]
 TASK_ID = "CjikY2gHPbcAAAAABI5n9g"

@@ -10,7 +10,7 @@ import gradio as gr
 from gradio.state_holder import SessionState
 
 from tests.conftest import FAKE_KEY
-from tryon_demo import session_state
+from tryon_demo.hosting import session_state
 from tryon_demo.settings import Settings
 from tryon_demo.ui import build_demo
 

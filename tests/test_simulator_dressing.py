@@ -20,8 +20,8 @@ import requests
 from PIL import Image, ImageDraw, PngImagePlugin
 
 from tests.conftest import StartSimulator
-from tryon_demo.auth import make_jwt
-from tryon_demo.models import parse_task_reply
+from tryon_demo.api.auth import make_jwt
+from tryon_demo.api.models import parse_task_reply
 from tryon_demo.simulator import SimulatorServer
 
 PATH = "/kling/v1/images/kolors-virtual-try-on"

@@ -13,11 +13,11 @@ from PIL import Image
 from tests import pictures
 from tests.conftest import FAKE_KEY, StartSimulator
 from tests.fake_api import FakeApi, Reply, Seen, envelope, task_data
-from tryon_demo.client import TryOnClient
+from tryon_demo.api.client import TryOnClient
 from tryon_demo.errors import ImageError
+from tryon_demo.flow.studio import Step, Studio, api_image_source, guarded, json_dumps_safe
 from tryon_demo.settings import Settings
 from tryon_demo.simulator import Faults, SimulatorServer
-from tryon_demo.studio import Step, Studio, api_image_source, guarded, json_dumps_safe
 from tryon_demo.ui import _history_entry
 
 

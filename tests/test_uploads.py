@@ -7,7 +7,7 @@ from pathlib import Path
 import requests
 
 from tests.test_app import RunningApp
-from tryon_demo.body_limit import UploadBudget
+from tryon_demo.hosting.body_limit import UploadBudget
 from tryon_demo.settings import load_settings
 from tryon_demo.simulator import SimulatorServer
 

@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigurationError, InputError, TryOnError, UnsafeURLError
-from .i18n import Language, choose
-from .images import ImageLimits, prepare_image
-from .messages import msg, text
+from .pictures.images import ImageLimits, prepare_image
 from .settings import DEFAULT_MODEL, MODELS, Settings, load_settings
+from .text.i18n import Language, choose
+from .text.messages import msg, text
 
 if TYPE_CHECKING:
-    from .models import Task
+    from .api.models import Task
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -176,7 +176,7 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _submit(args: argparse.Namespace) -> int:
-    from .service import make_client, mode_banner, prepare_submission
+    from .flow.service import make_client, mode_banner, prepare_submission
 
     settings = _settings()
     limits = ImageLimits.from_settings(settings)
@@ -218,7 +218,7 @@ def _submit(args: argparse.Namespace) -> int:
 
 
 def _query(args: argparse.Namespace) -> int:
-    from .service import make_client
+    from .flow.service import make_client
 
     with make_client(_settings()) as client:
         task = client.get(args.task_id)
@@ -227,7 +227,7 @@ def _query(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from .service import make_client
+    from .flow.service import make_client
 
     with make_client(_settings()) as client:
         tasks = client.list(args.page, args.size)
@@ -257,7 +257,7 @@ def _save_result(task: Task, folder: Path, api_base: str) -> Path:
     (the simulator's, offline), at most 40 MB, within the settings' connect + read time."""
     import requests
 
-    from .netpolicy import download
+    from .hosting.netpolicy import download
 
     folder.mkdir(parents=True, exist_ok=True)
     assert task.result_url

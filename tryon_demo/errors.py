@@ -4,8 +4,9 @@ Every error carries a message a person can act on. API errors also keep the HTTP
 API's business ``code``, its own ``message`` and its ``request_id`` so support can trace them.
 None of them ever holds the API key: messages built from server replies are redacted first.
 
-The message is a :class:`~tryon_demo.messages.Msg` (a catalogue key and its values), rendered in
-the visitor's language where it is shown; ``str(error)`` and ``error.message`` are its English.
+The message is a :class:`~tryon_demo.text.messages.Msg` (a catalogue key and its values),
+rendered in the visitor's language where it is shown; ``str(error)`` and ``error.message`` are
+its English.
 A plain string is still accepted and is shown as it is in every language.
 """
 
@@ -19,7 +20,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote
 
-from .messages import Msg, as_msg, msg
+from .text.messages import Msg, as_msg, msg
 
 
 class TryOnError(Exception):
@@ -251,6 +252,11 @@ class CancelledError(TryOnError):
     def __init__(self, message: str | Msg, *, task_id: str) -> None:
         super().__init__(message)
         self.task_id = task_id
+
+
+def error_text(error: TryOnError, lang: str) -> str:
+    """An error's message in ``lang``, with the API's request_id when there is one."""
+    return error.render(lang)
 
 
 def api_says(words: str) -> Msg:

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from dotenv import dotenv_values
 
 from .errors import ConfigurationError
-from .messages import msg
+from .text.messages import msg
 
 GATEWAY_BASE = "https://api.gpt.ge/kling"
 OFFICIAL_BASE = "https://api-singapore.klingai.com"
@@ -143,6 +143,37 @@ class Settings:
         return replace(self, api_key=key or None, access_key=None, secret_key=None)
 
 
+@dataclass(frozen=True)
+class Rate:
+    """``count`` submissions per ``seconds``; ``count == 0`` means unlimited."""
+
+    count: int
+    seconds: float
+
+    @classmethod
+    def parse(cls, text: str | None, name: str) -> Rate:
+        """``"5/minute"``, ``"100/hour"``, ``"3/30s"`` or empty (unlimited)."""
+        if not text or not text.strip():
+            return cls(0, 60)
+        units = {"s": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
+        units["day"] = 86400
+        try:
+            count_text, per = text.strip().lower().split("/", 1)
+            count = int(count_text)
+            per = per.strip()
+            number = "".join(ch for ch in per if ch.isdigit() or ch == ".")
+            unit = per[len(number) :].strip() or "s"
+            seconds = (float(number) if number else 1.0) * units[unit]
+        except (ValueError, KeyError):
+            raise ConfigurationError(msg("limits.bad_rate", name=name, text=repr(text))) from None
+        if count < 0 or seconds <= 0:
+            raise ConfigurationError(msg("limits.rate_not_positive", name=name, text=repr(text)))
+        return cls(count, seconds)
+
+    def __str__(self) -> str:
+        return f"{self.count} per {self.seconds:g} s"
+
+
 def default_state_dir(env: Mapping[str, str]) -> Path:
     """The state folder when ``TRYON_STATE_DIR`` is not set.
 
@@ -212,7 +243,6 @@ def load_settings(
     if base and urlsplit(base).scheme not in {"http", "https"}:
         raise ConfigurationError(msg("settings.base_scheme", base=repr(base)))
     defaults = Settings()
-    from .limits import Rate  # here, not at the top: limits imports the error types settings uses
 
     public_url = text("TRYON_PUBLIC_URL")
     callbacks = (public_url or "").lower() not in {"off", "0", "no", "false"}

@@ -11,9 +11,9 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests import pictures
 from tests.browser.conftest import ROOT, save_screenshot
-from tryon_demo.service import shared_simulator
+from tryon_demo.flow.service import shared_simulator
+from tryon_demo.flow.studio import Studio
 from tryon_demo.settings import Settings
-from tryon_demo.studio import Studio
 
 pytestmark = pytest.mark.browser
 

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from PIL import Image, UnidentifiedImageError
 
-from ..netpolicy import is_loopback_host
+from ..hosting.netpolicy import is_loopback_host
 from .config import SimulatorConfig
 from .contract import GARMENTS_KEY, MAX_IMAGE_BYTES, MIN_SIDE, Reject
 

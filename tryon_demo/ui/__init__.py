@@ -8,7 +8,7 @@ programmatic API and :mod:`.launch` says how the page is served.
 
 from __future__ import annotations
 
-from ..i18n import language_choices
+from ..text.i18n import language_choices
 from .common import ASSETS, SEED_EXAMPLE_URLS, WORKDIR, T
 from .common import lang_of as _lang
 from .header import APPLY_LOCALE_JS

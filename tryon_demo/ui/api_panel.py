@@ -9,9 +9,9 @@ from typing import Any
 import gradio as gr
 
 from ..errors import ApiError
-from ..i18n import Language
-from ..messages import text
-from ..studio import Step, json_dumps_safe
+from ..flow.studio import Step, json_dumps_safe
+from ..text.i18n import Language
+from ..text.messages import text
 from .common import T
 
 

@@ -1,5 +1,5 @@
 """What every part of the page shares: the labels, the visitor's language and the helpers that
-turn a visitor's inputs into what :mod:`tryon_demo.studio` takes."""
+turn a visitor's inputs into what :mod:`tryon_demo.flow.studio` takes."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from typing import Any
 
 import gradio as gr
 
-from .. import access
-from ..i18n import Language, choose, language_choices, ui_translations
-from ..images import ImageSource
-from ..messages import Msg
+from ..flow.studio import Studio, api_image_source
+from ..hosting import access
+from ..pictures.images import ImageSource
 from ..settings import MODELS, Settings
-from ..studio import Studio, api_image_source
+from ..text.i18n import Language, choose, language_choices, ui_translations
+from ..text.messages import Msg
 
 ASSETS = Path(__file__).resolve().parent.parent.parent / "assets"
 WORKDIR = Path(tempfile.gettempdir()) / "kolors-tryon-studio"

@@ -9,9 +9,9 @@ from typing import Any
 import gradio as gr
 
 from ..errors import TryOnError
-from ..messages import msg, text
+from ..flow.studio import Step
 from ..settings import MODELS
-from ..studio import Step
+from ..text.messages import msg, text
 from .common import Context, T, lang_of, pick_source, remember, session_of
 from .history import history_entry
 from .run_result import PICTURE_HEIGHT, status_update, step_state

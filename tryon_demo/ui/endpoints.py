@@ -9,14 +9,14 @@ import gradio as gr
 from gradio.data_classes import FileData
 from gradio.events import api as gr_api
 
-from .. import access, api_docs
-from ..api_docs import documented
-from ..client import failure_reason
-from ..errors import TryOnError
-from ..i18n import error_text
-from ..messages import Msg, msg
+from ..api.client import failure_reason
+from ..errors import TryOnError, error_text
+from ..flow.studio import Step, api_image_source
+from ..hosting import access
 from ..settings import DEFAULT_MODEL
-from ..studio import Step, api_image_source
+from ..text.messages import Msg, msg
+from . import api_docs
+from .api_docs import documented
 from .common import Context, lang_of, session_of
 
 

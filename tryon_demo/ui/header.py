@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from ..i18n import gradio_locales, language_choices
+from ..text.i18n import gradio_locales, language_choices
 from .common import LANGUAGE_CODES, Context, T, lang_of
 
 #: Where the language switch is remembered in the browser (localStorage), across restarts.

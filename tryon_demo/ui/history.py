@@ -14,9 +14,9 @@ from urllib.parse import quote
 
 import gradio as gr
 
-from ..i18n import Language
-from ..messages import text
-from ..studio import Step
+from ..flow.studio import Step
+from ..text.i18n import Language
+from ..text.messages import text
 from .common import ASSETS, T
 
 #: Where the history is kept in the browser (localStorage), across reloads and restarts.

@@ -9,11 +9,10 @@ from typing import Any
 import gradio as gr
 from gradio.i18n import I18nData
 
-from ..components import OriginalImage
 from ..errors import TryOnError
-from ..images import ImageLimits, quick_check
-from ..messages import msg, text
+from ..pictures.images import ImageLimits, quick_check
 from ..settings import MODELS
+from ..text.messages import msg, text
 from .common import (
     ASSETS,
     PIECE_KINDS,
@@ -24,6 +23,7 @@ from .common import (
     pick_source,
     session_of,
 )
+from .components import OriginalImage
 from .run_result import PICTURE_HEIGHT, RunControls, status_update
 
 

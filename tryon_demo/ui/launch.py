@@ -8,11 +8,11 @@ from typing import Any
 import gradio as gr
 from starlette.middleware import Middleware
 
-from .. import access, callback_inbox
-from ..body_limit import BodyLimitMiddleware, UploadBudget
-from ..callback_route import callback_routes
-from ..messages import text
+from ..hosting import access, callback_inbox
+from ..hosting.body_limit import BodyLimitMiddleware, UploadBudget
+from ..hosting.callback_route import callback_routes
 from ..settings import Settings, load_settings
+from ..text.messages import text
 from .common import ASSETS, WORKDIR, T
 
 CSS = """

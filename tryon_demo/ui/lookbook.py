@@ -14,12 +14,12 @@ from typing import Any
 import gradio as gr
 
 from ..errors import TryOnError
-from ..i18n import Language, table_headers
-from ..lookbook import Garment, LookItem, table_rows
-from ..lookbook import summary_msg as lookbook_summary
-from ..messages import msg, text
+from ..flow.lookbook import Garment, LookItem, table_rows
+from ..flow.lookbook import summary_msg as lookbook_summary
+from ..flow.studio import APP_FAULT, Step
 from ..settings import DEFAULT_MODEL
-from ..studio import APP_FAULT, Step
+from ..text.i18n import Language, table_headers
+from ..text.messages import msg, text
 from .common import ASSETS, MODEL_CHOICES, Context, T, lang_of, pick_source, remember, session_of
 from .history import make_entry
 from .run_result import status_update

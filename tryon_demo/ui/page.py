@@ -8,11 +8,11 @@ from typing import Any
 
 import gradio as gr
 
-from .. import session_state
-from ..callback_route import CALLBACK_PATH, loopback_url
-from ..messages import Code, Msg, msg
+from ..flow.studio import Studio
+from ..hosting import session_state
+from ..hosting.callback_route import CALLBACK_PATH, loopback_url
 from ..settings import Settings, load_settings
-from ..studio import Studio
+from ..text.messages import Code, Msg, msg
 from . import history as hist
 from .common import WORKDIR, Context, T, lang_of
 from .compare import Compare, build_compare, compare_handler

@@ -11,11 +11,11 @@ from typing import Any
 import gradio as gr
 
 from ..errors import TaskNotFoundError, TryOnError
-from ..i18n import Language
-from ..markup import code
-from ..messages import Code, Msg, msg, text
+from ..flow.studio import Step, guarded, json_dumps_safe
 from ..settings import DEFAULT_MODEL
-from ..studio import Step, guarded, json_dumps_safe
+from ..text.i18n import Language
+from ..text.markup import code
+from ..text.messages import Code, Msg, msg, text
 from . import history as hist
 from .api_panel import answer_update, build_api_panel
 from .common import (

@@ -33,9 +33,9 @@ from urllib.parse import urlsplit
 
 from PIL import Image, ImageChops, UnidentifiedImageError
 
-from .errors import ImageError
-from .messages import Msg, msg
-from .settings import Settings
+from ..errors import ImageError
+from ..settings import Settings
+from ..text.messages import Msg, msg
 
 try:  # HEIC/HEIF phone photos, only where the optional decoder is installed.
     from pillow_heif import register_heif_opener  # type: ignore[import-not-found, unused-ignore]

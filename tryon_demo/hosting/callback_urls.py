@@ -15,8 +15,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from .errors import InputError
-from .messages import msg
+from ..errors import InputError
+from ..text.messages import msg
 from .netpolicy import is_public_ip
 
 Resolver = Callable[[str, int], Sequence[str]]

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from requests import PreparedRequest
 from requests.auth import AuthBase
 
-from .settings import Settings
+from ..settings import Settings
 
 JWT_LIFETIME = 1800
 #: Renew a cached token this long before it expires, so a slow request never carries a stale one.

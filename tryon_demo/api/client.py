@@ -22,9 +22,8 @@ import requests
 from requests.auth import AuthBase
 from urllib3.exceptions import NewConnectionError
 
-from . import __version__
-from .auth import auth_for, credentials_of
-from .errors import (
+from .. import __version__
+from ..errors import (
     CancelledError,
     InputError,
     NetworkError,
@@ -38,9 +37,10 @@ from .errors import (
     redact,
     redact_json,
 )
-from .messages import Msg, msg
+from ..settings import DEFAULT_MODEL, MODELS, Settings
+from ..text.messages import Msg, msg
+from .auth import auth_for, credentials_of
 from .models import Task, parse_task_list_reply, parse_task_reply
-from .settings import DEFAULT_MODEL, MODELS, Settings
 from .transfer import DeadlineExceeded, ReplyTooLarge, bounded_request, mount_bounded
 
 log = logging.getLogger(__name__)

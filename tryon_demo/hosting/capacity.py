@@ -28,7 +28,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
-from .messages import Msg, msg
+from ..text.messages import Msg, msg
 
 log = logging.getLogger(__name__)
 

@@ -9,16 +9,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from .auth import BearerAuth
-from .client import TryOnClient
-from .errors import ConfigurationError, InputError
-from .images import ImageLimits, ImageSource, PreparedImage, prepare_image
-from .messages import msg, text
-from .netpolicy import is_loopback_host
-from .settings import DEFAULT_MODEL, Settings
+from ..api.auth import BearerAuth
+from ..api.client import TryOnClient
+from ..errors import ConfigurationError, InputError
+from ..hosting.netpolicy import is_loopback_host
+from ..pictures.images import ImageLimits, ImageSource, PreparedImage, prepare_image
+from ..settings import DEFAULT_MODEL, Settings
+from ..text.messages import msg, text
 
 if TYPE_CHECKING:  # imported where it is started: FastAPI takes half a second to import
-    from .simulator import SimulatorServer
+    from ..simulator import SimulatorServer
 
 #: The bearer token the app presents to its own simulator; not a secret, never a real key.
 OFFLINE_TOKEN = "offline-demo"
@@ -91,7 +91,7 @@ _simulator: SimulatorServer | None = None
 
 def shared_simulator(settings: Settings) -> SimulatorServer:
     """The process's offline simulator, started on first use on a free loopback port."""
-    from .simulator import SimulatorConfig, SimulatorServer
+    from ..simulator import SimulatorConfig, SimulatorServer
 
     global _simulator
     with _simulator_lock:

@@ -14,9 +14,9 @@ from typing import Literal
 
 from PIL import Image, ImageChops, PngImagePlugin
 
-from .errors import ImageError, InputError
+from ..errors import ImageError, InputError
+from ..text.messages import Msg, msg
 from .images import ImageSource, prepare_image
-from .messages import Msg, msg
 
 GarmentKind = Literal["top", "bottom", "one-piece"]
 GARMENTS_KEY = "kolors-garments"

@@ -24,12 +24,9 @@ from typing import Any, Literal, TypeVar
 import requests
 from PIL import Image, ImageOps
 
-from . import callback_inbox, ownership, workfiles
-from .callback_inbox import Inbox
-from .callbacks import check_callback_url
-from .capacity import Capacity, Place, Ticket
-from .client import TryOnClient, failure_reason, wait_timeout_error
-from .errors import (
+from ..api.client import TryOnClient, failure_reason, wait_timeout_error
+from ..api.models import Task
+from ..errors import (
     ImageError,
     InputError,
     NetworkError,
@@ -41,16 +38,19 @@ from .errors import (
     api_error,
     redact_json,
 )
-from .i18n import Language
-from .images import ImageLimits, ImageSource, limit_malloc_arenas, prepare_image
-from .limits import limiter_for
+from ..hosting import callback_inbox, ownership, workfiles
+from ..hosting.callback_inbox import Inbox
+from ..hosting.callback_urls import check_callback_url
+from ..hosting.capacity import Capacity, Place, Ticket
+from ..hosting.limits import limiter_for
+from ..hosting.netpolicy import download
+from ..pictures.images import ImageLimits, ImageSource, limit_malloc_arenas, prepare_image
+from ..pictures.outfit import check_combination, compose_outfit
+from ..settings import DEFAULT_MODEL, MODELS, Settings, ensure_state_dir
+from ..text.i18n import Language
+from ..text.messages import Code, Msg, msg
 from .lookbook import Backoff, Follow, Garment, LookItem, run_lookbook, write_zip
-from .messages import Code, Msg, msg
-from .models import Task
-from .netpolicy import download
-from .outfit import check_combination, compose_outfit
 from .service import make_client, prepare_submission, submission_of
-from .settings import DEFAULT_MODEL, MODELS, Settings, ensure_state_dir
 
 log = logging.getLogger(__name__)
 

@@ -21,10 +21,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from .errors import RateLimitError, TryOnError, api_says
-from .limits import LimitExceededError
-from .messages import Msg, msg
-from .models import Task
+from ..api.models import Task
+from ..errors import RateLimitError, TryOnError, api_says
+from ..hosting.limits import LimitExceededError
+from ..text.messages import Msg, msg
 
 log = logging.getLogger(__name__)
 

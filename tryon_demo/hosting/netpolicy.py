@@ -19,9 +19,9 @@ from urllib.parse import urlsplit
 
 import requests
 
-from .errors import UnsafeURLError
-from .messages import msg
-from .transfer import bounded_request, mount_bounded
+from ..api.transfer import bounded_request, mount_bounded
+from ..errors import UnsafeURLError
+from ..text.messages import msg
 
 #: Result images are a few MB; anything far larger is not one.
 DOWNLOAD_MAX_BYTES = 40 * 1024 * 1024

@@ -4,7 +4,8 @@ A per-visitor and a global sliding-window rate, and a daily cap that resets at m
 All are off unless configured (an offline public deployment gets defaults, see
 :func:`limiter_for`). They guard the owner's key: a visitor who brings their own key spends
 their own credits and is not counted. A visitor is whatever key the caller passes, in the app
-the client address (:func:`tryon_demo.access.visitor_key`), never something the client picks.
+the client address (:func:`tryon_demo.hosting.access.visitor_key`), never something the client
+picks.
 The day's count is kept in a file in the state folder, so a restart does not reset it.
 """
 
@@ -18,12 +19,11 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ConfigurationError, TryOnError
-from .messages import msg
-from .settings import Settings, ensure_state_dir
+from ..errors import TryOnError
+from ..settings import Rate, Settings, ensure_state_dir
+from ..text.messages import msg
 
 log = logging.getLogger(__name__)
 
@@ -40,37 +40,6 @@ class LimitExceededError(TryOnError):
 
     kind = "limit_reached"
     retryable = True
-
-
-@dataclass(frozen=True)
-class Rate:
-    """``count`` submissions per ``seconds``; ``count == 0`` means unlimited."""
-
-    count: int
-    seconds: float
-
-    @classmethod
-    def parse(cls, text: str | None, name: str) -> Rate:
-        """``"5/minute"``, ``"100/hour"``, ``"3/30s"`` or empty (unlimited)."""
-        if not text or not text.strip():
-            return cls(0, 60)
-        units = {"s": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
-        units["day"] = 86400
-        try:
-            count_text, per = text.strip().lower().split("/", 1)
-            count = int(count_text)
-            per = per.strip()
-            number = "".join(ch for ch in per if ch.isdigit() or ch == ".")
-            unit = per[len(number) :].strip() or "s"
-            seconds = (float(number) if number else 1.0) * units[unit]
-        except (ValueError, KeyError):
-            raise ConfigurationError(msg("limits.bad_rate", name=name, text=repr(text))) from None
-        if count < 0 or seconds <= 0:
-            raise ConfigurationError(msg("limits.rate_not_positive", name=name, text=repr(text)))
-        return cls(count, seconds)
-
-    def __str__(self) -> str:
-        return f"{self.count} per {self.seconds:g} s"
 
 
 class SlidingWindows:

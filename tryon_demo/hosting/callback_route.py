@@ -6,7 +6,7 @@ token a run is waiting on, once per task state. Everything else gets a bare 404,
 wrong method, a wrong token or a bad body, so it tells a prober nothing. Refusals are counted per
 client address: an address refused too often gets 429 until its window passes, which makes
 guessing tokens hopeless. An accepted callback only wakes the waiting run (see
-:mod:`tryon_demo.callback_inbox`); the run confirms with its own status query.
+:mod:`tryon_demo.hosting.callback_inbox`); the run confirms with its own status query.
 """
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
+from ..settings import Rate
 from . import access
 from .callback_inbox import CALLBACK_PREFIX, TOKEN_PATTERN, Inbox
-from .limits import Rate, SlidingWindows
+from .limits import SlidingWindows
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .errors import UnexpectedResponseError, api_error
-from .messages import Msg, msg
+from ..errors import UnexpectedResponseError, api_error
+from ..text.messages import Msg, msg
 
 TaskStatus = Literal["submitted", "processing", "succeed", "failed"]
 TASK_STATUSES: frozenset[str] = frozenset({"submitted", "processing", "succeed", "failed"})

@@ -1,6 +1,6 @@
 """Which language a visitor reads, and the page's texts in it.
 
-Messages are keyed data (:mod:`tryon_demo.messages`) rendered from one catalogue per language
+Messages are keyed data (:mod:`tryon_demo.text.messages`) rendered from one catalogue per language
 in ``tryon_demo/locales``; nothing here parses English back. The visitor's language is the one
 they picked on the page (remembered by their browser) or else their browser's
 ``Accept-Language``. The page's fixed labels come from the same catalogues (the ``ui.`` keys),
@@ -9,7 +9,6 @@ handed to ``gr.I18n`` by :func:`ui_translations`. Nothing here knows about Gradi
 
 from __future__ import annotations
 
-from .errors import TryOnError
 from .messages import Msg, catalogue, languages, meta, render, text
 
 Language = str  # a catalogue's name: "en", "zh", ...
@@ -53,11 +52,6 @@ def translate(value: Msg | str, lang: Language) -> str:
     """``value`` in ``lang``: a :class:`Msg` is rendered from the catalogue; a plain string is
     shown as it is (it was never a key, so there is nothing to look up)."""
     return render(value, lang)
-
-
-def error_text(error: TryOnError, lang: Language) -> str:
-    """An error's message in ``lang``, with the API's request_id when there is one."""
-    return error.render(lang)
 
 
 def language_choices() -> list[tuple[str, Language]]:

@@ -31,8 +31,8 @@ from starlette.middleware import Middleware
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..settings import Settings
 from .callback_inbox import CALLBACK_PREFIX, TOKEN_PATTERN
-from .settings import Settings
 
 #: Routes that answer without the password: the login page, its assets and its own questions.
 PUBLIC_PATHS = frozenset(

@@ -1,6 +1,6 @@
 """Benchmark: what the app adds on top of the API, measured side by side.
 
-``python -m tryon_demo.bench`` prints a table (each figure a median over repeated runs) and
+``python -m benchmarks.bench`` prints a table (each figure a median over repeated runs) and
 PASS/FAIL lines for the targets in BENCHMARKS.md. It starts the simulator and the app as
 separate processes on loopback, like the real deployment where the API renders elsewhere.
 ``--quick`` uses fewer repetitions and sessions; ``--only queue,cold`` runs some sections.
@@ -31,8 +31,8 @@ import numpy as np
 import requests
 from PIL import Image, ImageDraw, ImageFilter
 
-from .images import ImageLimits, prepare_image
-from .simulator import SimulatorConfig, SimulatorServer
+from tryon_demo.pictures.images import ImageLimits, prepare_image
+from tryon_demo.simulator import SimulatorConfig, SimulatorServer
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKING_SIDE = 1024  # the model's working size: what "no visible loss" is judged at
@@ -107,8 +107,8 @@ def median_ms(call: Callable[[], object], repeat: int) -> float:
 _PEAK_CHILD = """
 import sys, json
 from pathlib import Path
-from tryon_demo.bench import naive_prepare
-from tryon_demo.images import ImageLimits, prepare_image
+from benchmarks.bench import naive_prepare
+from tryon_demo.pictures.images import ImageLimits, prepare_image
 
 def status(key):
     for line in open("/proc/self/status"):
@@ -855,7 +855,7 @@ def bench_memory(inputs: dict[str, Path], rows: list[Row], checks: dict[str, boo
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tryon_demo.bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer repetitions and sessions")
     parser.add_argument("--task-seconds", type=float, default=3.0)
     parser.add_argument(
