@@ -47,6 +47,9 @@ class SimTask:
     render_key: bytes | None = None
     #: Set once the result is rendered (a task is listed before, so limits hold at once).
     rendered: threading.Event = field(default_factory=threading.Event, repr=False)
+    #: What the task's ``task_status_msg`` says once it has ended, when something must be
+    #: said (the photo could not take the garment, or could not be read at all).
+    note: str | None = None
 
     @property
     def uses_links(self) -> bool:
@@ -85,6 +88,19 @@ class RenderStore:
         return len(self._items)
 
 
+class BoundedNotes(OrderedDict[bytes, str | None]):
+    """Notes by render key, the oldest forgotten past ``most`` (a note is a sentence)."""
+
+    def __init__(self, most: int = 4096) -> None:
+        super().__init__()
+        self.most = most
+
+    def __setitem__(self, key: bytes, value: str | None) -> None:
+        super().__setitem__(key, value)
+        while len(self) > self.most:
+            self.popitem(last=False)
+
+
 class Simulator:
     """The simulated API's state: its tasks, its fault dice and its clock."""
 
@@ -97,6 +113,8 @@ class Simulator:
         self.creates_received = 0
         self.callbacks_sent: list[dict[str, Any]] = []
         self.renders = RenderStore(self.config.max_result_bytes)
+        #: A rendered result's note (why the garment was not put on), by the render's key.
+        self.notes: BoundedNotes = BoundedNotes()
         self.dice = FaultDice(self.config.faults.seed)
         self._callback_jobs: set[asyncio.Task[None]] = set()
 
@@ -154,9 +172,11 @@ class Simulator:
         status, updated = self.status(task, now)
         message = ""
         if status == "failed":
-            message = self.config.faults.fail_message
+            message = task.note or self.config.faults.fail_message
         elif status == "succeed" and task.uses_links:
             message = URL_NOTE
+        elif status == "succeed" and task.note:
+            message = task.note
         if echo:
             message = f"{message} {echo}".strip()
         result: dict[str, Any] = {"images": []}
