@@ -117,6 +117,23 @@ class Simulator:
         self.notes: BoundedNotes = BoundedNotes()
         self.dice = FaultDice(self.config.faults.seed)
         self._callback_jobs: set[asyncio.Task[None]] = set()
+        #: While held (see :meth:`hold`), the moment the tasks' clock stopped (ms).
+        self.held_since: int | None = now_ms() if self.config.hold_tasks else None
+
+    # --- holding time still, for tests -------------------------------------------------
+
+    def hold(self) -> None:
+        """Stop the tasks' clock: no task moves on (a task created now stays submitted)
+        until :meth:`release`. Tests use it to act while tasks are surely still running,
+        however slow the machine, instead of racing a timer."""
+        with self.lock:
+            if self.held_since is None:
+                self.held_since = now_ms()
+
+    def release(self) -> None:
+        """Let the tasks' clock run again (tasks past their time end at once)."""
+        with self.lock:
+            self.held_since = None
 
     @property
     def faults_fired(self) -> int:
@@ -157,6 +174,9 @@ class Simulator:
     def status(self, task: SimTask, now: int | None = None) -> tuple[str, int]:
         """The task's status at ``now`` (ms) and when it last changed (ms)."""
         now = now_ms() if now is None else now
+        held = self.held_since
+        if held is not None:
+            now = min(now, held)
         processing_at, done_at = self._milestones()
         elapsed = (now - task.created_at) / 1000
         if elapsed < processing_at:
@@ -226,6 +246,8 @@ class Simulator:
             delay = task.created_at / 1000 + moment - time.time()
             if delay > 0:
                 await asyncio.sleep(delay)
+            while self.held_since is not None and self.held_since < task.created_at + moment * 1000:
+                await asyncio.sleep(0.05)  # held: this status change has not happened yet
             body = self.task_object(task, base_url, now=task.created_at + round(moment * 1000) + 1)
             if self.config.faults.drop_callbacks:
                 continue
