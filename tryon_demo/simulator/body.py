@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from .outline import Box, face_colour, find_face, silhouette, skin_like, skin_rule
+from .outline import Box, face_colour, face_skin, find_face, silhouette, skin_like, skin_rule
 
 #: Parts are found on a copy this tall (the result's masks are scaled back up).
 _WORK_HEIGHT = 450
@@ -97,6 +97,8 @@ def find_body(person: Image.Image) -> Body:
     if face is None:
         return _nobody(person.size)
     colour = face_colour(channels, any_skin, face)
+    if colour is not None:  # found again on the face's own colour: hair is no face
+        face = find_face(outline, face_skin(channels, colour)) or face
     skin = skin_like(channels, colour) if colour is not None else any_skin
     work = _measure(channels, outline, skin, face, small.size)
     return _scaled(work, person.size)

@@ -52,17 +52,22 @@ class Canvas:
         #: face or the neck. Each garment also keeps to the body or, a skirt, between the legs.
         # The arms' outline is a pixel or two wider than the mask found on a smaller copy.
         radius = max(1.0, 0.045 * body.head)
-        self.arm_zones = [_blur(arm.mask.astype(np.float32), radius) > 0.02 for arm in body.arms]
+        self.arm_zones = [_grown(arm.mask, radius) for arm in body.arms]
         grown = np.logical_or.reduce(self.arm_zones) if self.arm_zones else self.arms
         self.free = (~grown & _below(body, height, width)).astype(np.float32)
 
     def lay(self, colour: np.ndarray, alpha: np.ndarray) -> None:
-        """Lay a garment over what is already worn."""
+        """Lay a garment over what is already worn (worked on the rows it covers)."""
+        rows = np.flatnonzero(alpha.any(axis=1))
+        if not len(rows):
+            return
+        band = slice(rows[0], rows[-1] + 1)
+        colour, alpha = colour[band], alpha[band]
         if self.shade is not None:
-            colour = colour * self.shade[..., None]
+            colour = colour * self.shade[band][..., None]
         over = alpha[..., None]
-        self.colour = colour * over + self.colour * (1 - over)
-        self.alpha = alpha + self.alpha * (1 - alpha)
+        self.colour[band] = colour * over + self.colour[band] * (1 - over)
+        self.alpha[band] = alpha + self.alpha[band] * (1 - alpha)
 
 
 def dress(person: Image.Image, pieces: list[Piece], body: Body, fitted: bool) -> Image.Image:
@@ -83,17 +88,38 @@ def dress(person: Image.Image, pieces: list[Piece], body: Body, fitted: bool) ->
 
 def _composite(rgb: np.ndarray, canvas: Canvas, body: Body) -> Image.Image:
     alpha = canvas.alpha
-    if not alpha.any():
+    rows, cols = np.flatnonzero(alpha.any(axis=1)), np.flatnonzero(alpha.any(axis=0))
+    if not len(rows):
         return Image.fromarray(rgb.astype(np.uint8))
     h = body.head
-    soft = _blur(alpha, max(0.5, 0.006 * h)) * canvas.reach
+    # Soft edges and the shadow are worked on the garment's box only: a part of the frame.
+    pad = round(max(4.0, 0.12 * h))
+    height, width = alpha.shape
+    y0, y1 = max(0, rows[0] - pad), min(height, rows[-1] + 1 + pad)
+    x0, x1 = max(0, cols[0] - pad), min(width, cols[-1] + 1 + pad)
+    box = (slice(y0, y1), slice(x0, x1))
+    person, reach = canvas.person[box], canvas.reach[box]
+    soft = np.minimum(_blur(alpha[box], max(0.5, 0.006 * h)), reach)
     # A light shadow the garment casts on the body just below and beside its edges.
-    shadow = _blur(alpha, max(1.0, 0.025 * h))
-    shift = max(1, round(0.02 * h))
-    shadow = np.roll(shadow, shift, axis=0) * 0.22 * canvas.person * (1 - soft)
-    out = rgb * (1 - shadow[..., None])
-    out = canvas.colour * soft[..., None] + out * (1 - soft[..., None])
+    shadow = _blur(alpha[box], max(1.0, 0.025 * h))
+    shadow = np.roll(shadow, max(1, round(0.02 * h)), axis=0) * 0.22 * person * (1 - soft)
+    out = rgb.copy()
+    part = rgb[box] * (1 - shadow[..., None])
+    out[box] = canvas.colour[box] * soft[..., None] + part * (1 - soft[..., None])
     return Image.fromarray(np.clip(out + 0.5, 0, 255).astype(np.uint8))
+
+
+def _grown(mask: np.ndarray, radius: float) -> np.ndarray:
+    """``mask`` widened by about ``radius`` pixels (worked on its own box only)."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    grown = np.zeros_like(mask)
+    if not len(rows):
+        return grown
+    pad = round(3 * radius) + 2
+    y0, y1 = max(0, rows[0] - pad), min(mask.shape[0], rows[-1] + 1 + pad)
+    x0, x1 = max(0, cols[0] - pad), min(mask.shape[1], cols[-1] + 1 + pad)
+    grown[y0:y1, x0:x1] = _blur(mask[y0:y1, x0:x1].astype(np.float32), radius) > 0.02
+    return grown
 
 
 def _blur(values: np.ndarray, radius: float) -> np.ndarray:
@@ -104,14 +130,27 @@ def _blur(values: np.ndarray, radius: float) -> np.ndarray:
 def _shading(rgb: np.ndarray, head: float, person: np.ndarray) -> np.ndarray:
     """The photo's light and folds: each pixel's brightness against its surroundings on the
     body (the backdrop beside it and large changes of colour, a belt, a hem, are not folds:
-    the range is kept narrow)."""
+    the range is kept narrow). Worked at half size: folds are broader than a pixel."""
+    height, width = person.shape
+    half = (max(1, width // 2), max(1, height // 2))
     luma = rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
-    radius = max(2.0, 0.15 * head)
-    local = _blur(luma * person / 255, radius) * 255
-    weight = _blur(person, radius)
-    ratio = (luma + 12) / (local / np.maximum(weight, 0.05) + 12)
-    shade: np.ndarray = np.clip(ratio, 0.74, 1.2)
-    return shade
+    small = _resized(luma / 255, half)
+    body = _resized(person, half)
+    radius = max(1.0, 0.075 * head)
+    local = _blur(small * body, radius)
+    weight = _blur(body, radius)
+    ratio = (small * 255 + 12) / (local / np.maximum(weight, 0.05) * 255 + 12)
+    # Softened, so a dark pair of shorts under a light top darkens its hem only a little; off
+    # the body (a skirt's flare over the backdrop) the fabric is as photographed.
+    shade = 1 + (np.clip(ratio, 0.7, 1.25) ** 0.75 - 1) * body
+    full: np.ndarray = _resized(shade / 2, (width, height)) * 2
+    return full
+
+
+def _resized(values: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """0..1 values resized (bilinear) to ``size`` (width, height)."""
+    image = Image.fromarray(np.clip(values * 255 + 0.5, 0, 255).astype(np.uint8))
+    return np.asarray(image.resize(size, Image.Resampling.BILINEAR), dtype=np.float32) / 255
 
 
 def _below(body: Body, height: int, width: int) -> np.ndarray:
@@ -288,7 +327,7 @@ def _sleeves(
         texture = fabric[(down * 31).astype(int), (across * 15).astype(int)]
         colour = np.zeros_like(canvas.colour)
         alpha = np.zeros_like(canvas.alpha)
-        colour[ys, xs] = 0.5 * texture + 0.5 * solid
+        colour[ys, xs] = 0.8 * texture + 0.2 * solid
         alpha[ys, xs] = canvas.person[ys, xs] * _below(body, height, width)[ys, xs]
         canvas.lay(colour, alpha)
 
@@ -315,6 +354,9 @@ def _place_bottom(canvas: Canvas, piece: Piece) -> None:
     edges = _lower_edges(canvas, rows)
     where = canvas.person if piece.legs else _between(canvas, rows, edges)
     span = (0.0, float(image.width))
+    if not piece.legs:  # a skirt keeps its own flare, as photographed, on either model
+        _place(canvas, piece, rows, top, (scale, scale_y), span, edges, where, False)
+        return
     if piece.legs and canvas.fitted:
         crotch = min(max(round(body.crotch_y), rows[0] if len(rows) else 0), height)
         upper, lower = rows[rows < crotch], rows[rows >= crotch]
@@ -370,14 +412,13 @@ def _lower_width(canvas: Canvas, y: int) -> float:
 
 
 def _between(canvas: Canvas, rows: np.ndarray, edges: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """The body, and between the outer edges on ``rows`` (a skirt hides the gap between
-    the legs)."""
+    """Where a skirt may go: over the waist's outline, and from the hips down wherever its
+    own outline reaches (it hides the gap between the legs and flares over the backdrop as a
+    skirt does in a photo), except over the arms and hands."""
     where = canvas.person.copy()
     left, right = edges
     inside = (canvas.xs[None, :] >= left[:, None]) & (canvas.xs[None, :] < right[:, None])
-    # Over the tops of the thighs only: lower, a long skirt falls along the legs' outline
-    # (where legs stand apart the backdrop between them stays as it was).
-    inside &= (rows <= canvas.body.crotch_y + 0.8 * canvas.body.head)[:, None]
+    inside |= (rows >= canvas.body.belt_y + 0.3 * canvas.body.head)[:, None]
     where[rows] = np.maximum(where[rows], inside)
     return where
 

@@ -127,6 +127,14 @@ def _fill_small_holes(mask: np.ndarray, most: int) -> np.ndarray:
     smaller than ``most`` pixels; a gap open to the picture's edge (between legs that part at
     the feet, between an arm and the body) stays backdrop."""
     height, width = mask.shape
+
+    def between(m: np.ndarray, axis: int) -> np.ndarray:
+        ahead = np.maximum.accumulate(m, axis=axis)
+        behind = np.flip(np.maximum.accumulate(np.flip(m, axis=axis), axis=axis), axis=axis)
+        return ahead & behind
+
+    if not (between(mask, 0) & between(mask, 1) & ~mask).any():
+        return mask  # nothing enclosed at all: no need to label the backdrop
     runs, roots = _connected(~mask)
     area: dict[int, int] = {}
     open_to_edge: set[int] = set()
@@ -176,7 +184,7 @@ def find_face(person: np.ndarray | None, skin: np.ndarray) -> Box | None:
         region[crown : min(height, crown + round(3.0 * max(head_w, 8)))] = True
         candidates = skin & person & region
     else:
-        crown = 0
+        crown, head_w = 0, 0.0
         candidates = skin.copy()
         candidates[height // 2 :] = False
     if candidates.sum() < 30:
@@ -193,7 +201,14 @@ def find_face(person: np.ndarray | None, skin: np.ndarray) -> Box | None:
     first = int(starts[0])
     # The face ends at its chin: where the skin has narrowed most of the way to the neck
     # (the narrowest rows below it), or where it widens into skin-coloured clothes.
-    peak_y = first + int(np.argmax(extent[first : first + max(8, height // 8)]))
+    # The face's widest row, looked for within about a head's height (not the shoulders').
+    reach = round(1.1 * head_w) if head_w > 8 else max(8, height // 8)
+    end = min(height - 3, first + max(4, reach))
+    for y in range(first + 4, end):  # bare shoulders widen the skin at once: not the face
+        if extent[y : y + 3].min() > 1.3 * extent[first:y].max():
+            end = y
+            break
+    peak_y = first + int(np.argmax(extent[first:end]))
     peak = float(extent[peak_y])
     window = extent[round(peak_y + 0.3 * peak) : round(peak_y + 1.3 * peak)]
     window = window[window > 0]
@@ -208,7 +223,10 @@ def find_face(person: np.ndarray | None, skin: np.ndarray) -> Box | None:
     left = int(np.percentile(lefts[face_rows][present[face_rows]], 10))
     right = int(np.percentile(rights[face_rows][present[face_rows]], 90))
     head = max(chin - crown, round(1.2 * peak))
-    chin = crown + min(head, round(1.7 * peak))
+    # A head is about 1.2-1.3 times as tall as it is wide (hair included): long hair hiding
+    # the neck must not stretch it down to the shoulders.
+    most = min(1.7 * peak, 1.35 * head_w) if head_w > 8 else 1.7 * peak
+    chin = crown + min(head, round(most))
     pad = round(0.08 * (right - left))
     return (left - pad, crown, right + pad, chin)
 
@@ -216,12 +234,22 @@ def find_face(person: np.ndarray | None, skin: np.ndarray) -> Box | None:
 def face_colour(
     rgb: list[np.ndarray], skin: np.ndarray, box: Box
 ) -> tuple[float, float, float] | None:
+    """The face's skin colour (Y, Cr, Cb): the brighter half of the skin-coloured pixels in
+    its box (brown hair passes the chroma rule too, and is darker than the skin it frames)."""
     x0, y0, x1, y1 = (max(0, v) for v in box)
     y, cr, cb = _ycrcb([c[y0:y1, x0:x1] for c in rgb])
     inside = skin[y0:y1, x0:x1]
     if inside.sum() < 20:
         return None
+    inside &= y >= np.median(y[inside])
     return float(np.median(y[inside])), float(np.median(cr[inside])), float(np.median(cb[inside]))
+
+
+def face_skin(rgb: list[np.ndarray], colour: tuple[float, float, float]) -> np.ndarray:
+    """Skin as bright as a lit face of this colour: what the face is found on (hair, even
+    brown, is darker; shadowed skin elsewhere is found by :func:`skin_like`)."""
+    y, _, _ = _ycrcb(rgb)
+    return skin_like(rgb, colour) & (y >= 0.7 * colour[0])
 
 
 def _head_of(person: np.ndarray) -> Box | None:
