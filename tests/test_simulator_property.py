@@ -41,6 +41,21 @@ def pictures(draw: st.DrawFn) -> tuple[bytes, str]:
     mode = draw(st.sampled_from(modes))
     image = Image.new("RGB", size, draw(colours))
     pen = ImageDraw.Draw(image)
+    if draw(st.booleans()):  # a figure: head, neck, shoulders, arms, legs, of any build
+        w, h = size
+        x, top = draw(st.floats(0.2, 0.8)) * w, draw(st.floats(0.0, 0.3)) * h
+        head = draw(st.floats(0.04, 0.3)) * h
+        skin, cloth = draw(colours), draw(colours)
+        pen.ellipse((x - 0.37 * head, top, x + 0.37 * head, top + head), fill=skin)
+        neck = top + head * draw(st.floats(0.8, 1.6))
+        pen.rectangle((x - 0.2 * head, top + 0.8 * head, x + 0.2 * head, neck), fill=skin)
+        half = head * draw(st.floats(0.3, 1.3))
+        pen.rectangle((x - half, neck, x + half, neck + 3 * head), fill=cloth)
+        for side in (-1, 1):
+            pen.line([(x + side * half, neck), (x + side * half * 1.2, neck + 2.6 * head)],
+                     fill=skin, width=max(1, round(0.3 * head)))  # fmt: skip
+            leg = sorted((x, x + side * 0.9 * half))
+            pen.rectangle((leg[0], neck + 3 * head, leg[1], neck + 6.5 * head), fill=draw(colours))
     for kind, (a, b, c, d), colour in draw(shapes):
         box = sorted((a * size[0], c * size[0])), sorted((b * size[1], d * size[1]))
         corners = (box[0][0], box[1][0], box[0][1], box[1][1])
@@ -66,7 +81,7 @@ def server() -> Iterator[SimulatorServer]:
 
 
 @settings(
-    max_examples=30,
+    max_examples=40,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
