@@ -31,7 +31,7 @@ import numpy as np
 import requests
 from PIL import Image, ImageDraw, ImageFilter
 
-from tryon_demo.pictures.images import ImageLimits, prepare_image
+from tryon_demo.pictures import ImageLimits, prepare_image
 from tryon_demo.simulator import SimulatorConfig, SimulatorServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -108,7 +108,7 @@ _PEAK_CHILD = """
 import sys, json
 from pathlib import Path
 from benchmarks.bench import naive_prepare
-from tryon_demo.pictures.images import ImageLimits, prepare_image
+from tryon_demo.pictures import ImageLimits, prepare_image
 
 def status(key):
     for line in open("/proc/self/status"):

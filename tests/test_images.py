@@ -16,8 +16,8 @@ from PIL import Image, ImageDraw
 from tests import pictures
 from tryon_demo.errors import ImageError
 from tryon_demo.flow.service import prepare_submission
-from tryon_demo.pictures import images
-from tryon_demo.pictures.images import API_MAX_BYTES, ImageLimits, PreparedImage, prepare_image
+from tryon_demo.pictures import ImageLimits, PreparedImage, prepare, prepare_image
+from tryon_demo.pictures.rules import API_MAX_BYTES
 from tryon_demo.settings import Settings
 
 
@@ -827,7 +827,7 @@ class SteppedClock:
 def test_the_report_gives_the_elapsed_milliseconds_to_two_decimals(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(images, "time", SteppedClock(100.0, 100.1234567))
+    monkeypatch.setattr(prepare, "time", SteppedClock(100.0, 100.1234567))
     assert prepare_image("https://a.example/p.jpg").report.elapsed_ms == 123.46
 
 

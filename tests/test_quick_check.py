@@ -10,7 +10,8 @@ from PIL import Image, ImageFile
 
 from tests import pictures
 from tryon_demo.errors import ImageError
-from tryon_demo.pictures.images import API_MAX_BYTES, ImageLimits, prepare_image, quick_check
+from tryon_demo.pictures import ImageLimits, prepare_image, quick_check
+from tryon_demo.pictures.rules import API_MAX_BYTES
 from tryon_demo.text.messages import msg
 
 

@@ -10,7 +10,7 @@ import gradio as gr
 from gradio.i18n import I18nData
 
 from ..errors import TryOnError
-from ..pictures.images import ImageLimits, quick_check
+from ..pictures import ImageLimits, quick_check
 from ..settings import MODELS
 from ..text.messages import msg, text
 from .common import (
