@@ -1,9 +1,10 @@
-"""Opening a picture and decoding it within budget.
+"""Opening a picture: its header read into a :class:`~.plan.Header` without decoding a pixel,
+the file proven whole, and its pixels decoded at the size the plan chose.
 
 Memory is bounded before any pixel is decoded: a PNG of a few hundred kilobytes can claim
-11000 x 10850 pixels and decode to half a gigabyte, so the size and colour mode in the header
-are held to a pixel and a decoded-bytes budget first (JPEGs are decoded at a reduced scale when
-that makes them fit). Every failure is an :class:`ImageError` that names the picture.
+11000 x 10850 pixels and decode to half a gigabyte, so the plan holds the size and colour mode
+in the header to a pixel and a decoded-bytes budget first. Every failure is an
+:class:`ImageError` that names the picture.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from __future__ import annotations
 import io
 import warnings
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError
 
 from ..errors import ImageError
 from ..text.messages import Msg, msg
+from .memory import decoding
+from .plan import IN_MEMORY, Header, Plan, bomb, check_budget, proof_draft
 from .rules import ImageLimits
 
 try:  # HEIC/HEIF phone photos, only where the optional decoder is installed.
@@ -25,9 +28,6 @@ except ImportError:  # pragma: no cover - depends on the machine
     pass
 
 _ORIENTATION_TAG = 0x0112
-#: Bytes Pillow keeps per pixel once decoded; every other mode (RGB, RGBA, CMYK, LA, I, F,
-#: 16-bit colour, which Pillow reduces to 8-bit RGB) takes four.
-_DECODED_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}
 
 
 def open_header(data: bytes, field: str | Msg, limits: ImageLimits) -> Image.Image:
@@ -45,55 +45,60 @@ def open_header(data: bytes, field: str | Msg, limits: ImageLimits) -> Image.Ima
     return image
 
 
-def check_budget(
-    image: Image.Image, claimed: tuple[int, int], field: str | Msg, limits: ImageLimits
-) -> None:
-    """Refuse, from the header alone, a picture whose decoding would take too much memory.
-
-    ``image.size`` is the size it will be decoded at (a JPEG's reduced scale), ``claimed`` the
-    size its file states, which the message quotes.
-    """
-    width, height = image.size
-    if width * height > limits.max_input_pixels:
-        raise bomb(field, claimed, limits)
-    needed = width * height * _DECODED_BYTES.get(image.mode, 4)
-    if needed > limits.max_decoded_bytes:
-        raise ImageError(
-            msg(
-                "image.memory_budget",
-                field=field,
-                width=claimed[0],
-                height=claimed[1],
-                mode=image.mode,
-                needed_mb=needed / 1e6,
-                most_mb=limits.max_decoded_bytes / 1e6,
-            ),
-            field=field,
-        )
-
-
-def _fits(size: tuple[int, int], mode: str, limits: ImageLimits) -> bool:
-    pixels = size[0] * size[1]
-    return (
-        pixels <= limits.max_input_pixels
-        and pixels * _DECODED_BYTES.get(mode, 4) <= limits.max_decoded_bytes
+def read_header(image: Image.Image, file_bytes: int | None, field: str | Msg) -> Header:
+    """What ``image``'s header says; ``file_bytes`` is ``None`` for a picture in memory."""
+    in_memory = file_bytes is None
+    return Header(
+        format=image.format or IN_MEMORY,
+        mode=image.mode,
+        size=image.size,
+        orientation=orientation(image),
+        colour_key="transparency" in image.info,
+        frames=1 if in_memory else _frames(image, field),
+        file_bytes=file_bytes,
+        # Pillow's draft is a no-op on a JPEG of several tiles (or one drafted already).
+        scalable=(
+            not in_memory
+            and image.format == "JPEG"
+            and isinstance(image, ImageFile.ImageFile)
+            and len(image.tile) == 1
+        ),
     )
 
 
-def jpeg_scale(image: Image.Image, wanted: tuple[int, int], limits: ImageLimits) -> None:
-    """Have the JPEG decoder work at the smallest of 1/1, 1/2, 1/4 and 1/8 scale that still
-    covers ``wanted``, or smaller when that would not fit the memory budget. Header only."""
-    width, height = image.size
-    factor = 1
-    for candidate in (2, 4, 8):
-        covers = width >= candidate * wanted[0] and height >= candidate * wanted[1]
-        current = (-(-width // factor), -(-height // factor))  # libjpeg rounds sides up
-        if not covers and _fits(current, image.mode, limits):
-            break
-        factor = candidate
-    if factor > 1:
-        # Pillow picks the largest scale whose result still covers the size asked for.
-        image.draft(None, (max(1, width // factor), max(1, height // factor)))
+def _frames(image: Image.Image, field: str | Msg) -> int:
+    try:
+        frames = getattr(image, "n_frames", 1)
+    except (OSError, EOFError, SyntaxError, ValueError, IndexError):
+        # Counting walks every frame's header; a GIF cut off inside one fails with IndexError.
+        raise damaged(field) from None
+    return frames if isinstance(frames, int) else 1
+
+
+def decode_as_planned(
+    image: Image.Image, plan: Plan, field: str | Msg, limits: ImageLimits
+) -> None:
+    """Have the decoder work at the plan's scale; the budget is checked again on the size the
+    decoder will really produce, in case it differs from the plan's."""
+    if plan.draft is not None:
+        image.draft(None, plan.draft)
+    if image.size != plan.decoded:
+        check_budget(image.size, image.mode, plan.header.size, field, limits)
+
+
+def prove_whole(image: Image.Image, data: bytes, field: str | Msg, limits: ImageLimits) -> None:
+    """Refuse a truncated or corrupted JPEG or PNG without a full decode, which would be thrown
+    away: a PNG's every chunk CRC up to IEND, a JPEG's every entropy-coded block read at 1/8
+    scale. Other formats are proven only by decoding them. Closes a JPEG's ``image``."""
+    if image.format == "PNG":
+        verify_png(data, field)
+    elif image.format == "JPEG":
+        claimed = image.size
+        image.draft(None, proof_draft(claimed))
+        check_budget(image.size, image.mode, claimed, field, limits)
+        with decoding(image.width * image.height, field):
+            load_pixels(image, field, limits)
+            image.close()
 
 
 def load_pixels(image: Image.Image, field: str | Msg, limits: ImageLimits) -> None:
@@ -128,24 +133,6 @@ def orientation(image: Image.Image) -> int:
     except Exception:  # noqa: BLE001 - a broken EXIF block must not stop an otherwise fine photo
         return 1
     return value if isinstance(value, int) and 1 <= value <= 8 else 1
-
-
-def bomb(field: str | Msg, size: tuple[int, int] | None, limits: ImageLimits) -> ImageError:
-    """The refusal of a picture over the pixel budget, quoting the size it claims if known."""
-    most_mp = limits.max_input_pixels / 1e6
-    if size is None:
-        return ImageError(msg("image.bomb", field=field, most_mp=most_mp), field=field)
-    return ImageError(
-        msg(
-            "image.bomb_claimed",
-            field=field,
-            width=size[0],
-            height=size[1],
-            mp=size[0] * size[1] / 1e6,
-            most_mp=most_mp,
-        ),
-        field=field,
-    )
 
 
 def damaged(field: str | Msg) -> ImageError:

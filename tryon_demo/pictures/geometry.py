@@ -4,24 +4,11 @@ refusal of one that is too small."""
 
 from __future__ import annotations
 
-from PIL import Image
-
 from ..errors import ImageError
 from ..text.messages import Msg, msg
 from .rules import ImageLimits
 
 _SWAPS_SIDES = frozenset({5, 6, 7, 8})
-#: What ``ImageOps.exif_transpose`` does per orientation; applied by hand so the picture can be
-#: shrunk first (a resized copy no longer carries the EXIF block the orientation came from).
-UPRIGHT: dict[int, Image.Transpose] = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}
 
 
 def upright_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:

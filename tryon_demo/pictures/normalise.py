@@ -1,5 +1,5 @@
-"""Normalising decoded pixels into the JPEG the API takes: turned upright, shrunk, flattened
-onto white or converted to 8-bit RGB, encoded, and made smaller until it fits the byte limit.
+"""Carrying out a plan on decoded pixels: shrunk, turned upright, flattened onto white or
+converted to 8-bit RGB, encoded as JPEG, and made smaller until it fits the byte limit.
 
 Large pictures are shrunk before any conversion copies them (transparent ones a strip at a
 time), and each step's input is closed as soon as its output exists, so a large picture is
@@ -11,10 +11,11 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
-from PIL import Image, ImageChops
+from PIL import Image
 
 from ..text.messages import Msg, msg
-from .geometry import UPRIGHT, stored_size, upright_size
+from .geometry import stored_size
+from .plan import HIGH_BIT_DEPTH, ColourStep, Plan
 from .rules import ImageLimits
 
 #: Modes whose pixels can be averaged as they are, so a large picture is shrunk before any
@@ -24,32 +25,35 @@ _SHRINK_FIRST = frozenset(
     {"L", "LA", "RGB", "RGBA", "RGBX", "CMYK", "YCbCr", "LAB", "HSV", "I", "F"}
     | {"I;16", "I;16B", "I;16L", "I;16N"}
 )
+#: What ``ImageOps.exif_transpose`` does per orientation; applied by hand so the picture can be
+#: shrunk first (a resized copy no longer carries the EXIF block the orientation came from).
+_UPRIGHT: dict[int, Image.Transpose] = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 
 @dataclass(frozen=True)
 class Normalised:
-    """The JPEG to send and its size."""
+    """The JPEG to send, its size, and the shrinks it took beyond the plan to fit the byte
+    limit (only ever with the long side unlimited)."""
 
     data: bytes
     size: tuple[int, int]
+    shrunk: tuple[Msg, ...] = ()
 
 
-def normalise(
-    image: Image.Image,
-    upright: tuple[int, int],
-    orientation: int,
-    target: tuple[int, int],
-    actions: list[Msg],
-    limits: ImageLimits,
-    *,
-    owned: bool,
-) -> Normalised:
-    """Turn the decoded ``image`` (stored as ``orientation`` says, ``upright`` when shown) into
-    a JPEG of ``target`` size, appending what was done to ``actions``.
+def normalise(image: Image.Image, plan: Plan, limits: ImageLimits, *, owned: bool) -> Normalised:
+    """Carry out ``plan`` on the decoded ``image``: a JPEG of ``plan.final_size``.
 
     With ``owned`` the caller's ``image`` is closed along the way; otherwise only the copies are.
     """
-    decoded_reduced = upright_size(image.size, orientation) != upright
+    orientation = plan.header.orientation
     work = image
 
     def step(new: Image.Image) -> None:
@@ -61,8 +65,7 @@ def normalise(
         work = new
 
     try:
-        transparent = None
-        stored_target = stored_size(target, orientation)
+        stored_target = stored_size(plan.final_size, orientation)
         if (
             work.size != stored_target
             and work.mode in _SHRINK_FIRST
@@ -75,90 +78,58 @@ def normalise(
             # 2 for a picture less than four times too large.
             factor = int(ratio / 2) if ratio >= 4 else int(ratio)
             if work.mode == "RGBA" and factor >= 2:
-                flat, transparent = _flatten_reduced(work, factor)
-                step(flat)
-                actions.append(
-                    msg("prep.flattened")
-                    if transparent
-                    else msg("prep.converted_mode", mode="RGBA")
-                )
-            elif work.mode in {"LA", "RGBA"}:
-                alpha = work.getchannel("A")
-                transparent = _has_transparency(alpha)  # judged on every pixel, not the shrunk
-                alpha.close()
+                step(_flatten_reduced(work, factor))
             step(work.resize(stored_target, Image.Resampling.LANCZOS, reducing_gap=3.0))
         if orientation != 1:
-            step(work.transpose(UPRIGHT[orientation]))
-            actions.append(msg("prep.upright", orientation=orientation))
-        step(_to_rgb(work, actions, transparent))
-        if work.size != target:
-            step(work.resize(target, Image.Resampling.LANCZOS))
-        if target != upright:  # reduced-size decoding may already have landed on the target
-            actions.append(
-                msg(
-                    "prep.downscaled_reduced" if decoded_reduced else "prep.downscaled",
-                    width=upright[0],
-                    height=upright[1],
-                    new_width=target[0],
-                    new_height=target[1],
-                )
-            )
+            step(work.transpose(_UPRIGHT[orientation]))
+        step(_to_rgb(work, plan.colour))
+        if work.size != plan.final_size:
+            step(work.resize(plan.final_size, Image.Resampling.LANCZOS))
         data = _encode_jpeg(work, limits.jpeg_quality)
+        shrunk: list[Msg] = []
         while len(data) > limits.max_output_bytes:
             # Only reachable with the long-side limit switched off: shrink until the API takes it.
             scale = (limits.max_output_bytes / len(data)) ** 0.5 * 0.95
             size = (max(1, round(work.width * scale)), max(1, round(work.height * scale)))
             step(work.resize(size, Image.Resampling.LANCZOS))
             data = _encode_jpeg(work, limits.jpeg_quality)
-            actions.append(msg("prep.shrunk", width=size[0], height=size[1]))
+            shrunk.append(msg("prep.shrunk", width=size[0], height=size[1]))
         final_size = work.size
     finally:
         if work is not image:
             work.close()
-    return Normalised(data, final_size)
+    return Normalised(data, final_size, tuple(shrunk))
 
 
-def _to_rgb(image: Image.Image, actions: list[Msg], transparent: bool | None = None) -> Image.Image:
-    """An RGB copy (or ``image`` itself when already RGB); ``transparent`` is what the alpha
-    channel said before a shrink, when the caller already knows."""
+def _to_rgb(image: Image.Image, colour: ColourStep) -> Image.Image:
+    """An 8-bit RGB copy made as ``colour`` says (or ``image`` itself when already RGB: a
+    transparent picture shrunk a strip at a time was flattened on the way)."""
     mode = image.mode
     if mode == "RGB" and "transparency" not in image.info:
         return image
-    if mode == "La":  # premultiplied: Pillow converts it only to LA
-        image = image.convert("LA")
-    if mode in {"I;16", "I;16B", "I;16L", "I;16N", "I", "F"}:
+    if colour == "high_bit_depth" and mode in HIGH_BIT_DEPTH:
         if mode == "I;16N":  # Pillow converts native-order pixels as if 8-bit: all black
             image = Image.frombytes("I;16", image.size, image.tobytes(), "raw", "I;16N")
         # Plain convert() clips 16-bit values at 255 and turns the photo white; scale instead.
         scale = 1 / 256 if mode.startswith("I;16") or mode == "I" else 255.0
-        image = image.convert("F").point(lambda v: v * scale).convert("L")
-        actions.append(msg("prep.high_bit_depth", mode=mode))
-        return image.convert("RGB")
-    has_alpha = (
-        mode in {"RGBA", "LA", "PA", "RGBa", "La"}
-        or (mode == "P" and "transparency" in image.info)
-        or (mode in {"1", "L", "RGB"} and "transparency" in image.info)
-    )
-    if has_alpha:
-        rgba = image if mode == "RGBA" else image.convert("RGBA")
+        return image.convert("F").point(lambda v: v * scale).convert("L").convert("RGB")
+    if colour == "flatten":
+        if mode == "La":  # premultiplied: Pillow converts it only to LA
+            image = image.convert("LA")
+        rgba = image if image.mode == "RGBA" else image.convert("RGBA")
         alpha = rgba.getchannel("A")
         flat = Image.new("RGB", rgba.size, (255, 255, 255))
         flat.paste(rgba, mask=alpha)
-        if transparent if transparent is not None else _has_transparency(alpha):
-            actions.append(msg("prep.flattened"))
-        else:
-            actions.append(msg("prep.converted_mode", mode=mode))
         if rgba is not image:
             rgba.close()
         alpha.close()
         return flat
-    actions.append(msg("prep.converted_mode", mode=mode))
     return image.convert("RGB")
 
 
-def _flatten_reduced(image: Image.Image, factor: int) -> tuple[Image.Image, bool]:
+def _flatten_reduced(image: Image.Image, factor: int) -> Image.Image:
     """An RGBA picture flattened onto white and box-averaged ``factor`` times smaller, a strip
-    of rows at a time, and whether any pixel was transparent.
+    of rows at a time.
 
     Pillow shrinks RGBA through a premultiplied copy of the whole picture, doubling the memory a
     large one takes; strips keep the extra to a few megabytes. Flattening onto white is linear in
@@ -167,23 +138,16 @@ def _flatten_reduced(image: Image.Image, factor: int) -> tuple[Image.Image, bool
     width, height = image.size
     out = Image.new("RGB", (-(-width // factor), -(-height // factor)))
     rows = factor * max(1, 64 // factor)  # a whole number of blocks, so strips join seamlessly
-    transparent = False
     for top in range(0, height, rows):
         strip = image.crop((0, top, width, min(height, top + rows)))
         alpha = strip.getchannel("A")
-        transparent = transparent or _has_transparency(alpha)
         flat = Image.new("RGB", strip.size, (255, 255, 255))
         flat.paste(strip, mask=alpha)
         reduced = flat.reduce(factor)
         out.paste(reduced, (0, top // factor))
         for part in (strip, alpha, flat, reduced):
             part.close()
-    return out, transparent
-
-
-def _has_transparency(alpha: Image.Image) -> bool:
-    """Whether any pixel of an alpha channel is less than fully opaque."""
-    return ImageChops.invert(alpha).getbbox() is not None
+    return out
 
 
 def _encode_jpeg(image: Image.Image, quality: int) -> bytes:

@@ -15,11 +15,11 @@ from dataclasses import asdict, dataclass, field
 from PIL import Image
 
 from ..text.messages import Msg, msg
-from .decoding import check_budget, jpeg_scale, load_pixels, open_header, orientation, verify_png
-from .geometry import check_min_side, stored_size, target_size, upright_size
+from .decoding import decode_as_planned, load_pixels, open_header, prove_whole, read_header
 from .memory import TRIM_AFTER_BYTES, decoding, return_memory
-from .normalise import Normalised, normalise
-from .rules import API_FORMATS, IMAGE_FIELD, ImageLimits
+from .normalise import normalise
+from .plan import Plan, plan_picture
+from .rules import IMAGE_FIELD, ImageLimits
 from .sources import Encoded, ImageSource, Link, SourceKind, read_source
 
 
@@ -93,124 +93,67 @@ def _prepare_bytes(
 ) -> PreparedImage:
     image = open_header(read.data, field, limits)
     try:
-        return _prepare_opened(image, read.data, read.kind, field, limits, started)
+        plan = plan_picture(read_header(image, len(read.data), field), limits, field)
+        if plan.passthrough:
+            prove_whole(image, read.data, field, limits)
+            return PreparedImage(
+                payload=_b64(read.data),
+                report=_report(plan, read.kind, read.data, (), started, plan.final_size),
+                data=read.data,
+            )
+        decode_as_planned(image, plan, field, limits)
+        with decoding(image.width * image.height, field):
+            try:
+                load_pixels(image, field, limits)
+                done = normalise(image, plan, limits, owned=True)
+            finally:
+                image.close()  # before the gate hands the freed memory back
     finally:
         image.close()  # frees the decoded pixels now, not whenever the collector runs
         if len(read.data) > TRIM_AFTER_BYTES:
             return_memory()  # a few MB a picture, many pictures: what was freed goes back
-
-
-def _prepare_opened(
-    image: Image.Image,
-    data: bytes,
-    kind: SourceKind,
-    field: str | Msg,
-    limits: ImageLimits,
-    started: float,
-) -> PreparedImage:
-    fmt = image.format or "unknown"
-    claimed = image.size
-    turned = orientation(image)
-    upright = upright_size(image.size, turned)
-    check_min_side(upright, field, limits)
-    target = target_size(upright, limits)
-    if (
-        fmt in API_FORMATS
-        and image.mode == "RGB"
-        and turned == 1
-        and target == upright
-        and len(data) <= limits.max_output_bytes
-    ):
-        # A truncated or corrupted file must not pass as-is, but proving it whole needs no
-        # full decode, which would be thrown away.
-        if fmt == "PNG":
-            check_budget(image, claimed, field, limits)
-            verify_png(data, field)  # every chunk's CRC, up to IEND, without inflating pixels
-        else:
-            # Reading every entropy-coded block proves a JPEG whole; scaling the decode to 1/8
-            # skips most of the pixel work.
-            image.draft(None, (max(1, upright[0] // 8), max(1, upright[1] // 8)))
-            check_budget(image, claimed, field, limits)
-            with decoding(image.width * image.height, field):
-                load_pixels(image, field, limits)
-                image.close()
-        report = PreparationReport(
-            source=kind,
-            original_format=fmt,
-            original_size=upright,
-            original_bytes=len(data),
-            final_format=fmt,
-            final_size=upright,
-            final_bytes=len(data),
-            actions=(msg("prep.as_is"),),
-            passthrough=True,
-            elapsed_ms=_ms_since(started),
-        )
-        return PreparedImage(payload=_b64(data), report=report, data=data)
-
-    actions: list[Msg] = []
-    if fmt not in API_FORMATS:
-        actions.append(msg("prep.converted_format", format=fmt))
-    if getattr(image, "n_frames", 1) > 1:
-        actions.append(msg("prep.first_frame"))
-    if fmt == "JPEG":
-        # Decoding at 1/2, 1/4 or 1/8 scale is several times faster and lighter than a full
-        # decode that would be thrown away by the resize below, and lets a JPEG too large to
-        # decode whole still fit the memory budget.
-        jpeg_scale(image, stored_size(target, turned), limits)
-        decoded = upright_size(image.size, turned)
-        if decoded[0] < target[0] or decoded[1] < target[1]:
-            target = decoded  # never scale back up what the budget made the decoder shrink
-    check_budget(image, claimed, field, limits)
-    with decoding(image.width * image.height, field):
-        try:
-            load_pixels(image, field, limits)
-            done = normalise(image, upright, turned, target, actions, limits, owned=True)
-        finally:
-            image.close()  # before the gate hands the freed memory back
-    return _report(done, kind, fmt, upright, len(data), actions, started)
+    return PreparedImage(
+        payload=_b64(done.data),
+        report=_report(plan, read.kind, done.data, done.shrunk, started, done.size),
+        data=done.data,
+    )
 
 
 def _prepare_pil(
     image: Image.Image, field: str | Msg, limits: ImageLimits, started: float
 ) -> PreparedImage:
-    check_budget(image, image.size, field, limits)
-    turned = orientation(image)
-    upright = upright_size(image.size, turned)
-    check_min_side(upright, field, limits)
-    target = target_size(upright, limits)
-    fmt = image.format or "in-memory"
-    actions: list[Msg] = []
+    plan = plan_picture(read_header(image, None, field), limits, field)
     with decoding(image.width * image.height, field):
         # The caller's picture is theirs: converted copies are closed, the original is not.
-        done = normalise(image, upright, turned, target, actions, limits, owned=False)
-    return _report(done, "pil", fmt, upright, None, actions, started)
+        done = normalise(image, plan, limits, owned=False)
+    return PreparedImage(
+        payload=_b64(done.data),
+        report=_report(plan, "pil", done.data, done.shrunk, started, done.size),
+        data=done.data,
+    )
 
 
 def _report(
-    done: Normalised,
+    plan: Plan,
     kind: SourceKind,
-    fmt: str,
-    upright: tuple[int, int],
-    original_bytes: int | None,
-    actions: list[Msg],
+    sent: bytes,
+    shrunk: tuple[Msg, ...],
     started: float,
-) -> PreparedImage:
-    if not actions:
-        actions.append(msg("prep.reencoded"))
-    report = PreparationReport(
+    final_size: tuple[int, int],
+) -> PreparationReport:
+    """The plan as carried out: its steps, and any shrink the byte limit still took."""
+    return PreparationReport(
         source=kind,
-        original_format=fmt,
-        original_size=upright,
-        original_bytes=original_bytes,
-        final_format="JPEG",
-        final_size=done.size,
-        final_bytes=len(done.data),
-        actions=tuple(actions),
-        passthrough=False,
+        original_format=plan.header.format,
+        original_size=plan.upright,
+        original_bytes=plan.header.file_bytes,
+        final_format=plan.final_format,
+        final_size=final_size,
+        final_bytes=len(sent),
+        actions=plan.actions + shrunk,
+        passthrough=plan.passthrough,
         elapsed_ms=_ms_since(started),
     )
-    return PreparedImage(payload=_b64(done.data), report=report, data=done.data)
 
 
 def _b64(data: bytes) -> str:

@@ -67,7 +67,13 @@ def read_source(
             if scheme == "data":
                 return _encoded(_decode_data_url(text, field), "bytes", field, limits)
             raise ImageError(msg("image.scheme", field=field, scheme=scheme), field=field)
-    return _encoded(_read_file(Path(source), field, limits), "file", field, limits)
+    return read_file(source, field, limits)
+
+
+def read_file(path: str | os.PathLike[str], field: str | Msg, limits: ImageLimits) -> Encoded:
+    """The bytes of the file at ``path``, refused by name when missing, a folder, unreadable,
+    empty or over the upload limit."""
+    return _encoded(_read_file(Path(path), field, limits), "file", field, limits)
 
 
 def _encoded(
