@@ -252,7 +252,10 @@ def bench_quick_check(
             (f"note for {name}", f"{note:.0f} ms", f"Run {run:.0f} ms", f"{note / run:.2f}x")
         )
         if name == "24 MP JPEG":
-            checks["the note for a 24 MP JPEG in <= 100 ms"] = note <= 100
+            # Proving a JPEG whole reads every block, as Run's decode does: never slower.
+            checks["the note for a 24 MP JPEG takes less time than Run"] = note < run
+        else:
+            checks[f"the note for a {name} takes under a fifth of Run's time"] = note < run / 5
 
 
 def bench_payload(inputs: dict[str, Path], rows: list[Row], checks: dict[str, bool]) -> None:
