@@ -193,9 +193,12 @@ def _rows(top: int, bottom: int, height: int) -> np.ndarray:
     return np.arange(max(0, top), min(height, max(top, bottom)))
 
 
-def _torso_edges(body: Body, rows: np.ndarray, least: float) -> tuple[np.ndarray, np.ndarray]:
-    """The torso's edges on ``rows``, filled from the nearest row that has them, and no wider
-    than the chest by much (across the shoulders the outline takes in the arms' tops)."""
+def _torso_edges(
+    body: Body, rows: np.ndarray, least: float, capped: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """The torso's edges on ``rows``, filled from the nearest row that has them; ``capped``,
+    no wider than the chest by much (across the shoulders the outline takes in the arms' tops,
+    which a top's shoulders cover and a dress's straps do not)."""
     left = body.torso_left[rows].astype(np.float32)
     right = body.torso_right[rows].astype(np.float32)
     known = (left >= 0) & (right - left > least)
@@ -205,6 +208,8 @@ def _torso_edges(body: Body, rows: np.ndarray, least: float) -> tuple[np.ndarray
     index = np.arange(len(rows))
     left = np.interp(index, index[known], left[known])
     right = np.interp(index, index[known], right[known])
+    if not capped:
+        return left, right
     most = 1.1 * body.torso_width(body.chest_y)
     middle, half = (left + right) / 2, np.minimum((right - left) / 2, most / 2)
     return middle - half, middle + half
@@ -435,7 +440,7 @@ def _place_one_piece(canvas: Canvas, piece: Piece) -> None:
     hem = min(top + image.height * scale, body.ankle_y)
     waist = body.belt_y
     upper = _rows(round(top), waist, height)
-    bodice = _torso_edges(body, upper, 0.5 * body.head)
+    bodice = _torso_edges(body, upper, 0.5 * body.head, capped=True)
     _place(
         canvas, piece, upper, top, (scale, scale), (lo, hi), bodice, canvas.person, canvas.fitted
     )
