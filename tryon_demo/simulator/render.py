@@ -84,7 +84,8 @@ def refusal(body: Body, pieces: list[Piece]) -> str | None:
 
 
 def _noted(image: Image.Image, note: str) -> Image.Image:
-    """The photo as it was, with ``note`` on a band across its middle."""
+    """The photo as it was, with ``note`` on a band just above the SIMULATED band (the
+    photo's middle stays in view)."""
     noted = image.copy()
     overlay = Image.new("RGBA", image.size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(overlay)
@@ -94,7 +95,7 @@ def _noted(image: Image.Image, note: str) -> Image.Image:
     lines = _wrap(note, max(16, int(width * 0.85 / (0.55 * size))))
     line_height = round(size * 1.35)
     band = line_height * len(lines) + 24
-    top = height // 2 - band // 2
+    top = max(0, height - max(48, height // 13) - band)
     draw.rectangle((0, top, width, top + band), fill=(20, 24, 33, 210))
     for number, line in enumerate(lines):
         y = top + 12 + number * line_height + line_height // 2
