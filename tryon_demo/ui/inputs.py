@@ -13,6 +13,7 @@ from ..errors import TryOnError
 from ..pictures.images import ImageLimits, quick_check
 from ..settings import MODELS
 from ..text.messages import msg, text
+from .a11y import example_names
 from .common import (
     ASSETS,
     PIECE_KINDS,
@@ -56,6 +57,7 @@ def build_person_column() -> tuple[OriginalImage, gr.Textbox, gr.Markdown]:
         examples_per_page=8,
         elem_id="people-examples",
     )
+    example_names(people)
     return image, link, note
 
 
@@ -73,6 +75,7 @@ def build_garment_column(person: tuple[OriginalImage, gr.Textbox, gr.Markdown]) 
         examples_per_page=8,
         elem_id="garment-examples",
     )
+    example_names(garments)
     with gr.Accordion(T("outfit"), open=False, elem_id="outfit"):
         gr.Markdown(T("outfit_help"), elem_classes="rules")
         with gr.Row():
