@@ -1,12 +1,13 @@
-"""What the page does for people on a keyboard or a screen reader where Gradio has no option
-for it: a hidden list of the examples' names, and a small script, explained where it is
-defined."""
+"""What the page does for people on a keyboard or a screen reader, and to keep a message in
+view, where Gradio has no option for it: a hidden list of the examples' names, and two small
+scripts, each explained where it is defined."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import gradio as gr
 
@@ -75,3 +76,31 @@ def example_names(paths: Sequence[str | Path]) -> gr.HTML:
 def example_key(path: str | Path) -> str:
     """The catalogue key (without ``ui.``) naming the example picture at ``path``."""
     return "example_" + Path(path).stem.replace("-", "_")
+
+
+def reveal_js(elem_id: str) -> str:
+    """A script that brings the element ``elem_id`` into view unless it is wholly in view
+    already: its bottom at the screen's bottom, so what stands above it (the result above the
+    status) shows too. Run after an action whose message lands far from the button pressed
+    (the composer and History both report in the status at the top of the page)."""
+    return r"""
+() => {
+  const el = document.getElementById(__ID__);
+  if (!el) return;
+  const box = el.getBoundingClientRect();
+  if (box.height === 0 || (box.top >= 0 && box.bottom <= window.innerHeight)) return;
+  const calm = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+  el.scrollIntoView({block: box.height < window.innerHeight ? "end" : "start",
+                     behavior: calm ? "auto" : "smooth"});
+}
+""".replace("__ID__", json.dumps(elem_id))
+
+
+def reveal_on(triggers: list[Any], elem_id: str) -> None:
+    """When any of ``triggers`` fires, bring ``elem_id`` into view."""
+    gr.on(triggers, None, None, None, js=reveal_js(elem_id), queue=False, api_visibility="private")
+
+
+def reveal_after(event: Any, elem_id: str) -> None:
+    """Once ``event`` (an event's dependency) ends, bring ``elem_id`` into view."""
+    event.then(None, None, None, js=reveal_js(elem_id), queue=False, api_visibility="private")

@@ -49,6 +49,15 @@ CSS = """
 /* The steps are h2 under the page's h1 (no level skipped), drawn at the size they had as h3. */
 .step-title h2 {margin:0 !important; font-size:1rem !important; line-height:1.3}
 .example-names {display:none !important}
+/* Gradio draws a block's label top-left and its icon buttons (copy, download, fullscreen,
+   clear: up to three) top-right, one over the other in a narrow column: the label stops short
+   of where three icons reach, and wraps instead. (Counting each block's icons with :has()
+   would fit closer, but made the page take twice as long to appear.) */
+label[data-testid=block-label] {max-width:calc(100% - 5.75rem)}
+/* A dropdown's arrow is drawn over the end of its text field: the text stops before it (the
+   columns are wide enough for every choice at the sizes the page is made for; narrower, the
+   choice ends in "…" rather than under the arrow). */
+input[role=combobox] {padding-right:1.5rem !important; text-overflow:ellipsis}
 .rules {font-size:.85rem; opacity:.85}
 #run-row {align-items:flex-end}
 #run-row > button {min-height:42px; align-self:flex-end}
@@ -56,6 +65,9 @@ CSS = """
   border-left:4px solid var(--border-color-primary)}
 .block.state:has(span.md:empty) {display:none}
 #status.block {min-height:2.6em; display:block}
+/* Brought into view after an action far below it (see a11y.reveal_js): not flush with the
+   screen's edge. */
+#status {scroll-margin:16px}
 .block.state-error {background:#fef2f2 !important; color:#991b1b;
   border-left-color:#dc2626 !important}
 .block.state-error .prose {color:#991b1b !important}
@@ -70,6 +82,9 @@ CSS = """
 #api-panel .cm-editor {max-height:300px}
 #history-table {font-size:.85rem}
 #history-table img {max-height:56px; width:auto; border-radius:4px}
+/* A gallery's label floats over its first picture (a result's SIMULATED strip is there): the
+   pictures start below it. */
+#lookbook-garments .grid-container, #lookbook-results .grid-container {padding-top:2.25rem}
 #lookbook-controls, #attach-row {align-items:flex-end}
 #lookbook-controls > button, #attach-row > button {max-height:44px; min-height:40px}
 footer {display:none !important}
@@ -89,6 +104,10 @@ footer {display:none !important}
   #run-row {flex-wrap:wrap}
   #run-row > * {flex:1 1 100% !important}
   #more-tabs button[role=tab] {padding:6px 10px}
+  /* Gradio keeps a gallery's columns at 100 px or more, so six scroll sideways off a phone:
+     three to a row, every garment and result in view. */
+  #lookbook-garments .grid-container, #lookbook-results .grid-container
+    {grid-template-columns:repeat(3, minmax(0, 1fr))}
   #app-header h1 {font-size:1.25rem}
 }
 """
