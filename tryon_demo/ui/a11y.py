@@ -18,7 +18,7 @@ from .common import T
 EXAMPLE_NAME_PREFIX = "example-name-"
 
 #: Run once when the page loads (``launch(js=...)``), and again whenever Gradio redraws part of
-#: the page. Two gaps in Gradio's own markup that no component option reaches:
+#: the page. Three gaps in Gradio's own markup that no component option reaches:
 #: - an example thumbnail (``gr.Examples``) is a button holding only a picture with an empty
 #:   ``alt``, so it has no name; ``example_labels`` would name it but show the text instead of
 #:   the picture. The script points each thumbnail at its name in the hidden list that
