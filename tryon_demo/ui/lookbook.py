@@ -56,6 +56,7 @@ def build_lookbook(most: int) -> Lookbook:
         # its fixed default, which scrolls past 55 % of the screen; a CSS height it applies.)
         height="fit-content",
         object_fit="contain",
+        fit_columns=False,  # three garments stay thumbnails, not three half-screen pictures
         elem_id="lookbook-garments",
     )
     with gr.Row(elem_id="lookbook-controls"):
@@ -83,6 +84,7 @@ def build_lookbook(most: int) -> Lookbook:
         columns=4,
         height="fit-content",
         object_fit="contain",
+        fit_columns=False,
         elem_id="lookbook-results",
     )
     download = gr.DownloadButton(
