@@ -16,6 +16,8 @@ from playwright.sync_api import Browser, Page, expect
 from tests import pictures
 from tests.browser.conftest import ROOT, save_screenshot
 from tests.browser.test_page import upload
+from tryon_demo.flow.service import shared_simulator
+from tryon_demo.settings import Settings
 
 pytestmark = pytest.mark.browser
 
@@ -240,6 +242,19 @@ def test_on_a_phone_run_follows_the_two_pictures_and_every_tab_shows(
     page.context.close()
 
 
+@pytest.fixture
+def held_tasks() -> Iterator[None]:
+    """The app's offline simulator with its tasks' clock stopped: every task it is sent stays
+    submitted until the test ends, however slow the machine (no race with a timer)."""
+    simulator = shared_simulator(Settings(simulator_task_seconds=2.0)).simulator
+    simulator.hold()
+    try:
+        yield
+    finally:
+        simulator.release()
+
+
+@pytest.mark.usefixtures("held_tasks")
 def test_stop_during_a_lookbook_leaves_true_states_and_no_error_box(fresh: Page) -> None:
     garments = sorted(str(p) for p in (ROOT / "assets" / "garments").glob("*.png"))[:5]
     fresh.locator("#human-image input[type=file]").set_input_files(
@@ -251,7 +266,9 @@ def test_stop_during_a_lookbook_leaves_true_states_and_no_error_box(fresh: Page)
     table = fresh.locator("#lookbook-table")
     for _ in range(10):  # the failure this guards against came 3 times in 12
         fresh.click("#lookbook-run")
-        expect(table).to_contain_text("submitted")  # some created, the rest waiting their turn
+        # Some created (each create waits for its simulated render, seconds on a busy
+        # machine), the rest waiting their turn; held, none can end before Stop.
+        expect(table).to_contain_text("submitted", timeout=30_000)
         fresh.click("#lookbook-cancel")
         expect(fresh.locator("#lookbook-status")).to_contain_text("Stopped")
         expect(fresh.locator("#lookbook-run")).to_be_enabled()
