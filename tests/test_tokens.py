@@ -26,6 +26,7 @@ from tryon_demo.simulator import SimulatorConfig, SimulatorServer
 
 #: Tokens a visitor can send that are not shaped like any token the server issues.
 MALFORMED = ["é" * 43, "токен", "\u200b" * 43, "a" * 42 + "€", "x" * 5000]
+MCP_HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +84,35 @@ def test_the_token_issued_still_opens_its_task_with_spaces_around_it(tmp_path: P
     secret = ownership.load_secret(tmp_path)
     token = ownership.issue_token(secret, "task-a")
     assert ownership.token_valid(secret, "task-a", f" {token}\n")
+
+
+@pytest.mark.parametrize("token", MALFORMED[:2])
+def test_query_answers_a_malformed_token_with_400_and_no_traceback(
+    app: RunningApp, created: dict[str, Any], token: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    task_id = created["data"]["task_id"]
+    for route in ("gradio_api/run/query", "gradio_api/call/query"):
+        reply = requests.post(app.url + route, json={"data": [task_id, token]}, timeout=10)
+        assert reply.status_code == 400, (route, reply.status_code, reply.text)
+        assert "owner_token" in reply.json()["detail"]
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_the_mcp_query_tool_answers_a_malformed_token_with_400_and_no_traceback(
+    app: RunningApp, created: dict[str, Any], capfd: pytest.CaptureFixture[str]
+) -> None:
+    call = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {
+            "name": "query",
+            "arguments": {"task_id": created["data"]["task_id"], "owner_token": MALFORMED[0]},
+        },
+    }
+    reply = requests.post(app.url + "gradio_api/mcp/", json=call, headers=MCP_HEADERS, timeout=10)
+    assert reply.status_code == 400
+    assert "Traceback" not in capfd.readouterr().err
 
 
 def test_re_attaching_with_a_malformed_stored_token_is_the_unknown_id_answer(
