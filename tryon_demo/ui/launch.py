@@ -7,7 +7,7 @@ from typing import Any
 
 import gradio as gr
 
-from ..hosting import access, callback_inbox, http_layer, workfiles
+from ..hosting import access, callback_inbox, header_timeout, http_layer, workfiles
 from ..hosting.callback_route import callback_routes
 from ..settings import Settings, load_settings
 from ..text.messages import text
@@ -80,6 +80,8 @@ def launch_options(workdir: Path = WORKDIR, settings: Settings | None = None) ->
     settings = settings or load_settings()
     access.trust_forwarded_headers_here_only()
     workfiles.serve(workdir)  # history thumbnails may name files in it
+    # Beneath the HTTP layer: connections that never finish their request headers are closed.
+    header_timeout.install(settings.header_timeout)
     auth = (settings.access_user, settings.access_password) if settings.access_password else None
     message = text("page.auth_message")
     return {
