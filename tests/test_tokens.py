@@ -205,3 +205,26 @@ def test_deleting_the_secret_file_revokes_a_token_at_query_without_a_restart(
         (state / ownership.SECRET_FILE).unlink()
         reply = requests.post(running.url + "gradio_api/run/query", json={"data": [task_id, token]})
         assert NOT_FOUND in reply.text
+
+
+# --- what the browser's store protects ---------------------------------------------------------
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+def test_the_browser_stores_key_is_sent_to_every_visitor_and_the_docs_say_so(
+    app: RunningApp,
+) -> None:
+    config = requests.get(app.url + "config", timeout=10).json()
+    stores = {"kolors-tryon-owner-tokens", "kolors-tryon-history"}
+    keys = {
+        c["props"]["secret"]
+        for c in config["components"]
+        if c["type"] == "browserstate" and c["props"]["storage_key"] in stores
+    }
+    assert len(keys) == 1  # the history and the tokens: one key, in every visitor's page
+    pages = [DOCS / "security.md", DOCS / "page.md", DOCS.parent / "README.md"]
+    claims = [p.name for p in pages if "encrypt" in p.read_text(encoding="utf-8").lower()]
+    assert claims == []  # scrambled with a key anyone can read is not encryption
+    security = (DOCS / "security.md").read_text(encoding="utf-8")
+    assert "`/config`" in security and "not a secret" in security

@@ -57,7 +57,8 @@ class History:
 
 
 def stored_entries(secret: str) -> gr.BrowserState:
-    """The entries' store in the browser, encrypted like the ownership tokens."""
+    """The entries' store in the browser's local storage, beside the ownership tokens'
+    (scrambled with ``secret``, which every page carries: see :func:`.ownership.browser_secret`)."""
     return gr.BrowserState([], storage_key=HISTORY_STORAGE_KEY, secret=secret)
 
 
