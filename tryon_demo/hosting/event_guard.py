@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import anyio.to_thread
 from gradio.utils import get_function_params
 
 from ..text.i18n import language
@@ -206,7 +207,11 @@ class EventGuard:
         body = await _read_body(receive)
         if body is None:
             return  # the client left before it finished sending
-        refused = verdict(self.rules(scope), path, body)
+        rules = self.rules(scope)
+        if len(body) > PAGE_EVENT_BYTES:  # parsing megabytes would hold up every other request
+            refused = await anyio.to_thread.run_sync(verdict, rules, path, body)
+        else:
+            refused = verdict(rules, path, body)
         if refused is not None:
             status, key, values = refused
             lang = language(header(scope, b"accept-language") or None)
