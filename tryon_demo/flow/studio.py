@@ -306,8 +306,8 @@ class Studio:
     # --- who may look a task up -------------------------------------------------------
 
     @cached_property
-    def _owner_secret(self) -> bytes:
-        return ownership.load_secret(ensure_state_dir(self.settings))
+    def _owner_secret(self) -> ownership.OwnerSecret:
+        return ownership.OwnerSecret(ensure_state_dir(self.settings))
 
     def owner_token(self, task_id: str) -> str:
         """The token that lets the creator of ``task_id`` look it up again later."""

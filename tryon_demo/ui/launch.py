@@ -6,10 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
-from starlette.middleware import Middleware
 
-from ..hosting import access, callback_inbox
-from ..hosting.body_limit import BodyLimitMiddleware, UploadBudget
+from ..hosting import access, callback_inbox, header_timeout, http_layer, workfiles
 from ..hosting.callback_route import callback_routes
 from ..settings import Settings, load_settings
 from ..text.messages import text
@@ -121,22 +119,17 @@ def launch_options(workdir: Path = WORKDIR, settings: Settings | None = None) ->
     """
     settings = settings or load_settings()
     access.trust_forwarded_headers_here_only()
+    workfiles.serve(workdir)  # history thumbnails may name files in it
+    # Beneath the HTTP layer: connections that never finish their request headers are closed.
+    header_timeout.install(settings.header_timeout)
     auth = (settings.access_user, settings.access_password) if settings.access_password else None
     message = text("page.auth_message")
     return {
         "auth": auth,
         "auth_message": message,
-        # The password on every route, MCP included, and a brake on guessing it; then Gradio
-        # reads JSON bodies whole before looking at them, so huge ones are refused first.
+        # Every request passes the HTTP layer first, in the order declared there.
         "app_kwargs": {
-            "middleware": [
-                *access.access_middleware(settings, message),
-                Middleware(
-                    BodyLimitMiddleware,
-                    uploads=UploadBudget(settings.upload_budget_bytes),
-                    address=access.scope_address(settings.trusted_proxies),
-                ),
-            ],
+            "middleware": http_layer.http_middleware(settings, message),
             # POST /callbacks/<token>: where the API's callbacks wake the runs waiting on them.
             "routes": callback_routes(callback_inbox.shared(), settings.trusted_proxies),
         },

@@ -40,8 +40,9 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
     ttl = max(1, int(settings.work_ttl))
     demo = gr.Blocks(title="Kolors Try-On Studio", delete_cache=(max(1, min(ttl // 4, 300)), ttl))
     with demo:
-        # task id -> ownership token, kept (encrypted) in the browser so that a reload or a
-        # restart of the app does not lose the right to re-attach to one's own tasks.
+        # task id -> ownership token, kept in the browser so that a reload or a restart of the
+        # app does not lose the right to re-attach to one's own tasks. Gradio scrambles it with
+        # a key the page itself carries: no secret from whoever can use this browser profile.
         owner_tokens = gr.BrowserState(
             {}, storage_key="kolors-tryon-owner-tokens", secret=studio.browser_secret()
         )
