@@ -57,14 +57,10 @@ footer {display:none !important}
 .label-wrap .icon {transform:rotate(-90deg) !important}
 .label-wrap.open .icon {transform:rotate(0) !important}
 @media (max-width: 640px) {
-  /* A phone: the two pictures, then Run and the status, then the result; rules, examples
-     and the outfit composer after them. The columns give their children to one flex list. */
-  #main-row {display:flex; flex-direction:column}
-  #main-row > .column {display:contents}
-  #result-column > * {order:2}
-  #result-column > #run-row, #result-column > #status {order:1}
-  #main-row .rules, #people-examples, #garment-examples, #outfit {order:3}
-  #example-result {display:none !important}
+  /* A phone: the three columns one under the other, in reading order: the person and the
+     garment, each with its examples, then the result (an example until the first run), Run
+     and the status, and the API panel under them. */
+  #human-image, #cloth-image {height:280px !important}  /* Run is a shorter scroll away */
   #run-row {flex-wrap:wrap}
   #run-row > * {flex:1 1 100% !important}
   #more-tabs button[role=tab] {padding:6px 10px}
