@@ -40,6 +40,8 @@ CSS = """
 .block.state-error .prose {color:#991b1b !important}
 .block.state-done {background:#f0fdf4 !important; border-left-color:#16a34a !important}
 .block.state-busy {border-left-color:#6366f1 !important}
+/* A photo being shrunk in the browser before its upload (shrink.js), for a moment. */
+.tryon-shrinking {cursor:progress; opacity:.6; transition:opacity .2s}
 .block.check {font-size:.85rem; padding:4px 10px !important}
 .block.check:has(span.md:empty) {display:none}
 #run-row {gap:10px}
