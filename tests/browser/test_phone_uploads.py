@@ -304,6 +304,24 @@ def test_a_photo_pasted_with_ctrl_v_on_the_focused_image_is_shrunk_too(
     assert 0 < uploads.total <= MOST_UPLOADED / 2
 
 
+def test_pictures_a_browser_may_read_unlike_the_server_go_up_as_they_are(
+    desktop: Page, api: RecordingApi, tmp_path: Path
+) -> None:
+    cmyk = tmp_path / "print-catalogue.jpg"  # browsers and Pillow convert CMYK differently
+    cmyk.write_bytes(pictures.encode(pictures.person((2000, 3000)).convert("CMYK"), "JPEG"))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # a PNG's EXIF orientation, which not every browser applies
+    turned = tmp_path / "turned.png"
+    turned.write_bytes(pictures.encode(pictures.garment((3000, 2000)), "PNG", exif=exif))
+    uploads = Uploads(desktop)
+    choose_by_file(desktop, cmyk, turned)
+    human, cloth = run_and_fetch_sent(desktop, api)
+    assert desktop.evaluate("window.__tryonShrink.stats") == {"shrunk": 0, "kept": 2, "failed": 0}
+    assert uploads.total > cmyk.stat().st_size + turned.stat().st_size
+    assert size_of(human) == server_made(cmyk).size
+    assert size_of(cloth) == server_made(turned).size == (1000, 1500)
+
+
 def test_lookbook_garments_are_shrunk_before_upload_too(
     desktop: Page, photos: dict[str, Path]
 ) -> None:

@@ -15,7 +15,7 @@
   const ours = new WeakSet(); // events this script dispatched: let through untouched
   const pending = new WeakMap(); // component -> the latest choice being shrunk for it
 
-  // The sizing rule of tryon_demo/pictures/images.py, to the pixel (Python rounds half to even).
+  // Run's sizing rule (target size, tryon_demo/pictures), to the pixel: Python rounds half to even.
   function roundHalfEven(x) {
     const floor = Math.floor(x);
     const fraction = x - floor;
@@ -65,16 +65,16 @@
     }
   })().catch(() => false);
 
-  // Only what the browser draws exactly as the server reads it: still JPEG (colour or grey),
-  // PNG and WebP. Anything else (HEIC, GIF, CMYK, animations) goes as it is and the server
-  // converts it as it always has.
+  // Only what the browser draws exactly as the server reads it: a still JPEG (colour or grey),
+  // and a still PNG or WebP without EXIF (whose orientation browsers and Pillow may not read
+  // alike). Anything else (HEIC, GIF, CMYK, animations) goes as it is, for the server.
   async function isPlainPhoto(file) {
     const head = new Uint8Array(await file.slice(0, 262144).arrayBuffer());
     const text = (from, to) => String.fromCharCode(...head.subarray(from, to));
     if (head[0] === 0xff && head[1] === 0xd8) return [1, 3].includes(jpegComponents(head));
     if (text(1, 4) === "PNG") return stillPng(head, text);
     if (text(0, 4) === "RIFF" && text(8, 12) === "WEBP") {
-      return !(text(12, 16) === "VP8X" && head[20] & 0x02); // the animation flag
+      return !(text(12, 16) === "VP8X" && head[20] & 0x0a); // the animation and EXIF flags
     }
     return false;
   }
@@ -97,11 +97,11 @@
   }
 
   function stillPng(head, text) {
-    // An animated PNG announces itself (acTL) before its first image data (IDAT).
+    // An animation (acTL) and EXIF (eXIf) come before the first image data (IDAT).
     for (let at = 8; at + 8 <= head.length; ) {
       const length = ((head[at] << 24) | (head[at + 1] << 16) | (head[at + 2] << 8) | head[at + 3]) >>> 0;
       const type = text(at + 4, at + 8);
-      if (type === "acTL") return false;
+      if (type === "acTL" || type === "eXIf") return false;
       if (type === "IDAT") return true;
       at += 12 + length;
     }
