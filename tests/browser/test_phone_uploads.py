@@ -17,7 +17,7 @@ from PIL import Image, ImageDraw, ImageOps
 from playwright.sync_api import Browser, Page, Route, expect
 
 from tests import pictures
-from tests.browser.test_first_screen import PHONE, open_page
+from tests.browser.test_first_screen import PHONE
 from tests.browser.test_page import GARMENT, PERSON
 from tests.conftest import FAKE_KEY
 from tests.fake_api import FakeApi, Reply, Seen
@@ -59,6 +59,18 @@ def photos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             paths[f"{name}.png"] = folder / f"{name}.png"
             upright.save(paths[f"{name}.png"], compress_level=1)
     return paths
+
+
+def open_page(browser: Browser, url: str, init_script: str = "", **context: Any) -> Page:
+    """A fresh browser on the page, after ``init_script`` ran in it (to take an API away)."""
+    browser_context = browser.new_context(**context)
+    if init_script:
+        browser_context.add_init_script(init_script)
+    page = browser_context.new_page()
+    page.set_default_timeout(20_000)
+    page.goto(url)
+    page.wait_for_selector("#run-button")
+    return page
 
 
 class Uploads:
@@ -247,20 +259,32 @@ def test_two_camera_photos_upload_small_and_the_api_gets_todays_size(
     page.context.close()
 
 
+#: The two ways the page draws a photo at its new size: decoded and resized in one step
+#: (``createImageBitmap``, where the browser can), or decoded whole and drawn smaller.
+DRAWN = {
+    "resized while decoded": "",
+    "drawn from the whole picture": "delete window.createImageBitmap;",
+}
+
+
+@pytest.mark.parametrize("way", list(DRAWN))
 def test_the_pictures_the_api_gets_look_like_the_servers_own(
-    desktop: Page, api: RecordingApi, photos: dict[str, Path]
+    browser: Browser, recorded_url: str, api: RecordingApi, photos: dict[str, Path], way: str
 ) -> None:
-    choose_by_file(desktop, photos["person.jpg"], photos["garment.jpg"])
-    human, cloth = run_and_fetch_sent(desktop, api)
-    assert desktop.evaluate("window.__tryonShrink.stats.shrunk") == 2
+    page = open_page(browser, recorded_url, init_script=DRAWN[way], **DESKTOP)
+    choose_by_file(page, photos["person.jpg"], photos["garment.jpg"])
+    human, cloth = run_and_fetch_sent(page, api)
+    assert page.evaluate("window.__tryonShrink.stats.shrunk") == 2
+    assert page.evaluate("window.__tryonShrink.resizesWhileDecoding") == (not DRAWN[way])
     for sent, path in ((human, photos["person.jpg"]), (cloth, photos["garment.jpg"])):
-        page, server = Image.open(io.BytesIO(sent)), server_made(path)
-        assert page.size == server.size
-        assert ssim(page, server) >= 0.98
+        made, server = Image.open(io.BytesIO(sent)), server_made(path)
+        assert made.size == server.size
+        assert ssim(made, server) >= 0.98
         # Against the photo resized before any compression, the page's JPEG keeps as much.
         with Image.open(path) as original:
             ideal = ImageOps.exif_transpose(original).resize(server.size, Image.Resampling.LANCZOS)
-        assert ssim(page, ideal) >= ssim(server, ideal)
+        assert ssim(made, ideal) >= ssim(server, ideal)
+    page.context.close()
 
 
 def test_a_transparent_garment_is_flattened_onto_white_as_the_server_does(
@@ -347,11 +371,7 @@ BROKEN = {
 def test_a_page_that_does_not_shrink_uploads_the_originals_and_runs_as_today(
     browser: Browser, recorded_url: str, api: RecordingApi, photos: dict[str, Path], how: str
 ) -> None:
-    context = browser.new_context(**DESKTOP)
-    context.add_init_script(BROKEN[how])
-    page = context.new_page()
-    page.goto(recorded_url)
-    page.wait_for_selector("#run-button")
+    page = open_page(browser, recorded_url, init_script=BROKEN[how], **DESKTOP)
     uploads = Uploads(page)
     choose_by_file(page, photos["person.jpg"], photos["garment.jpg"])
     human, cloth = run_and_fetch_sent(page, api)
@@ -359,7 +379,7 @@ def test_a_page_that_does_not_shrink_uploads_the_originals_and_runs_as_today(
     assert shrinking == ({"shrunk": 0, "kept": 0, "failed": 2} if how == "fails" else None)
     assert uploads.total > 5_000_000  # the originals
     assert size_of(human) == (1125, 1500) and size_of(cloth) == (1500, 1125)
-    context.close()
+    page.context.close()
 
 
 def test_the_page_sizes_pictures_by_the_servers_rule(desktop: Page) -> None:

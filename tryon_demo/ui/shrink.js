@@ -44,26 +44,61 @@
   }
 
   // Browsers since 2020 turn a photo upright by its EXIF orientation when they draw it; an
-  // older one would send it sideways, so a tiny picture stored on its side (orientation 6)
-  // is drawn once to find out.
+  // older one would send it sideways. So a tiny picture stored on its side (orientation 6) is
+  // drawn once each way the page may draw a photo, to find out which ways are safe.
+  const probe = () => new Blob([Uint8Array.from(atob(config.probe), (c) => c.charCodeAt(0))]);
+  function drawnUpright(source) {
+    const [width, height] = config.probeUpright;
+    const canvas = document.createElement("canvas");
+    canvas.width = width;
+    canvas.height = height;
+    const context = canvas.getContext("2d");
+    context.drawImage(source, 0, 0, width, height);
+    const top = context.getImageData(width >> 1, height >> 2, 1, 1).data[0];
+    const bottom = context.getImageData(width >> 1, (3 * height) >> 2, 1, 1).data[0];
+    return config.probeDarkTop ? top < 96 && bottom > 160 : top > 160 && bottom < 96;
+  }
   const upright = (async () => {
-    const bytes = Uint8Array.from(atob(config.probe), (c) => c.charCodeAt(0));
-    const { image, url } = await loadImage(new Blob([bytes], { type: "image/jpeg" }));
+    const { image, url } = await loadImage(probe());
     try {
       const [width, height] = config.probeUpright;
-      if (image.naturalWidth !== width || image.naturalHeight !== height) return false;
-      const canvas = document.createElement("canvas");
-      canvas.width = width;
-      canvas.height = height;
-      const context = canvas.getContext("2d");
-      context.drawImage(image, 0, 0);
-      const top = context.getImageData(width >> 1, height >> 2, 1, 1).data[0];
-      const bottom = context.getImageData(width >> 1, (3 * height) >> 2, 1, 1).data[0];
-      return config.probeDarkTop ? top < 96 && bottom > 160 : top > 160 && bottom < 96;
+      return image.naturalWidth === width && image.naturalHeight === height && drawnUpright(image);
     } finally {
       URL.revokeObjectURL(url);
     }
   })().catch(() => false);
+  // Chromium and Firefox can also decode and resize in one step, off the page's main thread, so
+  // the page stays responsive while a phone works (and a little sooner, and a little closer to
+  // the server's Lanczos); the same probe says whether that way turns pictures upright too.
+  const resizeOptions = (width, height) => ({
+    imageOrientation: "from-image",
+    resizeWidth: width,
+    resizeHeight: height,
+    resizeQuality: "high",
+  });
+  const resizesUpright = (async () => {
+    const [width, height] = config.probeUpright;
+    const bitmap = await createImageBitmap(probe(), resizeOptions(width, height));
+    try {
+      return bitmap.width === width && bitmap.height === height && drawnUpright(bitmap);
+    } finally {
+      bitmap.close();
+    }
+  })().catch(() => false);
+
+  // The photo decoded and resized to ``width`` x ``height`` in one step, or null where the
+  // browser cannot (the page then draws the decoded <img> at that size itself).
+  async function resized(file, width, height) {
+    if (!(await resizesUpright)) return null;
+    try {
+      const bitmap = await createImageBitmap(file, resizeOptions(width, height));
+      if (bitmap.width === width && bitmap.height === height) return bitmap;
+      bitmap.close();
+    } catch (error) {
+      // drawn from the <img> instead
+    }
+    return null;
+  }
 
   // Only what the browser draws exactly as the server reads it: a still JPEG (colour or grey),
   // and a still PNG or WebP without EXIF (whose orientation browsers and Pillow may not read
@@ -122,6 +157,7 @@
       if (!width || !height || width * height > config.maxPixels) return null;
       const [newWidth, newHeight] = plan(width, height);
       if (newWidth === width && newHeight === height) return null;
+      const source = (await resized(file, newWidth, newHeight)) || image;
       const canvas = document.createElement("canvas");
       canvas.width = newWidth;
       canvas.height = newHeight;
@@ -130,7 +166,8 @@
       context.fillRect(0, 0, newWidth, newHeight);
       context.imageSmoothingEnabled = true;
       context.imageSmoothingQuality = "high";
-      context.drawImage(image, 0, 0, newWidth, newHeight);
+      context.drawImage(source, 0, 0, newWidth, newHeight);
+      if (source !== image) source.close();
       const blob = await new Promise((resolve) =>
         canvas.toBlob(resolve, "image/jpeg", config.quality),
       );
@@ -299,5 +336,6 @@
     true,
   );
 
-  window.__tryonShrink = { plan, stats };
+  // For tests and the curious: the rule, what happened so far, and which way photos are drawn.
+  window.__tryonShrink = { plan, stats, resizesWhileDecoding: resizesUpright };
 }
