@@ -33,7 +33,7 @@ from playwright.sync_api import Browser, Route, sync_playwright
 
 from tests import pictures
 from tests.similarity import ssim
-from tryon_demo.pictures.images import ImageLimits, prepare_image
+from tryon_demo.pictures import ImageLimits, prepare_image
 from tryon_demo.settings import load_settings
 from tryon_demo.ui import build_demo, launch_options
 

@@ -149,6 +149,13 @@ def decompression_bomb() -> bytes:
     return encode(Image.new("1", (20000, 20000)), "PNG")
 
 
+def jpeg_with_orientation(stored: Image.Image, orientation: int) -> bytes:
+    """``stored`` as a JPEG whose EXIF says to show it turned by ``orientation`` (1 to 8)."""
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    return encode(stored, "JPEG", quality=90, exif=exif.tobytes())
+
+
 def camera_photo(
     size: tuple[int, int] = (3000, 4000), *, seed: int = 1, orientation: int = 1
 ) -> bytes:

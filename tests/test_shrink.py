@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps
 
-from tryon_demo.pictures.images import ImageLimits
+from tryon_demo.pictures import ImageLimits
 from tryon_demo.settings import Settings
 from tryon_demo.ui import build_demo
 from tryon_demo.ui.shrink import shrink_config

@@ -23,7 +23,9 @@ from tests.conftest import FAKE_KEY
 from tests.fake_api import FakeApi, Reply, Seen
 from tests.similarity import ssim
 from tests.test_app import RunningApp
-from tryon_demo.pictures.images import ImageLimits, _target_size, prepare_image
+from tryon_demo.errors import ImageError
+from tryon_demo.pictures import ImageLimits, prepare_image
+from tryon_demo.pictures.plan import Header, plan_picture
 from tryon_demo.settings import Settings
 from tryon_demo.simulator import SimulatorConfig, SimulatorServer
 
@@ -382,11 +384,20 @@ def test_a_page_that_does_not_shrink_uploads_the_originals_and_runs_as_today(
     page.context.close()
 
 
-def test_the_page_sizes_pictures_by_the_servers_rule(desktop: Page) -> None:
+def run_would_send(size: tuple[int, int]) -> tuple[int, int]:
+    """The size Run's plan sends a JPEG photo of ``size`` at; one it refuses keeps its size,
+    since the page leaves such a picture to the server."""
+    try:
+        return plan_picture(Header("JPEG", "RGB", size, file_bytes=2_000_000), LIMITS).final_size
+    except ImageError:
+        return size
+
+
+def test_the_page_sizes_pictures_by_runs_own_plan(desktop: Page) -> None:
     sizes = [(4000, 3000), (3000, 4000), (1500, 1500), (1501, 1000), (1000, 1501), (2, 1)]
     sizes += [(6000, 250), (250, 6000), (5000, 400), (3001, 2001), (3000, 1999), (4033, 3025)]
     sizes += [(w, h) for w in range(1490, 4000, 97) for h in range(300, 4000, 211)]
     planned = desktop.evaluate(
-        "(sizes) => sizes.map(([w, h]) => window.__tryonShrink.plan(w, h))", sizes
+        "(all) => all.map(([w, h]) => window.__tryonShrink.plan(w, h))", sizes
     )
-    assert [tuple(p) for p in planned] == [_target_size(size, LIMITS) for size in sizes]
+    assert [tuple(p) for p in planned] == [run_would_send(size) for size in sizes]

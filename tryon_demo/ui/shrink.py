@@ -2,7 +2,7 @@
 
 A phone's upload is the slowest link of a try-on: two 12 MP camera photos are about 5 MB, while
 Run sends the API a 1500 px JPEG of a few hundred KB. So the page makes that JPEG itself, by
-the same rule as :func:`tryon_demo.pictures.images.prepare_image` (the long-side and pixel
+the same rule as :func:`tryon_demo.pictures.prepare_image` (the long-side and pixel
 limits of the settings, EXIF orientation applied, transparency onto white, a JPEG quality that
 keeps at least what the server's keeps), and uploads it instead. The server then finds a
 picture already at the size it would make and sends it as it is, so the API gets the same
@@ -34,7 +34,7 @@ from pathlib import Path
 import gradio as gr
 from PIL import Image, ImageOps
 
-from ..pictures.images import ImageLimits
+from ..pictures import ImageLimits
 
 #: The class that marks a component whose uploads the page shrinks first.
 SHRINK_CLASS = "tryon-shrink"
@@ -47,7 +47,7 @@ TIMEOUT_MS = 20_000
 #: camera-like photos of the tests), so the page encodes this much higher: at 93 it keeps at
 #: least what the server keeps, for about 15 % more bytes than the server's JPEG.
 BROWSER_QUALITY_EXTRA = 3
-#: Bytes per pixel of the largest decoded mode, for the server's memory budget (see images.py).
+#: Bytes per pixel of the largest decoded mode, for the server's memory budget (see plan.py).
 _MOST_BYTES_PER_PIXEL = 4
 _SCRIPT = Path(__file__).with_name("shrink.js")
 
