@@ -26,6 +26,7 @@ from .common import (
 )
 from .components import OriginalImage
 from .run_result import PICTURE_HEIGHT, RunControls, status_update
+from .shrink import SHRINK_CLASS
 
 
 @dataclass
@@ -138,6 +139,7 @@ def _image_step(
         type="filepath",
         height=PICTURE_HEIGHT,
         elem_id=f"{key}-image",
+        elem_classes=[SHRINK_CLASS],  # shrunk in the browser before it is uploaded
     )
     note = gr.Markdown(elem_id=f"{key}-check", elem_classes=["check"])
     link = gr.Textbox(label=T("link"), placeholder="https://…", elem_id=f"{key}-url", max_lines=1)

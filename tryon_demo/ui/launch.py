@@ -71,6 +71,8 @@ input[role=combobox] {padding-right:1.5rem !important; text-overflow:ellipsis}
 .block.state-error .prose {color:#991b1b !important}
 .block.state-done {background:#f0fdf4 !important; border-left-color:#16a34a !important}
 .block.state-busy {border-left-color:#6366f1 !important}
+/* A photo being shrunk in the browser before its upload (shrink.js), for a moment. */
+.tryon-shrinking {cursor:progress; opacity:.6; transition:opacity .2s}
 .block.check {font-size:.85rem; padding:4px 10px !important}
 .block.check:has(span.md:empty) {display:none}
 #run-row {gap:10px}
@@ -91,14 +93,10 @@ footer {display:none !important}
 .label-wrap .icon {transform:rotate(-90deg) !important}
 .label-wrap.open .icon {transform:rotate(0) !important}
 @media (max-width: 640px) {
-  /* A phone: the two pictures, then Run and the status, then the result; rules, examples
-     and the outfit composer after them. The columns give their children to one flex list. */
-  #main-row {display:flex; flex-direction:column}
-  #main-row > .column {display:contents}
-  #result-column > * {order:2}
-  #result-column > #run-row, #result-column > #status {order:1}
-  #main-row .rules, #people-examples, #garment-examples, #outfit {order:3}
-  #example-result {display:none !important}
+  /* A phone: the three columns one under the other, in reading order: the person and the
+     garment, each with its examples, then the result (an example until the first run), Run
+     and the status, and the API panel under them. */
+  #human-image, #cloth-image {height:280px !important}  /* Run is a shorter scroll away */
   #run-row {flex-wrap:wrap}
   #run-row > * {flex:1 1 100% !important}
   #more-tabs button[role=tab] {padding:6px 10px}

@@ -23,6 +23,7 @@ from ..text.messages import msg, text
 from .common import ASSETS, MODEL_CHOICES, Context, T, lang_of, pick_source, remember, session_of
 from .history import make_entry
 from .run_result import status_update
+from .shrink import SHRINK_CLASS
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ def build_lookbook(most: int) -> Lookbook:
         object_fit="contain",
         fit_columns=False,  # three garments stay thumbnails, not three half-screen pictures
         elem_id="lookbook-garments",
+        elem_classes=[SHRINK_CLASS],  # each garment is shrunk in the browser before upload
     )
     with gr.Row(elem_id="lookbook-controls"):
         add_examples = gr.Button(T("lookbook_examples"), size="sm", elem_id="lookbook-examples")

@@ -28,6 +28,7 @@ from .run_result import (
     run_handlers,
     status_update,
 )
+from .shrink import wire_shrinking
 
 
 def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> gr.Blocks:
@@ -69,6 +70,7 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
         language = header.language
         wire_header(demo, header)
         wire_inputs(ctx, inputs, controls, outputs.status, language)
+        wire_shrinking(demo, studio.limits)
 
         parts = Parts(inputs, outputs, controls, compare, lookbook, history, owner_tokens, language)
         _wire_run(ctx, parts)
