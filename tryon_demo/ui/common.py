@@ -17,7 +17,16 @@ from ..settings import MODELS, Settings
 from ..text.i18n import Language, choose, language_choices, ui_translations
 from ..text.messages import Msg
 
-ASSETS = Path(__file__).resolve().parent.parent.parent / "assets"
+
+def _assets() -> Path:
+    """The pictures the page shows: ``tryon_demo/assets`` in an installed package (see
+    pyproject.toml), else ``assets/`` at the top of the repository this package runs from."""
+    package = Path(__file__).resolve().parent.parent
+    installed = package / "assets"
+    return installed if installed.is_dir() else package.parent / "assets"
+
+
+ASSETS = _assets()
 WORKDIR = Path(tempfile.gettempdir()) / "kolors-tryon-studio"
 SEED_EXAMPLE_URLS = (
     "https://gw.alicdn.com/imgextra/i1/1860536677/O1CN012wEzZ11zC7RDNm0Jr_!!1860536677.jpg",
