@@ -8,6 +8,7 @@ from typing import Any
 
 import gradio as gr
 
+from ..flow.service import check_api_settings
 from ..flow.studio import Studio
 from ..hosting import session_state
 from ..hosting.callback_route import CALLBACK_PATH, loopback_url
@@ -32,6 +33,9 @@ from .run_result import (
 def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> gr.Blocks:
     """The whole page, wired to a :class:`Studio`."""
     settings = settings or load_settings()
+    # A KLING_API_BASE that needs a key it does not have stops the app here, as it stops the
+    # command line: the page would otherwise look offline and fail only at the first Run.
+    check_api_settings(settings)
     session_state.install()
     studio = Studio(settings, workdir, served_url=lambda: _served_url(demo))
     ctx = Context(studio, settings)
