@@ -200,7 +200,7 @@ class Studio:
         """
         key = (api_key or "").strip()
         if key:
-            return TryOnClient.from_settings(self.settings.with_api_key(key)), True
+            return TryOnClient.from_settings(self.settings.with_api_key(key), own_key=True), True
         if self._shared is None:
             self._shared = make_client(self.settings)
         return self._shared, False

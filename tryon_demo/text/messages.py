@@ -69,6 +69,21 @@ class Msg:
     def __str__(self) -> str:
         return self.render(SOURCE_LANGUAGE)
 
+    def replaced(self, keys: Mapping[str, str]) -> Msg:
+        """This message with every key in ``keys`` (its own, a joined part's or a nested
+        value's) replaced by the key it maps to, the values kept: the same message told to
+        another reader (an owner's advice turned into a visitor's)."""
+
+        def swap(value: object) -> object:
+            if isinstance(value, Msg):
+                return value.replaced(keys)
+            if isinstance(value, tuple | list):
+                return type(value)(swap(item) for item in value)
+            return value
+
+        params = {name: swap(value) for name, value in self.params.items()}
+        return Msg(keys.get(self.key, self.key), params)
+
     @classmethod
     def verbatim(cls, value: str) -> Msg:
         """Text that is shown as it is in every language (the API's words, an unkeyed text)."""
