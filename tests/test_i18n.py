@@ -547,7 +547,9 @@ def test_the_lookbook_table_and_summary_read_in_chinese() -> None:
         LookItem(7, "g.png", "submitted"),
         LookItem(8, "h.png", "processing"),
     )
-    assert summary_msg(items).render("zh") == "已完成 1/8 · 1 个失败 · 2 个无法运行 · 4 个进行中"
+    assert summary_msg(items).render("zh") == (
+        "已完成 1/8 · 1 个失败 · 2 个无法运行 · 2 个进行中 · 1 个等待中（限流） · 1 个排队中"
+    )
     rows = table_rows(items, "zh")
     assert [row[2] for row in rows] == [
         "完成",
