@@ -580,10 +580,14 @@ def test_the_pages_own_run_time_texts_read_in_chinese() -> None:
         "task_result": {"images": [{"index": 0, "url": "http://127.0.0.1:1/r.png"}]},
     }
     step = Step("succeed", 1.0, task=parse_task(data, raw=data))
-    for offline in (True, False):
+    for offline in (True, False):  # an address on this server is never shown
         link = ui._result_link(step, offline, "zh")
-        assert link.startswith("结果地址：") and "http://127.0.0.1:1/r.png" in link
+        assert "127.0.0.1" not in link and "下载" in link
         assert_chinese(link)
+    public = {**data, "task_result": {"images": [{"index": 0, "url": "https://cdn.example/r.png"}]}}
+    link = ui._result_link(Step("succeed", 1.0, task=parse_task(public, raw=public)), False, "zh")
+    assert link.startswith("结果地址：") and "https://cdn.example/r.png" in link
+    assert_chinese(link)
 
 
 def test_the_session_history_names_each_tasks_state_in_the_visitors_language() -> None:
