@@ -175,10 +175,18 @@ def wire_inputs(
         # One source per image: an upload clears the link and a typed link clears the upload.
         image.upload(lambda: "", None, link, api_visibility="private", queue=False)
         link.input(lambda: None, None, image, api_visibility="private", queue=False)
+
+    def seed_links(choice: str | None, request: gr.Request) -> tuple[Any, ...]:
+        """The API documentation's example links; offline, a word that they give a placeholder
+        (the simulator downloads nothing)."""
+        said = text("page.seed_links_offline", lang_of(request, choice)) if ctx.offline else ""
+        note = status_update(said, None) if said else gr.skip()
+        return (*SEED_EXAMPLE_URLS, None, None, note)
+
     controls.seed_links.click(
-        lambda: (*SEED_EXAMPLE_URLS, None, None),
-        None,
-        [inputs.human_url, inputs.cloth_url, inputs.human, inputs.cloth],
+        seed_links,
+        [language],
+        [inputs.human_url, inputs.cloth_url, inputs.human, inputs.cloth, status],
         api_visibility="private",
         queue=False,
     )

@@ -227,6 +227,12 @@ def refused(error: TryOnError, lang: Language) -> tuple[Any, ...]:
     return render(Step("error", 0.0, error=error), running=False, lang=lang)
 
 
+def placeholder_status(task_id: str, lang: Language) -> Any:
+    """The status of an offline run on links: a placeholder came back, not a try-on."""
+    said = Msg.join([msg("page.placeholder", task_id=Code(task_id)), msg("page.placeholder_why")])
+    return status_update(Msg.join([said], sep="line").markdown(lang), None)
+
+
 def stopped(current: str | None, lang: Language) -> Any:
     """The status after Cancel: waiting stopped, the task goes on, and how to find it again."""
     said = [msg("page.stopped_waiting")]
@@ -253,7 +259,10 @@ def run_handlers(ctx: Context) -> tuple[Any, Any]:
         entries: Any,
         lang: Language,
         known: dict[str, str] | None,
+        placeholder: bool = False,
     ) -> AsyncIterator[tuple[Any, ...]]:
+        """The updates of each step; with ``placeholder`` (links sent to the offline simulator)
+        a success is called what it is, a placeholder picture."""
         tokens: dict[str, str] | None = None
         listed = False  # whether the history lists this run's task yet
         async for step, updates in rendered(steps, ctx.offline, lang):
@@ -268,6 +277,8 @@ def run_handlers(ctx: Context) -> tuple[Any, Any]:
             if step.task is not None and (step.done or not listed):
                 entry = hist.history_entry(step, model_name)
                 listed = True
+            if placeholder and step.phase == "succeed" and step.task is not None:
+                updates = (placeholder_status(step.task.task_id, lang), *updates[1:])
             if entry is None:
                 yield (*updates, gr.skip(), gr.skip(), stored)
                 continue
@@ -303,7 +314,9 @@ def run_handlers(ctx: Context) -> tuple[Any, Any]:
             api_key=visitor_key,
             session=session_of(request, ctx.settings),
         )
-        async for update in shown(steps, model_name, entries, lang, known):
+        # Offline, links are not downloaded: the simulator answers with a placeholder picture.
+        linked = isinstance(person, str) or isinstance(garment, str)
+        async for update in shown(steps, model_name, entries, lang, known, ctx.offline and linked):
             yield update
 
     async def follow_flow(
