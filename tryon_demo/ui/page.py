@@ -156,7 +156,16 @@ def _wire_tabs(ctx: Context, parts: Parts) -> None:
             owner_tokens,
             language,
         ],
-        [compare.status, *compare.images, compare.button, owner_tokens, outputs.status, fresh],
+        [
+            compare.status,
+            *compare.images,
+            compare.button,
+            owner_tokens,
+            outputs.status,
+            fresh,
+            outputs.request_json,
+            outputs.task_json,
+        ],
         concurrency_limit=None,
         api_visibility="private",
     ).then(
