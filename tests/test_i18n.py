@@ -596,3 +596,15 @@ def test_the_session_history_names_each_tasks_state_in_the_visitors_language() -
         caption for _, caption in ui._gallery([{**entry, "time": "12:00:00", "thumb": None}], "zh")
     ]
     assert captions == ["12:00:00 · 完成 · v1 · t-1"]
+
+
+def test_a_callbacks_state_is_named_in_the_visitors_language_beside_the_apis_word() -> None:
+    data = {"task_id": "t-1", "task_status": "processing"}
+    task = parse_task(data, raw=data)
+    step = Step("processing", 2.0, task=task, callback={"task_status": "succeed"})
+    chinese = step.status_text("zh")
+    assert "已收到回调：完成（API 原文：succeed）" in chinese
+    assert_chinese(chinese.replace("succeed", ""))
+    assert "Callback received: done (API: succeed)" in step.status_text("en")
+    odd = Step("processing", 2.0, task=task, callback={"task_status": "paused"})
+    assert "已收到回调：paused" in odd.status_text("zh")

@@ -111,6 +111,16 @@ def msg(key: str, **params: object) -> Msg:
     return Msg(key, params)
 
 
+def api_word(raw: object) -> Msg:
+    """One of the API's own words (a task state such as ``succeed``) for a person: in their
+    language with the API's word beside it ("完成（succeed）"), or as it is when the catalogue
+    has no name for it."""
+    word = str(raw)
+    if f"state.{word}" in catalogue(SOURCE_LANGUAGE):
+        return msg("api.word", label=msg(f"state.{word}"), raw=word)
+    return Msg.verbatim(word)
+
+
 def as_msg(value: Msg | str) -> Msg:
     """A message for ``value``; a plain string stays as it is in every language."""
     return value if isinstance(value, Msg) else Msg.verbatim(value)
