@@ -80,6 +80,7 @@ def build_garment_column(person: tuple[OriginalImage, gr.Textbox, gr.Markdown]) 
                 label=T("first_piece"),
                 type="filepath",
                 height=200,
+                placeholder=str(T("upload_image")),
                 sources=["upload", "clipboard"],
                 elem_id="outfit-top",
             )
@@ -87,6 +88,7 @@ def build_garment_column(person: tuple[OriginalImage, gr.Textbox, gr.Markdown]) 
                 label=T("second_piece"),
                 type="filepath",
                 height=200,
+                placeholder=str(T("upload_image")),
                 sources=["upload", "clipboard"],
                 elem_id="outfit-bottom",
             )
@@ -124,6 +126,9 @@ def _image_step(
         sources=["upload", "webcam", "clipboard"],
         type="filepath",
         height=PICTURE_HEIGHT,
+        # The page's own words for the upload area: Gradio's own ("Drop Image Here") stay in
+        # the language the area was first drawn in.
+        placeholder=str(T("upload_image")),
         elem_id=f"{key}-image",
     )
     note = gr.Markdown(elem_id=f"{key}-check", elem_classes=["check"])

@@ -40,6 +40,8 @@ class Lookbook:
     table: gr.Dataframe
     results: gr.Gallery
     download: gr.DownloadButton
+    #: The last run's rows and whether it was stopped, to show them again in another language.
+    items: gr.State
 
 
 def build_lookbook(most: int) -> Lookbook:
@@ -79,7 +81,16 @@ def build_lookbook(most: int) -> Lookbook:
         visible=False,
         elem_id="lookbook-download",
     )
-    return Lookbook(garments, add_examples, model, run, cancel, status, table, results, download)
+    return Lookbook(
+        garments, add_examples, model, run, cancel, status, table, results, download, gr.State(None)
+    )
+
+
+def table_update(shown: Any, lang: Language) -> Any:
+    """The table of ``shown`` (the :attr:`Lookbook.items` state: the last run's rows and
+    whether it was stopped), with headers, in ``lang``."""
+    items, stopped = shown if isinstance(shown, tuple) and len(shown) == 2 else ((), False)
+    return gr.Dataframe(value=rows(items, lang, stopped), headers=list(table_headers(lang)))
 
 
 def with_examples(current: list[Any] | None, most: int) -> list[str]:
@@ -157,7 +168,7 @@ def lookbook_handlers(ctx: Context) -> tuple[Any, Any]:
     """The Run and Stop handlers. Stop does not cancel Gradio's event (a cancelled generator
     leaves its outputs in an error state): it tells the run, which stops following and shows
     where every garment stands. Run's outputs: status, table, results, download, run, stop,
-    the browser's tokens and the new history entries."""
+    the browser's tokens, the new history entries and the rows (:attr:`Lookbook.items`)."""
     stops: dict[str, asyncio.Event] = {}
 
     async def lookbook_flow(
@@ -185,6 +196,7 @@ def lookbook_handlers(ctx: Context) -> tuple[Any, Any]:
                 gr.Button(visible=not idle, interactive=True),
                 tokens if tokens is not None else gr.skip(),
                 _entries(items, model_name) if idle else [],
+                (items, stop.is_set()),
             )
 
         yield (
@@ -196,6 +208,7 @@ def lookbook_handlers(ctx: Context) -> tuple[Any, Any]:
             gr.Button(visible=True, interactive=True),
             gr.skip(),
             [],
+            None,
         )
         garments = [Garment(Path(path).name, Path(path)) for path, _ in pictures or []]
         batch: AsyncIterator[tuple[LookItem, ...]] | None = None

@@ -15,12 +15,14 @@ from ..hosting.callback_route import CALLBACK_PATH, loopback_url
 from ..settings import Settings, load_settings
 from ..text.messages import Code, Msg, msg
 from . import history as hist
+from . import relabel
 from .common import WORKDIR, Context, T, lang_of
 from .compare import Compare, build_compare, compare_handler
 from .endpoints import add_endpoints
 from .header import build_header, wire_header
 from .inputs import Inputs, build_garment_column, build_person_column, wire_inputs
 from .lookbook import Lookbook, build_lookbook, lookbook_handlers, with_examples
+from .lookbook import table_update as lookbook_table
 from .run_result import (
     Outputs,
     RunControls,
@@ -74,6 +76,15 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
         _wire_run(ctx, parts)
         wire_history(demo, history, language)
         _wire_tabs(ctx, parts)
+        relabel.wire(
+            demo,
+            language,
+            tables=[
+                (history.table, [history.entries], hist.table_update),
+                (lookbook.table, [lookbook.items], lookbook_table),
+            ],
+            redrawn=[lookbook.garments],
+        )
         add_endpoints(ctx)
     return demo
 
@@ -195,6 +206,7 @@ def _wire_tabs(ctx: Context, parts: Parts) -> None:
             lookbook.cancel,
             owner_tokens,
             fresh,
+            lookbook.items,
         ],
         concurrency_limit=None,
         api_visibility="private",
