@@ -1,6 +1,11 @@
-"""Command line: ``python -m tryon_demo simulate | submit | query | list | prepare``.
+"""Command line: ``tryon-demo simulate | submit | query | list | prepare`` (installed with
+``pip install -e .``; ``python -m tryon_demo`` is the same command).
 
 Exit codes: 0 success, 1 the API or the task failed, 2 bad input or settings.
+
+With no key, each command starts the built-in simulator inside its own process; its tasks are
+kept in the state folder between commands (see :mod:`tryon_demo.simulator.journal`), so a
+``query`` or ``list`` finds what an earlier ``submit`` created.
 
 Each command imports only what it uses: ``prepare`` needs neither HTTP nor the simulator (whose
 FastAPI alone takes half a second to import), so those are imported where they are used.
@@ -9,22 +14,28 @@ FastAPI alone takes half a second to import), so those are imported where they a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigurationError, InputError, TryOnError, UnsafeURLError
 from .pictures import ImageLimits, prepare_image
-from .settings import DEFAULT_MODEL, MODELS, Settings, load_settings
+from .settings import DEFAULT_MODEL, MODELS, Settings, ensure_state_dir, load_settings
 from .text.i18n import Language, choose
 from .text.messages import msg, text
 
 if TYPE_CHECKING:
+    from .api.client import TryOnClient
     from .api.models import Task
+
+#: Where the built-in simulator's tasks are kept between commands, inside the state folder.
+OFFLINE_TASKS = "offline-simulator"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,7 +58,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m tryon_demo", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="tryon-demo", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
     sim = sub.add_parser("simulate", help="serve the offline API simulator")
@@ -96,6 +109,7 @@ def _parser() -> argparse.ArgumentParser:
 
     query = sub.add_parser("query", help="show one task")
     query.add_argument("task_id")
+    query.add_argument("--out", type=Path, help="save the result image here (a folder)")
     query.add_argument("--json", action="store_true")
     query.set_defaults(run=_query)
 
@@ -175,8 +189,29 @@ def _simulate(args: argparse.Namespace) -> int:
         server.stop()
 
 
+@contextlib.contextmanager
+def _connected(settings: Settings) -> Iterator[TryOnClient]:
+    """A client of the configured API; with the built-in simulator, one that knows the tasks
+    earlier commands created and leaves this command's tasks for the next."""
+    from .flow.service import make_client, shared_simulator, uses_built_in_simulator
+
+    with make_client(settings) as client:
+        if not uses_built_in_simulator(settings):
+            yield client
+            return
+        from .simulator import journal
+
+        simulator = shared_simulator(settings).simulator
+        folder = ensure_state_dir(settings) / OFFLINE_TASKS
+        journal.load(simulator, folder)
+        try:
+            yield client
+        finally:
+            journal.save(simulator, folder)
+
+
 def _submit(args: argparse.Namespace) -> int:
-    from .flow.service import make_client, mode_banner, prepare_submission
+    from .flow.service import mode_banner, prepare_submission, uses_built_in_simulator
 
     settings = _settings()
     limits = ImageLimits.from_settings(settings)
@@ -184,7 +219,7 @@ def _submit(args: argparse.Namespace) -> int:
         args.human, args.cloth, args.model, args.callback_url, limits=limits
     )
     lang = _lang()
-    with make_client(settings) as client:
+    with _connected(settings) as client:
         if not args.json:
             print(mode_banner(settings, lang), file=sys.stderr)
             preview = json.dumps(submission.preview(), indent=2)
@@ -210,7 +245,8 @@ def _submit(args: argparse.Namespace) -> int:
             summary = text("cli.failed_reason", lang, summary=summary, reason=reason)
         elif task.result_url:
             summary += "\n" + text("cli.result", lang, url=task.result_url)
-            summary += "\n" + text("cli.result_expires", lang)
+            offline = uses_built_in_simulator(settings) and not saved
+            summary += "\n" + text("cli.offline_result" if offline else "cli.result_expires", lang)
         if saved:
             summary += "\n" + text("cli.saved", lang, path=saved)
         _emit(args, task.raw, summary)
@@ -218,18 +254,26 @@ def _submit(args: argparse.Namespace) -> int:
 
 
 def _query(args: argparse.Namespace) -> int:
-    from .flow.service import make_client
+    from .flow.service import uses_built_in_simulator
 
-    with make_client(_settings()) as client:
+    settings = _settings()
+    lang = _lang()
+    with _connected(settings) as client:
         task = client.get(args.task_id)
-    _emit(args, task.raw, _describe(task))
+        saved = (
+            _save_result(task, args.out, client.base_url) if args.out and task.result_url else None
+        )
+    said = _describe(task)
+    if saved:
+        said += "\n" + text("cli.saved", lang, path=saved)
+    elif task.result_url and uses_built_in_simulator(settings):
+        said += "\n" + text("cli.offline_result", lang)
+    _emit(args, task.raw, said)
     return 0
 
 
 def _list(args: argparse.Namespace) -> int:
-    from .flow.service import make_client
-
-    with make_client(_settings()) as client:
+    with _connected(_settings()) as client:
         tasks = client.list(args.page, args.size)
     listed = "\n".join(_describe(t) for t in tasks) or text("cli.no_tasks", _lang())
     _emit(args, [t.raw for t in tasks], listed)

@@ -101,6 +101,21 @@ def shared_simulator(settings: Settings) -> SimulatorServer:
         return _simulator
 
 
+def uses_built_in_simulator(settings: Settings) -> bool:
+    """Whether requests go to the simulator this process starts itself (no key, and no
+    ``KLING_API_BASE`` naming another one)."""
+    return settings.mode == "offline" and (settings.force_offline or not settings.api_base)
+
+
+def check_api_settings(settings: Settings) -> None:
+    """Refuse, with what to set, a ``KLING_API_BASE`` that is not a local simulator while no
+    key is set: the app and the command line stop at once rather than run offline unasked."""
+    if settings.mode == "offline" and not uses_built_in_simulator(settings):
+        base = (settings.api_base or "").rstrip("/")
+        if not is_loopback_host(urlsplit(base).hostname or ""):
+            raise ConfigurationError(msg("settings.base_without_key", base=base))
+
+
 def make_client(settings: Settings) -> TryOnClient:
     """A client of the configured API, or of the built-in simulator when offline.
 
@@ -108,10 +123,9 @@ def make_client(settings: Settings) -> TryOnClient:
     simulator started with ``python -m tryon_demo simulate`` and used; any other address needs
     a key, and :class:`ConfigurationError` says what to set.
     """
-    if settings.mode == "offline" and settings.api_base and not settings.force_offline:
-        base = settings.api_base.rstrip("/")
-        if not is_loopback_host(urlsplit(base).hostname or ""):
-            raise ConfigurationError(msg("settings.base_without_key", base=base))
+    check_api_settings(settings)
+    if settings.mode == "offline" and not uses_built_in_simulator(settings):
+        base = (settings.api_base or "").rstrip("/")
         return TryOnClient.from_settings(settings, base_url=base, auth=BearerAuth(OFFLINE_TOKEN))
     if settings.mode == "offline":
         server = shared_simulator(settings)

@@ -48,7 +48,7 @@ from ..pictures import ImageLimits, ImageSource, limit_malloc_arenas, prepare_im
 from ..pictures.outfit import check_combination, compose_outfit
 from ..settings import DEFAULT_MODEL, MODELS, Settings, ensure_state_dir
 from ..text.i18n import Language
-from ..text.messages import Code, Msg, msg
+from ..text.messages import Code, Msg, api_word, msg
 from .lookbook import Backoff, Follow, Garment, LookItem, run_lookbook, write_zip
 from .service import make_client, prepare_submission, submission_of
 
@@ -118,7 +118,7 @@ class Step:
             parts.append(msg("status.task", task_id=Code(self.task.task_id)))
         parts.append(msg("status.elapsed", seconds=self.elapsed))
         if self.callback is not None:
-            parts.append(msg("status.callback", status=str(self.callback.get("task_status"))))
+            parts.append(msg("status.callback", status=api_word(self.callback.get("task_status"))))
         lines: list[Msg | str] = [Msg.join(parts, sep="summary")]
         if self.error is not None:
             lines.append(self.error.as_msg())  # with the request_id when there is one
@@ -200,7 +200,7 @@ class Studio:
         """
         key = (api_key or "").strip()
         if key:
-            return TryOnClient.from_settings(self.settings.with_api_key(key)), True
+            return TryOnClient.from_settings(self.settings.with_api_key(key), own_key=True), True
         if self._shared is None:
             self._shared = make_client(self.settings)
         return self._shared, False

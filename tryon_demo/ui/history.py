@@ -27,7 +27,7 @@ from ..hosting import workfiles
 from ..settings import MODELS
 from ..text.i18n import Language
 from ..text.messages import text
-from .common import ASSETS, T
+from .common import ASSETS, T, public_url
 
 #: Where the history is kept in the browser (localStorage), across reloads and restarts.
 HISTORY_STORAGE_KEY = "kolors-tryon-history"
@@ -118,16 +118,28 @@ def make_entry(
         "model": model_name,
         "status": status,
         "time": time.strftime("%Y-%m-%d %H:%M", time.localtime()),
-        "result_url": result_url or "",
+        "result_url": public_url(result_url),
         # The result file on this server, while it lasts (TRYON_WORK_TTL): the page's own copy.
         "thumb": str(result_path) if result_path else None,
     }
 
 
 def merged(entries: list[dict[str, Any]] | None, new: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``entries`` with ``new`` added; an entry for a task already listed replaces it."""
+    """``entries`` with ``new`` added; an entry for a task already listed replaces it, keeping
+    when the task was first listed and, when the new one does not know it, its model."""
+    known = {e["task_id"]: e for e in valid(entries)}
+    updated = []
+    for entry in new:
+        old = known.get(entry["task_id"], {})
+        updated.append(
+            {
+                **entry,
+                "time": old.get("time") or entry.get("time", ""),
+                "model": entry.get("model") or old.get("model", ""),
+            }
+        )
     kept = [e for e in valid(entries) if e["task_id"] not in {n["task_id"] for n in new}]
-    return [*kept, *new][-MAX_HISTORY:]
+    return [*kept, *updated][-MAX_HISTORY:]
 
 
 def valid(entries: Any) -> list[dict[str, Any]]:
@@ -190,7 +202,7 @@ def rows(entries: Any, lang: Language = "en") -> list[list[str]]:
                 entry["model"].removeprefix("kolors-virtual-try-on-"),
                 text(f"state.{entry['status']}", lang),
                 entry["task_id"],
-                entry["result_url"],
+                public_url(entry["result_url"]),
             ]
         )
     return table

@@ -84,6 +84,7 @@ def build_garment_column(person: tuple[OriginalImage, gr.Textbox, gr.Markdown]) 
                 label=T("first_piece"),
                 type="filepath",
                 height=200,
+                placeholder=str(T("upload_image")),
                 sources=["upload", "clipboard"],
                 elem_id="outfit-top",
             )
@@ -91,6 +92,7 @@ def build_garment_column(person: tuple[OriginalImage, gr.Textbox, gr.Markdown]) 
                 label=T("second_piece"),
                 type="filepath",
                 height=200,
+                placeholder=str(T("upload_image")),
                 sources=["upload", "clipboard"],
                 elem_id="outfit-bottom",
             )
@@ -138,6 +140,9 @@ def _image_step(
         sources=["upload", "webcam", "clipboard"],
         type="filepath",
         height=PICTURE_HEIGHT,
+        # The page's own words for the upload area: Gradio's own ("Drop Image Here") stay in
+        # the language the area was first drawn in.
+        placeholder=str(T("upload_image")),
         elem_id=f"{key}-image",
         elem_classes=[SHRINK_CLASS],  # shrunk in the browser before it is uploaded
     )
@@ -188,10 +193,18 @@ def wire_inputs(
         # One source per image: an upload clears the link and a typed link clears the upload.
         image.upload(lambda: "", None, link, api_visibility="private", queue=False)
         link.input(lambda: None, None, image, api_visibility="private", queue=False)
+
+    def seed_links(choice: str | None, request: gr.Request) -> tuple[Any, ...]:
+        """The API documentation's example links; offline, a word that they give a placeholder
+        (the simulator downloads nothing)."""
+        said = text("page.seed_links_offline", lang_of(request, choice)) if ctx.offline else ""
+        note = status_update(said, None) if said else gr.skip()
+        return (*SEED_EXAMPLE_URLS, None, None, note)
+
     controls.seed_links.click(
-        lambda: (*SEED_EXAMPLE_URLS, None, None),
-        None,
-        [inputs.human_url, inputs.cloth_url, inputs.human, inputs.cloth],
+        seed_links,
+        [language],
+        [inputs.human_url, inputs.cloth_url, inputs.human, inputs.cloth, status],
         api_visibility="private",
         queue=False,
     )

@@ -8,12 +8,14 @@ from typing import Any
 
 import gradio as gr
 
+from ..flow.service import check_api_settings
 from ..flow.studio import Studio
 from ..hosting import session_state
 from ..hosting.callback_route import CALLBACK_PATH, loopback_url
 from ..settings import Settings, load_settings
 from ..text.messages import Code, Msg, msg
 from . import history as hist
+from . import relabel
 from .a11y import reveal_after, reveal_on
 from .common import WORKDIR, Context, T, lang_of
 from .compare import Compare, build_compare, compare_handler
@@ -21,6 +23,7 @@ from .endpoints import add_endpoints
 from .header import build_header, wire_header
 from .inputs import Inputs, build_garment_column, build_person_column, wire_inputs
 from .lookbook import Lookbook, build_lookbook, lookbook_handlers, with_examples
+from .lookbook import table_update as lookbook_table
 from .run_result import (
     Outputs,
     RunControls,
@@ -34,6 +37,9 @@ from .shrink import wire_shrinking
 def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> gr.Blocks:
     """The whole page, wired to a :class:`Studio`."""
     settings = settings or load_settings()
+    # A KLING_API_BASE that needs a key it does not have stops the app here, as it stops the
+    # command line: the page would otherwise look offline and fail only at the first Run.
+    check_api_settings(settings)
     session_state.install()
     studio = Studio(settings, workdir, served_url=lambda: _served_url(demo))
     ctx = Context(studio, settings)
@@ -76,6 +82,15 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
         _wire_run(ctx, parts)
         wire_history(demo, history, language)
         _wire_tabs(ctx, parts)
+        relabel.wire(
+            demo,
+            language,
+            tables=[
+                (history.table, [history.entries], hist.table_update),
+                (lookbook.table, [lookbook.items], lookbook_table),
+            ],
+            redrawn=[lookbook.garments],
+        )
         add_endpoints(ctx)
     return demo
 
@@ -164,7 +179,16 @@ def _wire_tabs(ctx: Context, parts: Parts) -> None:
             owner_tokens,
             language,
         ],
-        [compare.status, *compare.images, compare.button, owner_tokens, outputs.status, fresh],
+        [
+            compare.status,
+            *compare.images,
+            compare.button,
+            owner_tokens,
+            outputs.status,
+            fresh,
+            outputs.request_json,
+            outputs.task_json,
+        ],
         concurrency_limit=None,
         api_visibility="private",
     ).then(
@@ -194,6 +218,7 @@ def _wire_tabs(ctx: Context, parts: Parts) -> None:
             lookbook.cancel,
             owner_tokens,
             fresh,
+            lookbook.items,
         ],
         concurrency_limit=None,
         api_visibility="private",
