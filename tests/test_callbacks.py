@@ -24,8 +24,10 @@ from starlette.types import ASGIApp
 from tests.conftest import FAKE_KEY, StartSimulator
 from tests.test_app import RunningApp
 from tryon_demo.errors import ConfigurationError
-from tryon_demo.flow import service
-from tryon_demo.flow.studio import Step, Studio
+from tryon_demo.flow import clients
+from tryon_demo.flow.pipeline import Pipeline
+from tryon_demo.flow.run import run
+from tryon_demo.flow.step import Step
 from tryon_demo.hosting.access import AccessGuard
 from tryon_demo.hosting.callback_inbox import Inbox
 from tryon_demo.hosting.callback_route import CallbackEndpoint, callback_routes, loopback_url
@@ -78,10 +80,10 @@ def route(inbox: Inbox) -> Iterator[LoopbackServer]:
         yield server
 
 
-def callback_studio(
+def callback_pipeline(
     simulator: SimulatorServer, route: LoopbackServer, inbox: Inbox, tmp_path: Path, **options: Any
-) -> Studio:
-    """A studio on the simulator whose public address is the route's server."""
+) -> Pipeline:
+    """A pipeline on the simulator whose public address is the route's server."""
     options.setdefault("callback_backstop", 10.0)
     settings = Settings(
         api_key=FAKE_KEY,
@@ -91,15 +93,15 @@ def callback_studio(
         poll_max_interval=0.2,
         **options,
     )
-    return Studio(settings, tmp_path / "work", inbox=inbox)
+    return Pipeline.build(settings, tmp_path / "work", inbox=inbox)
 
 
 def run_steps(
-    studio: Studio, files: tuple[Path, Path], callback_url: str | None = None
+    pipeline: Pipeline, files: tuple[Path, Path], callback_url: str | None = None
 ) -> list[Step]:
     async def gather() -> list[Step]:
         steps = []
-        async for step in studio.run(*files, callback_url=callback_url, compare=False):
+        async for step in run(pipeline, *files, callback_url=callback_url, compare=False):
             steps.append(step)
         return steps
 
@@ -136,7 +138,7 @@ def test_a_run_with_callbacks_ends_right_after_its_task_with_at_most_two_queries
     tmp_path: Path,
 ) -> None:
     simulator = start_simulator(task_seconds=1.0)
-    steps = run_steps(callback_studio(simulator, route, inbox, tmp_path), image_files)
+    steps = run_steps(callback_pipeline(simulator, route, inbox, tmp_path), image_files)
     ended = time.time()
     final = steps[-1]
     assert final.phase == "succeed" and final.result_path is not None
@@ -155,7 +157,7 @@ def test_the_status_says_the_callback_arrived_and_the_panel_shows_its_body(
     tmp_path: Path,
 ) -> None:
     simulator = start_simulator(task_seconds=0.6)
-    final = run_steps(callback_studio(simulator, route, inbox, tmp_path), image_files)[-1]
+    final = run_steps(callback_pipeline(simulator, route, inbox, tmp_path), image_files)[-1]
     assert "Callback received: succeed" in final.status_text()
     panel = final.task_json
     assert panel is not None
@@ -174,7 +176,7 @@ def test_the_callback_body_on_the_page_is_redacted(
     simulator = start_simulator(
         task_seconds=0.6, faults=Faults(fail_share=1.0, fail_message=f"echo {FAKE_KEY}")
     )
-    steps = run_steps(callback_studio(simulator, route, inbox, tmp_path), image_files)
+    steps = run_steps(callback_pipeline(simulator, route, inbox, tmp_path), image_files)
     final = steps[-1]
     assert final.phase == "failed" and final.callback is not None
     assert final.callback["task_status"] == "failed"
@@ -190,8 +192,8 @@ def test_a_lost_callback_is_caught_by_the_backstop(
     tmp_path: Path,
 ) -> None:
     simulator = start_simulator(task_seconds=0.5, faults=Faults(drop_callbacks=True))
-    studio = callback_studio(simulator, route, inbox, tmp_path, callback_backstop=0.4)
-    final = run_steps(studio, image_files)[-1]
+    pipeline = callback_pipeline(simulator, route, inbox, tmp_path, callback_backstop=0.4)
+    final = run_steps(pipeline, image_files)[-1]
     assert final.phase == "succeed" and final.result_path is not None
     assert simulator.simulator.callbacks_sent == []
     assert final.callback is None
@@ -205,7 +207,7 @@ def test_the_token_is_forgotten_when_the_run_ends(
     tmp_path: Path,
 ) -> None:
     simulator = start_simulator(task_seconds=0.4)
-    final = run_steps(callback_studio(simulator, route, inbox, tmp_path), image_files)[-1]
+    final = run_steps(callback_pipeline(simulator, route, inbox, tmp_path), image_files)[-1]
     assert len(inbox) == 0
     task = simulator.simulator.tasks[final.task.task_id]  # type: ignore[union-attr]
     assert task.callback_url is not None and task.callback_url.startswith(route.url)
@@ -221,7 +223,7 @@ def test_the_page_shows_the_callback_url_without_its_token(
     tmp_path: Path,
 ) -> None:
     simulator = start_simulator(task_seconds=0.3)
-    steps = run_steps(callback_studio(simulator, route, inbox, tmp_path), image_files)
+    steps = run_steps(callback_pipeline(simulator, route, inbox, tmp_path), image_files)
     task = simulator.simulator.tasks[steps[-1].task.task_id]  # type: ignore[union-attr]
     token = (task.callback_url or "").rsplit("/", 1)[1]
     shown = json.dumps([s.request for s in steps], ensure_ascii=False)
@@ -237,7 +239,7 @@ def test_a_forged_callback_cannot_end_the_run_with_its_own_result(
     tmp_path: Path,
 ) -> None:
     simulator = start_simulator(task_seconds=1.2)
-    studio = callback_studio(simulator, route, inbox, tmp_path, callback_backstop=0.5)
+    pipeline = callback_pipeline(simulator, route, inbox, tmp_path, callback_backstop=0.5)
     forged_url = "http://127.0.0.1:9/forged.png"
     answers: list[int] = []
 
@@ -255,7 +257,7 @@ def test_a_forged_callback_cannot_end_the_run_with_its_own_result(
     forger = threading.Thread(target=forge)
     forger.start()
     started = time.time()
-    final = run_steps(studio, image_files)[-1]
+    final = run_steps(pipeline, image_files)[-1]
     forger.join()
     assert answers == [204]  # the token was right, so the door took it
     assert final.phase == "succeed" and final.task is not None
@@ -273,7 +275,7 @@ def test_the_visitors_own_callback_url_passes_through_untouched_and_the_run_poll
 ) -> None:
     simulator = start_simulator(task_seconds=0.4)
     own = route.url + "/my-hook/?source=tryon&x=%2F"
-    steps = run_steps(callback_studio(simulator, route, inbox, tmp_path), image_files, own)
+    steps = run_steps(callback_pipeline(simulator, route, inbox, tmp_path), image_files, own)
     final = steps[-1]
     assert final.phase == "succeed"
     assert simulator.simulator.tasks[final.task.task_id].callback_url == own  # type: ignore[union-attr]
@@ -288,9 +290,9 @@ def test_each_lookbook_garment_is_woken_by_its_own_callback(
     from tests.test_lookbook import garment_files, person_file, snapshots
 
     simulator = start_simulator(task_seconds=0.6)
-    studio = callback_studio(simulator, route, inbox, tmp_path)  # a 10 s backstop
+    pipeline = callback_pipeline(simulator, route, inbox, tmp_path)  # a 10 s backstop
     started = time.monotonic()
-    final = snapshots(studio, person_file(tmp_path), garment_files(tmp_path, 3))[-1]
+    final = snapshots(pipeline, person_file(tmp_path), garment_files(tmp_path, 3))[-1]
     assert [item.state for item in final] == ["succeed"] * 3
     assert time.monotonic() - started < 8  # none waited for the backstop
     assert queries(simulator) <= 2 * 3
@@ -303,7 +305,7 @@ def test_without_a_public_address_creates_carry_no_callback(
     simulator: SimulatorServer, image_files: tuple[Path, Path], tmp_path: Path
 ) -> None:
     settings = Settings(api_key=FAKE_KEY, api_base=simulator.gateway_base, poll_interval=0.05)
-    final = run_steps(Studio(settings, tmp_path / "work", inbox=Inbox()), image_files)[-1]
+    final = run_steps(Pipeline.build(settings, tmp_path / "work", inbox=Inbox()), image_files)[-1]
     assert final.phase == "succeed"
     assert simulator.simulator.tasks[final.task.task_id].callback_url is None  # type: ignore[union-attr]
 
@@ -466,7 +468,7 @@ def test_the_app_offline_receives_the_simulators_callbacks(
 
     settings = Settings(simulator_task_seconds=1.0, state_dir=tmp_path / "state")
     with RunningApp(settings, tmp_path / "work") as app:
-        sim = service.shared_simulator(settings).simulator
+        sim = clients.shared_simulator(settings).simulator
         before = sim.requests_seen - sim.creates_received
         _, final = app.client.predict(
             handle_file(str(image_files[0])),

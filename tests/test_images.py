@@ -15,7 +15,7 @@ from PIL import Image, ImageDraw
 
 from tests import pictures
 from tryon_demo.errors import ImageError
-from tryon_demo.flow.service import prepare_submission
+from tryon_demo.flow.prepare import prepare_submission
 from tryon_demo.pictures import images
 from tryon_demo.pictures.images import API_MAX_BYTES, ImageLimits, PreparedImage, prepare_image
 from tryon_demo.settings import Settings

@@ -176,7 +176,8 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _submit(args: argparse.Namespace) -> int:
-    from .flow.service import make_client, mode_banner, prepare_submission
+    from .flow.clients import make_client, mode_banner
+    from .flow.prepare import prepare_submission
 
     settings = _settings()
     limits = ImageLimits.from_settings(settings)
@@ -218,7 +219,7 @@ def _submit(args: argparse.Namespace) -> int:
 
 
 def _query(args: argparse.Namespace) -> int:
-    from .flow.service import make_client
+    from .flow.clients import make_client
 
     with make_client(_settings()) as client:
         task = client.get(args.task_id)
@@ -227,7 +228,7 @@ def _query(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from .flow.service import make_client
+    from .flow.clients import make_client
 
     with make_client(_settings()) as client:
         tasks = client.list(args.page, args.size)

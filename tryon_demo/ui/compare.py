@@ -9,10 +9,11 @@ from typing import Any
 import gradio as gr
 
 from ..errors import TryOnError
-from ..flow.studio import Step
+from ..flow.compare import compare
+from ..flow.step import Step
 from ..settings import MODELS
 from ..text.messages import msg, text
-from .common import Context, T, lang_of, pick_source, remember, session_of
+from .common import Context, T, lang_of, pick_source, remember, visitor_of
 from .history import history_entry
 from .run_result import PICTURE_HEIGHT, status_update, step_state
 
@@ -76,9 +77,8 @@ def compare_handler(ctx: Context) -> Any:
             failed = status_update(Step("error", 0.0, error=exc).status_text(lang), "error")
             yield failed, None, None, gr.Button(interactive=True), gr.skip(), gr.skip(), []
             return
-        steps = ctx.studio.compare(
-            person, garment, api_key=visitor_key, session=session_of(request, ctx.settings)
-        )
+        visitor = visitor_of(request, ctx.settings, visitor_key)
+        steps = compare(ctx.pipeline, person, garment, visitor=visitor)
         tokens: dict[str, str] | None = None
         async for latest in steps:
             lines = [

@@ -11,18 +11,21 @@ from gradio.events import api as gr_api
 
 from ..api.client import failure_reason
 from ..errors import TryOnError, error_text
-from ..flow.studio import Step, api_image_source
+from ..flow import reattach
+from ..flow import run as runs
+from ..flow.prepare import api_image_source
+from ..flow.step import Step
 from ..hosting import access
 from ..settings import DEFAULT_MODEL
 from ..text.messages import Msg, msg
 from . import api_docs
 from .api_docs import documented
-from .common import Context, lang_of, session_of
+from .common import Context, lang_of, visitor_of
 
 
 def add_endpoints(ctx: Context) -> None:
     """``/submit``, ``/tryon`` and ``/query``, inside the Blocks being built."""
-    studio, settings = ctx.studio, ctx.settings
+    pipeline, settings = ctx.pipeline, ctx.settings
     # /tryon holds a call open until its task ends: at most this many at once, more wait.
     tryons = asyncio.Semaphore(access.API_CONCURRENCY)
 
@@ -35,16 +38,17 @@ def add_endpoints(ctx: Context) -> None:
         request: gr.Request | None = None,
     ) -> dict[str, Any]:
         try:
-            task = await studio.submit(
+            task = await runs.submit(
+                pipeline,
                 api_image_source(human_image, msg("field.person")),
                 api_image_source(cloth_image, msg("field.garment")),
                 model_name,
                 callback_url,
-                session=session_of(request, settings),
+                visitor=visitor_of(request, settings),
             )
         except TryOnError as exc:
             raise gr.Error(error_text(exc, lang_of(request)), print_exception=False) from None
-        return {**task.raw, "owner_token": studio.owner_token(task.task_id)}
+        return {**task.raw, "owner_token": pipeline.owners.token(task.task_id)}
 
     @documented(api_docs.TRYON)
     async def tryon(
@@ -60,12 +64,13 @@ def add_endpoints(ctx: Context) -> None:
             garment = api_image_source(cloth_image, msg("field.garment"))
         except TryOnError as exc:
             raise gr.Error(error_text(exc, lang_of(request)), print_exception=False) from None
-        steps = studio.run(
+        steps = runs.run(
+            pipeline,
             person,
             garment,
             model_name,
             callback_url,
-            session=session_of(request, settings),
+            visitor=visitor_of(request, settings),
             compare=False,
         )
         async with tryons:
@@ -74,7 +79,7 @@ def add_endpoints(ctx: Context) -> None:
         assert final is not None
         lang = lang_of(request)
         if final.error is not None:
-            # Errors after the create name the task already (see Studio._follow).
+            # Errors after the create name the task already (see the follow step).
             raise gr.Error(error_text(final.error, lang), print_exception=False)
         if final.phase == "failed" or final.result_path is None:
             reason = failure_reason(final.task) if final.task else msg("status.no_reason")
@@ -83,7 +88,7 @@ def add_endpoints(ctx: Context) -> None:
                 said = Msg.join([said, msg("error.task_id", task_id=final.task.task_id)])
             raise gr.Error(said.render(lang), print_exception=False)
         assert final.task is not None
-        owned = {**final.task.raw, "owner_token": studio.owner_token(final.task.task_id)}
+        owned = {**final.task.raw, "owner_token": pipeline.owners.token(final.task.task_id)}
         return FileData(path=str(final.result_path)), owned
 
     @documented(api_docs.QUERY)
@@ -91,8 +96,8 @@ def add_endpoints(ctx: Context) -> None:
         task_id: str, owner_token: str = "", request: gr.Request | None = None
     ) -> dict[str, Any]:
         try:
-            task = await studio.query(
-                task_id.strip(), owner_token, session=session_of(request, settings)
+            task = await reattach.query(
+                pipeline, task_id.strip(), owner_token, visitor=visitor_of(request, settings)
             )
             return task.raw
         except TryOnError as exc:

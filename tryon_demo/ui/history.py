@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import gradio as gr
 
-from ..flow.studio import Step
+from ..flow.step import Step
 from ..text.i18n import Language
 from ..text.messages import text
 from .common import ASSETS, T

@@ -10,6 +10,7 @@ import gradio as gr
 from gradio.i18n import I18nData
 
 from ..errors import TryOnError
+from ..flow import outfit
 from ..pictures.images import ImageLimits, quick_check
 from ..settings import MODELS
 from ..text.messages import msg, text
@@ -21,7 +22,7 @@ from .common import (
     T,
     lang_of,
     pick_source,
-    session_of,
+    visitor_of,
 )
 from .components import OriginalImage
 from .run_result import PICTURE_HEIGHT, RunControls, status_update
@@ -193,11 +194,12 @@ def wire_inputs(
     ) -> tuple[Any, ...]:
         lang = lang_of(request, choice)
         try:
-            path = ctx.studio.compose_outfit(
+            path = outfit.compose(
+                ctx.pipeline,
                 pick_source(first, "", msg("field.top_garment")),
                 pick_source(second, "", msg("field.bottom_garment")),
                 (first_kind, second_kind),
-                session=session_of(request, ctx.settings),
+                visitor=visitor_of(request, ctx.settings),
             )
         except TryOnError as exc:
             said = text("page.outfit_failed", lang) + f"\n\n{exc.as_msg().markdown(lang)}"

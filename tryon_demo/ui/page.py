@@ -1,4 +1,4 @@
-"""The whole page, composed from its parts top-down, and wired to a :class:`Studio`."""
+"""The whole page, composed from its parts top-down, and wired to the try-on pipeline."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import gradio as gr
 
-from ..flow.studio import Studio
+from ..flow.pipeline import Pipeline
 from ..hosting import session_state
 from ..hosting.callback_route import CALLBACK_PATH, loopback_url
 from ..settings import Settings, load_settings
@@ -30,11 +30,11 @@ from .run_result import (
 
 
 def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> gr.Blocks:
-    """The whole page, wired to a :class:`Studio`."""
+    """The whole page, wired to one :class:`Pipeline`."""
     settings = settings or load_settings()
     session_state.install()
-    studio = Studio(settings, workdir, served_url=lambda: _served_url(demo))
-    ctx = Context(studio, settings)
+    pipeline = Pipeline.build(settings, workdir, served_url=lambda: _served_url(demo))
+    ctx = Context(pipeline, settings)
     # Gradio's own copies of what the page showed (uploads, results) go as the work files do.
     ttl = max(1, int(settings.work_ttl))
     demo = gr.Blocks(title="Kolors Try-On Studio", delete_cache=(max(1, min(ttl // 4, 300)), ttl))
@@ -42,11 +42,11 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
         # task id -> ownership token, kept (encrypted) in the browser so that a reload or a
         # restart of the app does not lose the right to re-attach to one's own tasks.
         owner_tokens = gr.BrowserState(
-            {}, storage_key="kolors-tryon-owner-tokens", secret=studio.browser_secret()
+            {}, storage_key="kolors-tryon-owner-tokens", secret=pipeline.owners.browser_secret()
         )
         # The history's store sits outside the tabs: a store inside a tab never visited would
         # not be read from the browser, and the page would start with an empty history.
-        entries = hist.stored_entries(studio.browser_secret())
+        entries = hist.stored_entries(pipeline.owners.browser_secret())
         header = build_header(ctx)
         with gr.Row(equal_height=False, elem_id="main-row"):
             with gr.Column(min_width=260, elem_id="person-column"):

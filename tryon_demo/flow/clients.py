@@ -1,89 +1,29 @@
-"""The plain functions the UI, the CLI and the tests share: prepare a submission, show what is
-sent without megabytes of base64, and connect to the real API or the offline simulator.
+"""The app's clients of the API: the owner's (one, shared by every visitor) and a visitor's own.
+
+With no key the app talks to the built-in simulator, or to a simulator on loopback named by
+``KLING_API_BASE``.
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ..api.auth import BearerAuth
 from ..api.client import TryOnClient
-from ..errors import ConfigurationError, InputError
+from ..errors import ConfigurationError, TaskNotFoundError
 from ..hosting.netpolicy import is_loopback_host
-from ..pictures.images import ImageLimits, ImageSource, PreparedImage, prepare_image
-from ..settings import DEFAULT_MODEL, Settings
+from ..settings import Settings
 from ..text.messages import msg, text
+from .pools import off_loop
 
 if TYPE_CHECKING:  # imported where it is started: FastAPI takes half a second to import
     from ..simulator import SimulatorServer
 
 #: The bearer token the app presents to its own simulator; not a secret, never a real key.
 OFFLINE_TOKEN = "offline-demo"
-
-
-@dataclass(frozen=True)
-class Submission:
-    """A create request ready to send, and how its two images were prepared."""
-
-    body: dict[str, str]
-    human: PreparedImage
-    cloth: PreparedImage
-
-    def preview(self) -> dict[str, Any]:
-        """The body as it will be sent, each base64 image shortened to its start and size."""
-        return request_preview(self.body)
-
-
-def shorten_payload(value: str) -> str:
-    """``"/9j/4AAQSk... (183 KB)"`` for base64; a URL is shown whole."""
-    if value.lower().startswith(("http://", "https://")):
-        return value
-    size_kb = len(value) * 3 / 4 / 1024
-    return f"{value[:12]}... ({size_kb:,.0f} KB)"
-
-
-def request_preview(body: dict[str, str]) -> dict[str, Any]:
-    """A copy of a create body safe and short enough to display."""
-    return {
-        key: shorten_payload(value) if key in ("human_image", "cloth_image") else value
-        for key, value in body.items()
-    }
-
-
-def prepare_submission(
-    human: ImageSource | None,
-    cloth: ImageSource | None,
-    model_name: str = DEFAULT_MODEL,
-    callback_url: str | None = None,
-    *,
-    limits: ImageLimits | None = None,
-) -> Submission:
-    """Prepare both images and build the create body; raises :class:`InputError` on bad input."""
-    human_image = prepare_image(human, field=msg("field.person"), limits=limits)
-    cloth_image = prepare_image(cloth, field=msg("field.garment"), limits=limits)
-    return submission_of(human_image, cloth_image, model_name, callback_url)
-
-
-def submission_of(
-    human_image: PreparedImage,
-    cloth_image: PreparedImage,
-    model_name: str = DEFAULT_MODEL,
-    callback_url: str | None = None,
-) -> Submission:
-    """The create body for two prepared images; refuses the person photo as the garment."""
-    if human_image.payload == cloth_image.payload:
-        raise InputError(msg("image.same_as_person", field=msg("field.garment")))
-    body = TryOnClient.create_body(
-        human_image.payload,
-        cloth_image.payload,
-        model_name=model_name or DEFAULT_MODEL,
-        callback_url=(callback_url or "").strip() or None,
-    )
-    return Submission(body=body, human=human_image, cloth=cloth_image)
-
 
 _simulator_lock = threading.Lock()
 _simulator: SimulatorServer | None = None
@@ -119,6 +59,42 @@ def make_client(settings: Settings) -> TryOnClient:
             settings, base_url=server.gateway_base, auth=BearerAuth(OFFLINE_TOKEN)
         )
     return TryOnClient.from_settings(settings)
+
+
+class Clients:
+    """The owner's client, made on first use and kept; a visitor's own key gets a client of its
+    own for one request, closed by whoever asked for it, so the key is neither kept nor ever
+    used for anyone else."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._shared: TryOnClient | None = None
+
+    def shared(self) -> TryOnClient:
+        """The owner's client (or the shared simulator's)."""
+        if self._shared is None:
+            self._shared = make_client(self.settings)
+        return self._shared
+
+    def own(self, key: str) -> TryOnClient:
+        """A new client for a visitor's own ``key``; the caller closes it."""
+        return TryOnClient.from_settings(self.settings.with_api_key(key))
+
+    def hosts(self) -> tuple[str, ...]:
+        """Hosts results may come from whatever their address: the configured API, and the
+        in-process simulator once it runs (offline mode, on loopback)."""
+        hosts = [self.settings.base_url or ""]
+        if self._shared is not None:
+            hosts.append(self._shared.base_url)
+        return tuple(h for h in hosts if h)
+
+    async def still_running(self, task_id: str) -> bool:
+        """Whether ``task_id`` is still running at the API (the capacity queue asks)."""
+        try:
+            task = await off_loop(partial(self.shared().get, task_id))
+        except TaskNotFoundError:
+            return False
+        return not task.is_terminal
 
 
 def mode_label(settings: Settings, lang: str = "en") -> str:

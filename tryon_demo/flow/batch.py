@@ -1,0 +1,109 @@
+"""The lookbook as pipeline steps: one person in every garment, each garment created and
+followed like a run (the batch's own logic, a few at a time, is :mod:`.lookbook`)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Sequence
+from functools import partial
+from pathlib import Path
+
+from ..api.models import Task
+from ..errors import InputError
+from ..pictures.images import ImageSource, prepare_image
+from ..settings import DEFAULT_MODEL
+from ..text.messages import msg
+from .admit import ANYONE, Visitor
+from .lookbook import Backoff, Follow, Garment, LookItem, run_lookbook, write_zip
+from .pipeline import Pipeline
+from .pools import off_loop
+from .prepare import submission_of
+
+
+async def lookbook(
+    pipeline: Pipeline,
+    human: ImageSource | None,
+    garments: Sequence[Garment],
+    model_name: str = DEFAULT_MODEL,
+    *,
+    visitor: Visitor = ANYONE,
+    backoff: Backoff | None = None,
+) -> AsyncIterator[tuple[LookItem, ...]]:
+    """One person in every garment, a few at a time; yields the whole table at each change.
+
+    Raises :class:`TryOnError` before anything is sent when the person image or the number
+    of garments is wrong; a garment's own problem only ends that garment's row.
+    """
+    settings = pipeline.settings
+    if not garments:
+        raise InputError(msg("lookbook.empty"))
+    most = settings.lookbook_max_items
+    if len(garments) > most:
+        raise InputError(msg("lookbook.too_many", count=len(garments), most=most))
+    counted = visitor.own_key is None
+    if counted:
+        pipeline.limiter.check(visitor.address)  # before the person picture is decoded
+    person = await off_loop(
+        partial(prepare_image, human, field=msg("field.person"), limits=pipeline.limits)
+    )
+    owned = visitor.own_key is not None
+    client = pipeline.clients.own(visitor.own_key) if visitor.own_key else pipeline.clients.shared()
+    callbacks: dict[str, str] = {}  # task id -> its callback token, until it ends
+
+    async def submit(garment: Garment) -> Task:
+        if counted:
+            pipeline.limiter.acquire(visitor.address)  # before this garment's picture is decoded
+        cloth = await off_loop(
+            partial(
+                prepare_image,
+                garment.source,
+                field=msg("field.garment_named", name=garment.name),
+                limits=pipeline.limits,
+            )
+        )
+        callback = pipeline.callbacks.for_create(None)
+        submission = submission_of(person, cloth, model_name, callback.url)
+        try:
+            task = await pipeline.creates.create_task(client, submission.body, owned=owned)
+        except BaseException:
+            pipeline.inbox.forget(callback.token)
+            raise
+        if callback.token is not None:
+            pipeline.inbox.bind(callback.token, task.task_id)
+            callbacks[task.task_id] = callback.token
+        return task
+
+    async def follow(task: Task) -> AsyncIterator[Follow]:
+        token = callbacks.get(task.task_id)
+        try:
+            following = pipeline.follower.follow(client, task, time.monotonic(), None, token)
+            async for step in following:
+                yield Follow(
+                    step.task or task,
+                    step.result_path,
+                    str(step.error) if step.error is not None else "",
+                    step.error.as_msg() if step.error is not None else None,
+                )
+        finally:
+            pipeline.inbox.forget(callbacks.pop(task.task_id, None))
+
+    try:
+        async for items in run_lookbook(
+            garments,
+            submit,
+            follow,
+            concurrency=settings.lookbook_concurrency,
+            backoff=backoff,
+        ):
+            yield items
+    finally:
+        for token in callbacks.values():  # stopped early: garments never followed
+            pipeline.inbox.forget(token)
+        if owned:
+            client.close()
+
+
+def lookbook_zip(pipeline: Pipeline, items: Sequence[LookItem], model_name: str) -> Path:
+    """A zip of the batch's results with its manifest, in the work folder."""
+    path = pipeline.files.path(f"lookbook-{time.strftime('%Y%m%d-%H%M%S')}.zip")
+    return write_zip(items, model_name, path)

@@ -1,0 +1,127 @@
+"""The follow step: a created task watched to its end, then handed to the fetch step.
+
+With a callback token a callback claiming the end wakes the run at once and polling is only a
+slow backstop; without one it polls (1 s, growing x1.25 up to 5 s by default). A callback body
+is never the result: the run confirms every claim with its own status query.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncGenerator
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from ..api.client import TryOnClient, wait_timeout_error
+from ..api.models import Task
+from ..errors import NetworkError, TryOnError, redact_json
+from ..hosting.callback_inbox import Inbox
+from ..hosting.capacity import Capacity
+from ..settings import Settings
+from .fetch import Results
+from .pools import off_loop
+from .step import TICK, Phase, Step, later, phase_of
+
+
+class Follower:
+    """Follows tasks for one app: its capacity queue learns when each task ends."""
+
+    def __init__(
+        self, settings: Settings, capacity: Capacity, inbox: Inbox, results: Results
+    ) -> None:
+        self.settings = settings
+        self.capacity = capacity
+        self.inbox = inbox
+        self.results = results
+
+    async def follow(
+        self,
+        client: TryOnClient,
+        task: Task,
+        started: float,
+        person: Path | None,
+        callback: str | None = None,
+    ) -> AsyncGenerator[Step, None]:
+        """Follow ``task`` to its end, then fetch its result (and the before/after pair when
+        ``person`` is given). ``callback`` is a token of :attr:`inbox`."""
+        # Counted from here, not from ``started``: time spent in the queue is not the task's.
+        deadline = time.monotonic() + client.wait_timeout
+        pauses = client.poll_pauses()
+        received: dict[str, Any] | None = None  # the latest callback, for the page
+        phase: Phase = phase_of(task)
+
+        def now(shown: Phase, **fields: Any) -> Step:
+            """The step shown at this moment: elapsed time, the task and the latest callback."""
+            return Step(shown, time.monotonic() - started, task=task, callback=received, **fields)
+
+        try:
+            while not task.is_terminal:
+                phase = later(phase, phase_of(task))
+                yield now(phase)
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    error = wait_timeout_error(task.task_id, task.task_status, client.wait_timeout)
+                    yield now("error", error=error)
+                    return
+                claimed_end: str | None = None  # the end a callback claimed, to confirm
+                if callback is None:
+                    pause = min(next(pauses), remaining)
+                    if self.capacity.waiting:  # others wait for this slot: notice the end soon
+                        pause = min(pause, client.poll_interval)
+                    # Tick the elapsed time on screen between polls without asking the API more
+                    # often.
+                    while pause > TICK:
+                        await asyncio.sleep(TICK)
+                        pause -= TICK
+                        yield now(phase_of(task))
+                    await asyncio.sleep(pause)
+                else:
+                    until = time.monotonic() + min(self.settings.callback_backstop, remaining)
+                    while (left := until - time.monotonic()) > 0:
+                        body = await self.inbox.wait(callback, min(TICK, left))
+                        if body is not None:
+                            # Redacted like every reply: the key and recent JWTs, in any form.
+                            received = redact_json(body, client._secret_values())
+                            claimed = str(body.get("task_status"))
+                            if claimed in ("succeed", "failed"):
+                                claimed_end = claimed
+                                break  # confirmed by the query below: a body is never the result
+                            phase = later(phase, "processing" if claimed == "processing" else phase)
+                        yield now(phase)
+                try:
+                    # Bounded by the wait limit too: a query still in flight cannot outlast it.
+                    task = await off_loop(partial(client.get, task.task_id, deadline=deadline))
+                    if callback is not None and claimed_end and not task.is_terminal:
+                        self.inbox.unsee(callback, claimed_end)  # not the API's: await the real one
+                except TryOnError as exc:
+                    failure: TryOnError = exc
+                    if isinstance(exc, NetworkError) and time.monotonic() >= deadline:
+                        failure = wait_timeout_error(
+                            task.task_id, task.task_status, client.wait_timeout
+                        )
+                    # The task exists (and may be billed): every error names it, so nobody pays
+                    # twice.
+                    failure = failure.with_task_id(task.task_id)
+                    yield now("error", error=failure)
+                    return
+        finally:
+            if task.is_terminal:
+                self.capacity.ended(task.task_id)  # before the download: the slot is free now
+            else:  # cancelled, closed or timed out: it keeps its slot until the API says so
+                self.capacity.release_when_done(task.task_id)
+        if task.task_status == "failed":
+            yield now("failed")
+            return
+        try:
+            result = await off_loop(partial(self.results.fetch, task))
+            comparison = (
+                await off_loop(partial(self.results.before_after, person, result))
+                if person
+                else None
+            )
+        except TryOnError as exc:
+            yield now("error", error=exc.with_task_id(task.task_id))
+            return
+        yield now("succeed", result_path=result, comparison=comparison)

@@ -1,0 +1,90 @@
+"""The parts every flow of one app shares, built once from the settings.
+
+Nothing here decides anything: the steps (admit, prepare, create, follow, fetch) and the flows
+composed of them (:mod:`.run`, :mod:`.compare`, :mod:`.reattach`, :mod:`.batch`,
+:mod:`.outfit`) take what they need from a :class:`Pipeline`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..hosting import callback_inbox
+from ..hosting.callback_inbox import Inbox
+from ..hosting.capacity import Capacity
+from ..hosting.limits import SubmissionLimiter, limiter_for
+from ..hosting.workfiles import WorkFolder
+from ..pictures.images import ImageLimits, limit_malloc_arenas
+from ..settings import Settings
+from .callbacks import Callbacks
+from .clients import Clients
+from .create import Creates
+from .fetch import Results
+from .follow import Follower
+from .owners import Owners
+
+
+@dataclass
+class Pipeline:
+    """One app's shared parts; one per app, shared by every visitor."""
+
+    settings: Settings
+    limits: ImageLimits
+    files: WorkFolder
+    clients: Clients
+    limiter: SubmissionLimiter
+    capacity: Capacity
+    owners: Owners
+    callbacks: Callbacks
+    creates: Creates
+    results: Results
+    follower: Follower
+
+    @classmethod
+    def build(
+        cls,
+        settings: Settings,
+        workdir: Path,
+        *,
+        clock: Callable[[], float] = time.time,
+        inbox: Inbox | None = None,
+        served_url: Callable[[], str | None] | None = None,
+    ) -> Pipeline:
+        """The parts for ``settings``, work files in ``workdir``. ``inbox`` is where the API's
+        callbacks arrive (the callback route's); ``served_url`` the app's own loopback URL
+        once it is served (offline, the simulator calls back there)."""
+        limit_malloc_arenas()  # before the HTTP pool's threads each get an arena of their own
+        files = WorkFolder(workdir, settings.work_ttl, clock)
+        clients = Clients(settings)
+        #: The account's concurrent-task limit (TRYON_API_CONCURRENCY): one fair queue.
+        capacity = Capacity(
+            settings.api_concurrency,
+            still_running=clients.still_running,
+            hold_limit=settings.wait_timeout,
+            check_every=settings.poll_max_interval,
+            busy_check_every=settings.poll_interval,
+            typical=settings.simulator_task_seconds if settings.mode == "offline" else 25.0,
+        )
+        inbox = inbox if inbox is not None else callback_inbox.shared()
+        results = Results(settings, files, clients.hosts)
+        return cls(
+            settings=settings,
+            limits=ImageLimits.from_settings(settings),
+            files=files,
+            clients=clients,
+            limiter=limiter_for(settings),
+            capacity=capacity,
+            owners=Owners(settings),
+            callbacks=Callbacks(settings, inbox, served_url),
+            creates=Creates(settings, capacity, clients),
+            results=results,
+            follower=Follower(settings, capacity, inbox, results),
+        )
+
+    @property
+    def inbox(self) -> Inbox:
+        """Where the API's callbacks for this app's runs arrive."""
+        return self.callbacks.inbox
