@@ -489,9 +489,12 @@ def test_composing_outfits_past_the_lookup_rate_is_refused_before_any_picture_is
     top.write_bytes(pictures.garment_png())
     bottom.write_bytes(pictures.garment_png())
     for _ in range(2):
-        outfit.compose(pipeline, top, bottom, ("top", "bottom"), visitor=ME)
+        asyncio.run(outfit.compose(pipeline, top, bottom, ("top", "bottom"), visitor=ME))
     not_a_picture = tmp_path / "notes.png"
     not_a_picture.write_bytes(pictures.text_file())
     with pytest.raises(LimitExceededError):
-        outfit.compose(pipeline, not_a_picture, not_a_picture, ("top", "bottom"), visitor=ME)
-    outfit.compose(pipeline, top, bottom, ("top", "bottom"), visitor=Visitor("ip:someone-else"))
+        asyncio.run(
+            outfit.compose(pipeline, not_a_picture, not_a_picture, ("top", "bottom"), visitor=ME)
+        )
+    elsewhere = Visitor("ip:someone-else")
+    asyncio.run(outfit.compose(pipeline, top, bottom, ("top", "bottom"), visitor=elsewhere))

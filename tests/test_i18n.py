@@ -423,7 +423,9 @@ def _refusals(tmp_path: Path) -> dict[str, Callable[[], object]]:
         "two tops": lambda: check_combination(("top", "top")),
         "two bottoms": lambda: check_combination(("bottom", "bottom")),
         "one-piece with more": lambda: check_combination(("one-piece", "top")),
-        "outfit missing piece": lambda: outfit.compose(pipeline, garment, None, ("top", "bottom")),
+        "outfit missing piece": lambda: asyncio.run(
+            outfit.compose(pipeline, garment, None, ("top", "bottom"))
+        ),
         "outfit link": lambda: compose_outfit("https://example.com/a.jpg", garment),
         "outfit blank": lambda: compose_outfit(white, garment),
         "lookbook empty": lambda: lookbook(0),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 from pathlib import Path
@@ -138,17 +139,17 @@ def test_the_pipeline_saves_a_composed_outfit_for_the_garment_input(tmp_path: Pa
     top, bottom = tmp_path / "top.png", tmp_path / "bottom.jpg"
     top.write_bytes(pictures.garment_png())
     bottom.write_bytes(bottom_photo())
-    path = outfit.compose(pipeline, top, bottom, ("top", "bottom"))
+    path = asyncio.run(outfit.compose(pipeline, top, bottom, ("top", "bottom")))
     assert Image.open(path).text["kolors-garments"] == "top,bottom"
 
 
 def test_the_pipeline_names_the_missing_piece(tmp_path: Path) -> None:
     pipeline = Pipeline.build(Settings(), tmp_path)
     with pytest.raises(ImageError, match="add the bottom garment too"):
-        outfit.compose(pipeline, pictures.garment_png(), None, ("top", "bottom"))
+        asyncio.run(outfit.compose(pipeline, pictures.garment_png(), None, ("top", "bottom")))
 
 
 def test_the_pipeline_refuses_marked_combinations_before_composing(tmp_path: Path) -> None:
     pipeline = Pipeline.build(Settings(), tmp_path)
     with pytest.raises(InputError, match="a one-piece garment is worn alone"):
-        outfit.compose(pipeline, None, None, ("one-piece", "top"))
+        asyncio.run(outfit.compose(pipeline, None, None, ("one-piece", "top")))

@@ -176,7 +176,12 @@ def test_the_key_never_reaches_a_log_line_a_step_or_a_repr(
     good = collect(pipeline, *image_files)
     leaky = Visitor(own_key="sk-visitor-FAKE-0000-must-never-leak")
     refused = collect(pipeline, *image_files, visitor=leaky)
-    texts = [caplog.text, repr(pipeline.settings), repr(pipeline.clients.shared()), repr(leaky)]
+    texts = [
+        caplog.text,
+        repr(pipeline.settings),
+        repr(pipeline.admission._clients.shared()),
+        repr(leaky),
+    ]
     for step in good + refused:
         texts += [
             repr(step),
@@ -248,8 +253,8 @@ def test_a_visitors_key_gets_a_client_of_its_own_that_is_closed_afterwards(
     visitor = Visitor(own_key="sk-visitor")
     assert collect(pipeline, *image_files, visitor=visitor)[-1].phase == "succeed"
     assert len(closed) == 1  # the visitor's client, closed once the run ended
-    assert pipeline.clients._shared is None  # the owner's client was never made
-    assert "sk-visitor" not in repr(pipeline) + repr(vars(pipeline.clients))
+    assert pipeline.admission._clients._shared is None  # the owner's client was never made
+    assert "sk-visitor" not in repr(pipeline) + repr(vars(pipeline.admission._clients))
 
 
 def test_result_images_are_downloaded_without_the_key(

@@ -9,6 +9,7 @@ FastAPI alone takes half a second to import), so those are imported where they a
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
 import os
@@ -24,7 +25,9 @@ from .text.i18n import Language, choose
 from .text.messages import msg, text
 
 if TYPE_CHECKING:
+    from .api.client import TryOnClient
     from .api.models import Task
+    from .flow.admit import Pass
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -176,65 +179,83 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _submit(args: argparse.Namespace) -> int:
-    from .flow.clients import make_client, mode_banner
-    from .flow.prepare import prepare_submission
+    from .flow import prepare
+    from .flow.clients import mode_banner
+    from .flow.create import create_task
 
     settings = _settings()
-    limits = ImageLimits.from_settings(settings)
-    submission = prepare_submission(
-        args.human, args.cloth, args.model, args.callback_url, limits=limits
-    )
     lang = _lang()
-    with make_client(settings) as client:
-        if not args.json:
-            print(mode_banner(settings, lang), file=sys.stderr)
-            preview = json.dumps(submission.preview(), indent=2)
-            print(text("cli.request", lang, json=preview), file=sys.stderr)
-        task = client.submit_body(submission.body)
-        if not args.wait:
-            said = text("cli.task", lang, task_id=task.task_id, status=task.task_status)
-            _emit(args, task.raw, said)
-            return 0
-        started = time.monotonic()
-        for update in client.wait(task.task_id):
-            task = update
+
+    async def submit() -> int:
+        async with await _owner_pass(settings) as passed:
+            submission = await prepare.submission(
+                passed, args.human, args.cloth, args.model, args.callback_url
+            )
             if not args.json:
-                seconds = time.monotonic() - started
-                progress = text("cli.progress", lang, seconds=seconds, status=task.task_status)
-                print(progress, file=sys.stderr)
-        saved = (
-            _save_result(task, args.out, client.base_url) if args.out and task.result_url else None
-        )
-        summary = text("cli.task", lang, task_id=task.task_id, status=task.task_status)
-        if task.task_status == "failed":
-            reason = task.task_status_msg or text("cli.no_reason", lang)
-            summary = text("cli.failed_reason", lang, summary=summary, reason=reason)
-        elif task.result_url:
-            summary += "\n" + text("cli.result", lang, url=task.result_url)
-            summary += "\n" + text("cli.result_expires", lang)
-        if saved:
-            summary += "\n" + text("cli.saved", lang, path=saved)
-        _emit(args, task.raw, summary)
-        return 0 if task.task_status == "succeed" else 1
+                print(mode_banner(settings, lang), file=sys.stderr)
+                preview = json.dumps(submission.preview(), indent=2)
+                print(text("cli.request", lang, json=preview), file=sys.stderr)
+            task = await create_task(passed, submission.body)
+            if not args.wait:
+                said = text("cli.task", lang, task_id=task.task_id, status=task.task_status)
+                _emit(args, task.raw, said)
+                return 0
+            return _wait(args, passed.client, task, lang)
+
+    return asyncio.run(submit())
+
+
+def _wait(args: argparse.Namespace, client: TryOnClient, task: Task, lang: Language) -> int:
+    """Follow ``task`` to its end, printing each change; save the result with ``--out``."""
+    started = time.monotonic()
+    for update in client.wait(task.task_id):
+        task = update
+        if not args.json:
+            seconds = time.monotonic() - started
+            progress = text("cli.progress", lang, seconds=seconds, status=task.task_status)
+            print(progress, file=sys.stderr)
+    saved = _save_result(task, args.out, client.base_url) if args.out and task.result_url else None
+    summary = text("cli.task", lang, task_id=task.task_id, status=task.task_status)
+    if task.task_status == "failed":
+        reason = task.task_status_msg or text("cli.no_reason", lang)
+        summary = text("cli.failed_reason", lang, summary=summary, reason=reason)
+    elif task.result_url:
+        summary += "\n" + text("cli.result", lang, url=task.result_url)
+        summary += "\n" + text("cli.result_expires", lang)
+    if saved:
+        summary += "\n" + text("cli.saved", lang, path=saved)
+    _emit(args, task.raw, summary)
+    return 0 if task.task_status == "succeed" else 1
 
 
 def _query(args: argparse.Namespace) -> int:
-    from .flow.clients import make_client
+    async def query() -> Task:
+        async with await _owner_pass(_settings(), lookup=True) as passed:
+            return passed.client.get(args.task_id)
 
-    with make_client(_settings()) as client:
-        task = client.get(args.task_id)
+    task = asyncio.run(query())
     _emit(args, task.raw, _describe(task))
     return 0
 
 
 def _list(args: argparse.Namespace) -> int:
-    from .flow.clients import make_client
+    async def listing() -> list[Task]:
+        async with await _owner_pass(_settings(), lookup=True) as passed:
+            return passed.client.list(args.page, args.size)
 
-    with make_client(_settings()) as client:
-        tasks = client.list(args.page, args.size)
+    tasks = asyncio.run(listing())
     listed = "\n".join(_describe(t) for t in tasks) or text("cli.no_tasks", _lang())
     _emit(args, [t.raw for t in tasks], listed)
     return 0
+
+
+async def _owner_pass(settings: Settings, *, lookup: bool = False) -> Pass:
+    """A pass through the app's one admission path, as the machine's owner (no password, no
+    visitor limits, the app's queue not shared), for a create or, with ``lookup``, a lookup."""
+    from .flow.admit import Admission, Door, Need, Visitor
+
+    need = Need.LOOKUP if lookup else Need.CREATE
+    return await Admission.build(settings).enter(Visitor.local_owner(), Door.CLI, need)
 
 
 def _prepare(args: argparse.Namespace) -> int:

@@ -1,9 +1,71 @@
-"""Who is asking: the visitor every flow works for."""
+"""The one admission path: every door passes here, in one order, before any work is done for
+the visitor.
+
+:data:`ORDER` is that order:
+
+1. ``password``: the ASGI :class:`~tryon_demo.hosting.access.AccessGuard` checks it on every
+   HTTP request before any handler runs (page, ``/gradio_api/*``, MCP); the command line is the
+   machine's owner and has none.
+2. ``rate``: the visitor's and everyone's submission rates, or the lookup rate
+   (:mod:`tryon_demo.hosting.limits`).
+3. ``quota``: the day's cap (:mod:`tryon_demo.hosting.limits`).
+4. ``queue``: a place in the capacity queue (:mod:`tryon_demo.hosting.capacity`).
+5. ``pictures``: decoded only with a :class:`Pass` (:mod:`.prepare`).
+6. ``create``: sent only with a :class:`Pass`, on the pass's client (:mod:`.create`).
+
+Every door is a :class:`Door`; :meth:`Admission.enter` is the only maker of a :class:`Pass`, and
+a pass is the only way to a client of the API and to a visitor's decoded pictures. A new
+feature is a composition of the steps that take a pass, so it cannot skip the guard.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from enum import Enum
+from functools import partial
+from types import TracebackType
+
+from ..api.client import TryOnClient
+from ..api.models import Task
+from ..errors import TryOnError
+from ..hosting.capacity import Capacity, Place, Ticket
+from ..hosting.limits import SubmissionLimiter, limiter_for
+from ..settings import Settings
+from .clients import Clients
+from .pools import off_loop
+from .step import TICK
+
+log = logging.getLogger(__name__)
+
+#: The order every door passes, each check before any work the next one would do.
+ORDER = ("password", "rate", "quota", "queue", "pictures", "create")
+
+
+class Door(Enum):
+    """Every way in. Each is guarded by :meth:`Admission.enter`; MCP tools are the HTTP
+    endpoints of the same name, and a visitor's own key can come by every door but the CLI."""
+
+    RUN = "run"  # the page's Run
+    COMPARE = "compare"  # the Compare tab: one create per model
+    LOOKBOOK = "lookbook"  # the Lookbook tab: the person picture, then one create per garment
+    OUTFIT = "outfit"  # the outfit composer: two pictures decoded, nothing created
+    REATTACH = "reattach"  # the page's re-attach by id or by a history row
+    SUBMIT = "submit"  # /submit and the MCP submit tool
+    TRYON = "tryon"  # /tryon and the MCP tryon tool
+    QUERY = "query"  # /query and the MCP query tool
+    CLI = "cli"  # python -m tryon_demo submit | query | list
+
+
+class Need(Enum):
+    """What a visitor asks a door for, which says which checks apply."""
+
+    CREATE = "create"  # a task created at the API (pictures decoded first)
+    LOOKUP = "lookup"  # a task looked up at the API
+    PICTURES = "pictures"  # pictures decoded, nothing sent (the outfit composer)
+    BATCH = "batch"  # a lookbook's person picture: checked like a create, counted per garment
 
 
 @dataclass(frozen=True)
@@ -15,10 +77,165 @@ class Visitor:
     own_key: str | None = field(default=None, repr=False)
     #: Answers whether the caller has gone away (an HTTP client that disconnected).
     gone: Callable[[], Awaitable[bool]] | None = field(default=None, repr=False, compare=False)
+    #: The machine's owner at the command line: no password, no visitor limits, no queue.
+    owner: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "own_key", (self.own_key or "").strip() or None)
 
+    @classmethod
+    def local_owner(cls) -> Visitor:
+        """The owner of this machine, at the command line."""
+        return cls("local", owner=True)
+
 
 #: A visitor with no address and no key of their own (the tests' default caller).
 ANYONE = Visitor()
+#: Only :class:`Admission` holds it: a :class:`Pass` made without it is refused.
+_ADMITTED = object()
+
+
+class Admission:
+    """The guard of one app, shared by every door (see the module's docstring)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        clients: Clients,
+        limiter: SubmissionLimiter,
+        capacity: Capacity,
+    ) -> None:
+        self.settings = settings
+        self._clients = clients
+        self.limiter = limiter
+        self.capacity = capacity
+        self._adopted = False
+
+    @classmethod
+    def build(cls, settings: Settings) -> Admission:
+        """The guard for ``settings`` with clients of its own (the command line's)."""
+        clients = Clients(settings)
+        capacity = Capacity(settings.api_concurrency, still_running=clients.still_running)
+        return cls(settings, clients, limiter_for(settings), capacity)
+
+    async def enter(self, visitor: Visitor, door: Door, need: Need = Need.CREATE) -> Pass:
+        """Admit ``visitor`` by ``door`` for ``need``, in :data:`ORDER`, or raise the refusal
+        (a :class:`~tryon_demo.hosting.limits.LimitExceededError`) before any work is done.
+
+        Close the pass when done (``async with``): it gives back what it holds.
+        """
+        # 1. password: the AccessGuard, before any handler; the CLI is the local owner.
+        # 2. rate
+        if not visitor.owner:
+            if need is Need.CREATE and visitor.own_key is None:
+                self.limiter.acquire(visitor.address)
+            elif need is Need.BATCH and visitor.own_key is None:
+                self.limiter.check(visitor.address)
+            elif need in (Need.LOOKUP, Need.PICTURES) and visitor.own_key is None:
+                self.limiter.acquire_query(visitor.address)
+        # 3. quota: counted with the rate (the day's cap, see SubmissionLimiter.acquire)
+        # 4. queue
+        ticket: Ticket | None = None
+        queued = need is Need.CREATE and visitor.own_key is None and not visitor.owner
+        if queued and self.capacity.limited:
+            await self._adopt_running()
+            ticket = self.capacity.join()
+        client: TryOnClient | None = None
+        if need in (Need.CREATE, Need.LOOKUP):
+            client = (
+                self._clients.own(visitor.own_key) if visitor.own_key else self._clients.shared()
+            )
+        return Pass(_ADMITTED, self, visitor, door, need, client, ticket)
+
+    async def _adopt_running(self) -> None:
+        """Once, before the first place in line: tasks already running at the API hold slots."""
+        if self._adopted:
+            return
+        self._adopted = True
+        try:
+            tasks = await off_loop(partial(self._clients.shared().list, 1, 100))
+        except TryOnError as exc:
+            log.warning("could not list the tasks running at the API: %s", exc)
+            return
+        now_ms = time.time() * 1000
+        for task in tasks:
+            if not task.is_terminal:
+                age = (now_ms - task.created_at) / 1000 if task.created_at else 0.0
+                self.capacity.adopt(task.task_id, age)
+
+
+class Pass:
+    """What :meth:`Admission.enter` grants one request: the proof it passed, and the only way
+    on to the visitor's pictures (:mod:`.prepare`) and to the API (:mod:`.create`)."""
+
+    def __init__(
+        self,
+        admitted: object,
+        admission: Admission,
+        visitor: Visitor,
+        door: Door,
+        need: Need,
+        client: TryOnClient | None,
+        ticket: Ticket | None,
+    ) -> None:
+        if admitted is not _ADMITTED:
+            raise TypeError("a Pass is made by Admission.enter only")
+        self.admission = admission
+        self.visitor = visitor
+        self.door = door
+        self.need = need
+        self._client = client
+        #: The create's place in the capacity queue (``None``: it need not wait).
+        self.ticket = ticket
+        self._closed = False
+
+    @property
+    def capacity(self) -> Capacity:
+        """The app's capacity queue."""
+        return self.admission.capacity
+
+    @property
+    def client(self) -> TryOnClient:
+        """The client this pass may use: the owner's, or the visitor's own key's."""
+        if self._client is None or self._closed:
+            raise PermissionError(f"a {self.need.value} pass sends nothing to the API")
+        return self._client
+
+    def check_pictures(self) -> None:
+        """Raise unless this pass lets the visitor's pictures be decoded."""
+        if self.need is Need.LOOKUP or self._closed:
+            raise PermissionError(f"a {self.need.value} pass decodes no picture")
+
+    async def turn(self) -> AsyncIterator[Place]:
+        """Wait for this create's turn in the capacity queue, yielding its place as it changes
+        (and every tick, so a page can show time passing); at once when it need not wait."""
+        if self.ticket is None:
+            return
+        async for place in self.ticket.wait(tick=TICK):
+            yield place
+
+    def accepted(self, task: Task) -> None:
+        """The API created ``task`` with this pass."""
+        del task  # what is counted here grows with the quota and the usage record
+
+    def close(self) -> None:
+        """Give back what the pass holds: a place in line or a slot that created nothing, and
+        the visitor's own client. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        if self.ticket is not None:
+            self.ticket.close()
+        if self._client is not None and self.visitor.own_key is not None:
+            self._client.close()
+
+    async def __aenter__(self) -> Pass:
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()

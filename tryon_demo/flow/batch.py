@@ -1,23 +1,23 @@
-"""The lookbook as pipeline steps: one person in every garment, each garment created and
-followed like a run (the batch's own logic, a few at a time, is :mod:`.lookbook`)."""
+"""The lookbook as pipeline steps: one person in every garment, each garment admitted,
+prepared, created and followed like a run (the batch's own logic, a few at a time, is
+:mod:`.lookbook`)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Sequence
-from functools import partial
 from pathlib import Path
 
 from ..api.models import Task
 from ..errors import InputError
-from ..pictures.images import ImageSource, prepare_image
+from ..pictures.images import ImageSource
 from ..settings import DEFAULT_MODEL
 from ..text.messages import msg
-from .admit import ANYONE, Visitor
+from . import prepare
+from .admit import ANYONE, Door, Need, Pass, Visitor
+from .create import create_task
 from .lookbook import Backoff, Follow, Garment, LookItem, run_lookbook, write_zip
 from .pipeline import Pipeline
-from .pools import off_loop
-from .prepare import submission_of
 
 
 async def lookbook(
@@ -40,34 +40,25 @@ async def lookbook(
     most = settings.lookbook_max_items
     if len(garments) > most:
         raise InputError(msg("lookbook.too_many", count=len(garments), most=most))
-    counted = visitor.own_key is None
-    if counted:
-        pipeline.limiter.check(visitor.address)  # before the person picture is decoded
-    person = await off_loop(
-        partial(prepare_image, human, field=msg("field.person"), limits=pipeline.limits)
-    )
-    owned = visitor.own_key is not None
-    client = pipeline.clients.own(visitor.own_key) if visitor.own_key else pipeline.clients.shared()
+    field = msg("field.person")
+    async with await pipeline.admission.enter(visitor, Door.LOOKBOOK, Need.BATCH) as passed:
+        person = await prepare.picture(passed, human, field)
+    passes: dict[str, Pass] = {}  # task id -> its garment's pass, until it is followed
     callbacks: dict[str, str] = {}  # task id -> its callback token, until it ends
 
     async def submit(garment: Garment) -> Task:
-        if counted:
-            pipeline.limiter.acquire(visitor.address)  # before this garment's picture is decoded
-        cloth = await off_loop(
-            partial(
-                prepare_image,
-                garment.source,
-                field=msg("field.garment_named", name=garment.name),
-                limits=pipeline.limits,
-            )
-        )
+        passed = await pipeline.admission.enter(visitor, Door.LOOKBOOK)
         callback = pipeline.callbacks.for_create(None)
-        submission = submission_of(person, cloth, model_name, callback.url)
         try:
-            task = await pipeline.creates.create_task(client, submission.body, owned=owned)
+            named = msg("field.garment_named", name=garment.name)
+            cloth = await prepare.picture(passed, garment.source, named)
+            submission = prepare.submission_of(person, cloth, model_name, callback.url)
+            task = await create_task(passed, submission.body)
         except BaseException:
             pipeline.inbox.forget(callback.token)
+            passed.close()
             raise
+        passes[task.task_id] = passed
         if callback.token is not None:
             pipeline.inbox.bind(callback.token, task.task_id)
             callbacks[task.task_id] = callback.token
@@ -75,8 +66,9 @@ async def lookbook(
 
     async def follow(task: Task) -> AsyncIterator[Follow]:
         token = callbacks.get(task.task_id)
+        passed = passes[task.task_id]
         try:
-            following = pipeline.follower.follow(client, task, time.monotonic(), None, token)
+            following = pipeline.follower.follow(passed.client, task, time.monotonic(), None, token)
             async for step in following:
                 yield Follow(
                     step.task or task,
@@ -86,6 +78,7 @@ async def lookbook(
                 )
         finally:
             pipeline.inbox.forget(callbacks.pop(task.task_id, None))
+            passes.pop(task.task_id).close()
 
     try:
         async for items in run_lookbook(
@@ -99,8 +92,8 @@ async def lookbook(
     finally:
         for token in callbacks.values():  # stopped early: garments never followed
             pipeline.inbox.forget(token)
-        if owned:
-            client.close()
+        for passed in passes.values():
+            passed.close()
 
 
 def lookbook_zip(pipeline: Pipeline, items: Sequence[LookItem], model_name: str) -> Path:

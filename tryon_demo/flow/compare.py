@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 from ..pictures.images import ImageSource
 from ..settings import MODELS
-from .admit import ANYONE, Visitor
+from .admit import ANYONE, Door, Visitor
 from .pipeline import Pipeline
 from .run import run
 from .step import Step, guarded
@@ -25,7 +25,9 @@ async def compare(
 
     async def pump(model: str) -> None:
         try:
-            steps = run(pipeline, human, cloth, model, visitor=visitor, compare=False)
+            steps = run(
+                pipeline, human, cloth, model, visitor=visitor, compare=False, door=Door.COMPARE
+            )
             async for step in guarded(steps):
                 await updates.put((model, step))
         finally:

@@ -6,13 +6,14 @@ from pathlib import Path
 
 from ..errors import ImageError
 from ..pictures.images import ImageSource
-from ..pictures.outfit import check_combination, compose_outfit
+from ..pictures.outfit import check_combination
 from ..text.messages import msg
-from .admit import ANYONE, Visitor
+from . import prepare
+from .admit import ANYONE, Door, Need, Visitor
 from .pipeline import Pipeline
 
 
-def compose(
+async def compose(
     pipeline: Pipeline,
     top: ImageSource | None,
     bottom: ImageSource | None,
@@ -23,15 +24,16 @@ def compose(
     """Combine a top and a bottom into one garment picture; returns its path in the work
     folder.
 
-    It costs no credits but does cost the server two decodes, so it counts against the
-    visitor's lookup rate (``TRYON_RATE_QUERY``), checked before any picture is read.
+    It costs no credits but does cost the server two decodes, so it is admitted on the
+    visitor's lookup rate (``TRYON_RATE_QUERY``), before any picture is read.
     """
-    pipeline.limiter.acquire_query(visitor.address)
-    check_combination(kinds)  # type: ignore[arg-type]
-    if top is None or bottom is None:
-        missing = "top" if top is None else "bottom"
-        raise ImageError(msg("outfit.add_missing", piece=msg(f"piece.{missing}")), field=missing)
-    outfit = compose_outfit(top, bottom)
+    async with await pipeline.admission.enter(visitor, Door.OUTFIT, Need.PICTURES) as passed:
+        check_combination(kinds)  # type: ignore[arg-type]
+        if top is None or bottom is None:
+            missing = "top" if top is None else "bottom"
+            piece = msg(f"piece.{missing}")
+            raise ImageError(msg("outfit.add_missing", piece=piece), field=missing)
+        outfit = await prepare.outfit(passed, top, bottom)
     path = pipeline.files.path("outfit.png")
     path.write_bytes(outfit.png)
     return path

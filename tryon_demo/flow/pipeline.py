@@ -2,7 +2,8 @@
 
 Nothing here decides anything: the steps (admit, prepare, create, follow, fetch) and the flows
 composed of them (:mod:`.run`, :mod:`.compare`, :mod:`.reattach`, :mod:`.batch`,
-:mod:`.outfit`) take what they need from a :class:`Pipeline`.
+:mod:`.outfit`) take what they need from a :class:`Pipeline`. Its clients of the API are
+reached only through :attr:`Pipeline.admission`.
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ from ..hosting.callback_inbox import Inbox
 from ..hosting.capacity import Capacity
 from ..hosting.limits import SubmissionLimiter, limiter_for
 from ..hosting.workfiles import WorkFolder
-from ..pictures.images import ImageLimits, limit_malloc_arenas
+from ..pictures.images import limit_malloc_arenas
 from ..settings import Settings
+from .admit import Admission
 from .callbacks import Callbacks
 from .clients import Clients
-from .create import Creates
 from .fetch import Results
 from .follow import Follower
 from .owners import Owners
@@ -32,14 +33,10 @@ class Pipeline:
     """One app's shared parts; one per app, shared by every visitor."""
 
     settings: Settings
-    limits: ImageLimits
     files: WorkFolder
-    clients: Clients
-    limiter: SubmissionLimiter
-    capacity: Capacity
+    admission: Admission
     owners: Owners
     callbacks: Callbacks
-    creates: Creates
     results: Results
     follower: Follower
 
@@ -72,14 +69,10 @@ class Pipeline:
         results = Results(settings, files, clients.hosts)
         return cls(
             settings=settings,
-            limits=ImageLimits.from_settings(settings),
             files=files,
-            clients=clients,
-            limiter=limiter_for(settings),
-            capacity=capacity,
+            admission=Admission(settings, clients, limiter_for(settings), capacity),
             owners=Owners(settings),
             callbacks=Callbacks(settings, inbox, served_url),
-            creates=Creates(settings, capacity, clients),
             results=results,
             follower=Follower(settings, capacity, inbox, results),
         )
@@ -88,3 +81,13 @@ class Pipeline:
     def inbox(self) -> Inbox:
         """Where the API's callbacks for this app's runs arrive."""
         return self.callbacks.inbox
+
+    @property
+    def capacity(self) -> Capacity:
+        """The account's concurrent-task limit: one fair queue (``TRYON_API_CONCURRENCY``)."""
+        return self.admission.capacity
+
+    @property
+    def limiter(self) -> SubmissionLimiter:
+        """The submission and lookup rates."""
+        return self.admission.limiter

@@ -1,8 +1,9 @@
 """The prepare step: a visitor's pictures read, checked and made into a create request.
 
-What a caller gave (an upload, a link, a ``data:`` URL) becomes an :class:`ImageSource` here,
-never a path on this server it chose; the request shown on the page carries no megabytes of
-base64.
+A visitor's pictures are decoded only with an admission :class:`~.admit.Pass` (:func:`submission`,
+:func:`picture`, :func:`outfit`), off the event loop. What a caller gave (an upload, a link, a
+``data:`` URL) becomes an :class:`ImageSource` here, never a path on this server it chose; the
+request shown on the page carries no megabytes of base64.
 """
 
 from __future__ import annotations
@@ -10,14 +11,18 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from ..api.client import TryOnClient
 from ..errors import ImageError, InputError
 from ..pictures.images import ImageLimits, ImageSource, PreparedImage, prepare_image
+from ..pictures.outfit import ComposedOutfit, compose_outfit
 from ..settings import DEFAULT_MODEL
 from ..text.messages import Msg, msg
+from .admit import Pass
+from .pools import off_loop
 
 _LINK = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
 
@@ -56,6 +61,34 @@ def request_preview(body: dict[str, str]) -> dict[str, Any]:
         key: shorten_payload(value) if key in ("human_image", "cloth_image") else value
         for key, value in body.items()
     }
+
+
+async def submission(
+    passed: Pass,
+    human: ImageSource | None,
+    cloth: ImageSource | None,
+    model_name: str = DEFAULT_MODEL,
+    callback_url: str | None = None,
+) -> Submission:
+    """Both pictures prepared for the create ``passed`` was admitted for."""
+    passed.check_pictures()
+    limits = ImageLimits.from_settings(passed.admission.settings)
+    return await off_loop(
+        partial(prepare_submission, human, cloth, model_name, callback_url, limits=limits)
+    )
+
+
+async def picture(passed: Pass, source: ImageSource | None, field: str | Msg) -> PreparedImage:
+    """One picture prepared (a lookbook's person, or one of its garments)."""
+    passed.check_pictures()
+    limits = ImageLimits.from_settings(passed.admission.settings)
+    return await off_loop(partial(prepare_image, source, field=field, limits=limits))
+
+
+async def outfit(passed: Pass, top: ImageSource, bottom: ImageSource) -> ComposedOutfit:
+    """A top and a bottom composed into one garment picture."""
+    passed.check_pictures()
+    return await off_loop(partial(compose_outfit, top, bottom))
 
 
 def prepare_submission(

@@ -1,5 +1,8 @@
-"""A try-on from two pictures: the run the page's Run button and ``/tryon`` start (to the
-result), and ``/submit`` (created, not waited for)."""
+"""A try-on from two pictures, the steps in their order: admit, prepare, create, follow, fetch.
+
+:func:`run` is the page's Run, each side of Compare and ``/tryon`` (to the result);
+:func:`submit` is ``/submit`` and the command line's (created, not waited for).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,6 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from dataclasses import replace
-from functools import partial
 from pathlib import Path
 
 from ..api.models import Task
@@ -15,10 +17,10 @@ from ..errors import TryOnError
 from ..hosting.capacity import Place
 from ..pictures.images import ImageSource
 from ..settings import DEFAULT_MODEL
-from .admit import ANYONE, Visitor
+from . import prepare
+from .admit import ANYONE, Door, Pass, Visitor
+from .create import create, create_task
 from .pipeline import Pipeline
-from .pools import off_loop
-from .prepare import local_path, prepare_submission
 from .step import Step
 
 
@@ -31,89 +33,80 @@ async def run(
     *,
     visitor: Visitor = ANYONE,
     compare: bool = True,
+    door: Door = Door.RUN,
 ) -> AsyncIterator[Step]:
-    """Prepare, submit and follow one try-on, yielding a :class:`Step` at every change."""
+    """Admit, prepare, create and follow one try-on, yielding a :class:`Step` at every change.
+
+    With ``compare`` the last step carries the before/after pair (when the person picture is
+    a file on this server).
+    """
     started = time.monotonic()
 
     def elapsed() -> float:
         return time.monotonic() - started
 
     yield Step("preparing", 0.0)
-    callback = None  # the app's own token, forgotten however the run ends
+    token: str | None = None  # the app's own callback token, forgotten however the run ends
     try:
         try:
-            if visitor.own_key is None:  # the owner's key (or the shared simulator) pays
-                pipeline.limiter.acquire(visitor.address)  # before any image work
-            await pipeline.callbacks.check(callback_url)
-            callback = pipeline.callbacks.for_create(callback_url)
-            submission = await off_loop(
-                partial(
-                    prepare_submission,
-                    human,
-                    cloth,
-                    model_name,
-                    callback.url,
-                    limits=pipeline.limits,
-                )
-            )
+            passed = await pipeline.admission.enter(visitor, door)
         except TryOnError as exc:
             yield Step("error", elapsed(), error=exc)
             return
-        preview = submission.preview()
-        if "callback_url" in preview:  # the token is the callback's credential: not for screens
-            preview["callback_url"] = callback.masked(preview["callback_url"])
-        notes = (*submission.notes(), *((callback.note,) if callback.note else ()))
-        yield Step("preparing", elapsed(), request=preview, notes=notes)
-        inner = _create_and_follow(
-            pipeline,
-            submission.body,
-            visitor,
-            started,
-            local_path(human) if compare else None,
-            callback.token,
-        )
-        # Closed with the run (Cancel, a page closed): it then leaves the queue at once.
-        async with aclosing(inner):
-            async for step in inner:
-                yield replace(step, request=preview, notes=notes)
+        async with passed:
+            try:
+                await pipeline.callbacks.check(callback_url)
+                callback = pipeline.callbacks.for_create(callback_url)
+                token = callback.token
+                submission = await prepare.submission(
+                    passed, human, cloth, model_name, callback.url
+                )
+            except TryOnError as exc:
+                yield Step("error", elapsed(), error=exc)
+                return
+            preview = submission.preview()
+            if "callback_url" in preview:  # the token is the callback's credential: not shown
+                preview["callback_url"] = callback.masked(preview["callback_url"])
+            notes = (*submission.notes(), *((callback.note,) if callback.note else ()))
+            yield Step("preparing", elapsed(), request=preview, notes=notes)
+            person = prepare.local_path(human) if compare else None
+            inner = _create_and_follow(pipeline, passed, submission.body, started, person, token)
+            # Closed with the run (Cancel, a page closed): it then leaves the queue at once.
+            async with aclosing(inner):
+                async for step in inner:
+                    yield replace(step, request=preview, notes=notes)
     finally:
-        pipeline.inbox.forget(callback.token if callback is not None else None)
+        pipeline.inbox.forget(token)
 
 
 async def _create_and_follow(
     pipeline: Pipeline,
+    passed: Pass,
     body: dict[str, str],
-    visitor: Visitor,
     started: float,
     person: Path | None,
     callback: str | None,
 ) -> AsyncGenerator[Step, None]:
     """Create the task (waiting in the capacity queue when there is one) and follow it."""
-    owned = visitor.own_key is not None
-    client = pipeline.clients.own(visitor.own_key) if visitor.own_key else pipeline.clients.shared()
     try:
-        try:
-            made: Place | Task | None = None
-            creating = pipeline.creates.create(client, body, owned=owned)
-            async with aclosing(creating):  # a visitor who leaves leaves the queue at once
-                async for made in creating:
-                    if isinstance(made, Place):
-                        yield Step("queued", time.monotonic() - started, place=made)
-            assert isinstance(made, Task)
-            task = made
-        except TryOnError as exc:
-            yield Step("error", time.monotonic() - started, error=exc)
-            return
-        token = pipeline.owners.token(task.task_id)
-        if callback is not None:
-            pipeline.inbox.bind(callback, task.task_id)
-        following = pipeline.follower.follow(client, task, started, person, callback)
-        async with aclosing(following):  # a run stopped early hands its slot on at once
-            async for step in following:
-                yield replace(step, owner_token=token)
-    finally:
-        if owned:
-            client.close()
+        made: Place | Task | None = None
+        creating = create(passed, body)
+        async with aclosing(creating):  # a visitor who leaves leaves the queue at once
+            async for made in creating:
+                if isinstance(made, Place):
+                    yield Step("queued", time.monotonic() - started, place=made)
+        assert isinstance(made, Task)
+        task = made
+    except TryOnError as exc:
+        yield Step("error", time.monotonic() - started, error=exc)
+        return
+    token = pipeline.owners.token(task.task_id)
+    if callback is not None:
+        pipeline.inbox.bind(callback, task.task_id)
+    following = pipeline.follower.follow(passed.client, task, started, person, callback)
+    async with aclosing(following):  # a run stopped early hands its slot on at once
+        async for step in following:
+            yield replace(step, owner_token=token)
 
 
 async def submit(
@@ -124,17 +117,15 @@ async def submit(
     callback_url: str | None = None,
     *,
     visitor: Visitor = ANYONE,
+    door: Door = Door.SUBMIT,
 ) -> Task:
-    """Prepare and create one task (no waiting); raises :class:`TryOnError`.
+    """Admit, prepare and create one task (no waiting); raises :class:`TryOnError`.
 
     The creator's ownership token is ``pipeline.owners.token`` of the task's id.
     """
-    pipeline.limiter.acquire(visitor.address)  # before any image work: a refusal costs nothing
-    await pipeline.callbacks.check(callback_url)
-    submission = await off_loop(
-        partial(prepare_submission, human, cloth, model_name, callback_url, limits=pipeline.limits)
-    )
-    client = pipeline.clients.shared()
-    task = await pipeline.creates.create_task(client, submission.body, owned=False)
+    async with await pipeline.admission.enter(visitor, door) as passed:
+        await pipeline.callbacks.check(callback_url)
+        submission = await prepare.submission(passed, human, cloth, model_name, callback_url)
+        task = await create_task(passed, submission.body)
     pipeline.capacity.release_when_done(task.task_id)  # nobody follows it: it keeps its slot
     return task

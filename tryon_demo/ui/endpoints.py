@@ -13,6 +13,7 @@ from ..api.client import failure_reason
 from ..errors import TryOnError, error_text
 from ..flow import reattach
 from ..flow import run as runs
+from ..flow.admit import Door
 from ..flow.prepare import api_image_source
 from ..flow.step import Step
 from ..hosting import access
@@ -72,6 +73,7 @@ def add_endpoints(ctx: Context) -> None:
             callback_url,
             visitor=visitor_of(request, settings),
             compare=False,
+            door=Door.TRYON,
         )
         async with tryons:
             async for step in steps:

@@ -184,7 +184,7 @@ def wire_inputs(
         queue=False,
     )
 
-    def compose_pieces(
+    async def compose_pieces(
         first: str | None,
         second: str | None,
         first_kind: str,
@@ -194,7 +194,7 @@ def wire_inputs(
     ) -> tuple[Any, ...]:
         lang = lang_of(request, choice)
         try:
-            path = outfit.compose(
+            path = await outfit.compose(
                 ctx.pipeline,
                 pick_source(first, "", msg("field.top_garment")),
                 pick_source(second, "", msg("field.bottom_garment")),
