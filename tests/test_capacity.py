@@ -12,8 +12,11 @@ import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from tests import pictures
 from tests.conftest import FAKE_KEY, StartSimulator, fast_client
 from tests.flows import make_pipeline
+from tryon_demo.errors import TryOnError
+from tryon_demo.flow.admit import Visitor
 from tryon_demo.flow.batch import lookbook
 from tryon_demo.flow.compare import compare
 from tryon_demo.flow.lookbook import Garment, LookItem
@@ -24,6 +27,7 @@ from tryon_demo.settings import Settings, load_settings
 from tryon_demo.simulator import SimulatorServer
 
 LINKS = ("https://example.com/person.jpg", "https://example.com/garment.jpg")
+MODEL = "kolors-virtual-try-on-v1"
 
 
 async def run_all(pipeline: Pipeline, files: tuple[Path, Path]) -> list[Step]:
@@ -296,3 +300,185 @@ def test_compares_two_tasks_take_two_turns_in_the_queue(
     assert any(step.phase == "queued" for latest in updates for step in latest.values())
     assert server.simulator.creates_received == 2
     assert creates_refused(server) == 0
+
+
+# --- bounded waiting, through whole runs -------------------------------------------------------
+
+
+def test_a_fifth_waiting_run_from_one_address_is_refused_at_once_and_creates_nothing(
+    start_simulator: StartSimulator, image_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    server = start_simulator(task_seconds=0.5)
+    pipeline = make_pipeline(server, tmp_path, api_concurrency=1)
+    me, other = Visitor("ip:me"), Visitor("ip:other")
+
+    async def scenario() -> tuple[list[Step], Step]:
+        holder = run(pipeline, *image_files, visitor=me)
+        async for step in holder:
+            if step.task is not None:  # the only slot is taken
+                break
+        waiting = [run(pipeline, *image_files, visitor=me) for _ in range(4)]
+        for each in waiting:
+            await first_queued(each)
+        fifth = [step async for step in run(pipeline, *image_files, visitor=me)]
+        elsewhere = await first_queued(run(pipeline, *image_files, visitor=other))
+        for each in [holder, *waiting]:
+            await each.aclose()
+        return fifth, elsewhere
+
+    fifth, elsewhere = asyncio.run(scenario())
+    assert [step.phase for step in fifth] == ["preparing", "error"]
+    assert "You already have 4 try-ons waiting for a free slot" in fifth[-1].status_text()
+    assert fifth[-1].request is None  # refused before its pictures were read
+    assert elsewhere.phase == "queued"  # another address still gets in line
+    assert server.simulator.creates_received == 1
+
+
+def test_a_waiting_run_reads_its_pictures_only_once_its_turn_comes(
+    start_simulator: StartSimulator, image_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    server = start_simulator(task_seconds=0.5)
+    pipeline = make_pipeline(server, tmp_path, api_concurrency=1)
+    damaged = tmp_path / "damaged.jpg"  # a sound header, a broken body: only a decode tells
+    damaged.write_bytes(pictures.truncated_jpeg())
+
+    async def scenario() -> list[Step]:
+        holder = run(pipeline, *image_files)
+        async for step in holder:
+            if step.task is not None:
+                break
+        waiting = asyncio.create_task(run_all_of_steps(run(pipeline, damaged, image_files[1])))
+        await run_all_of(holder)
+        return await waiting
+
+    steps = asyncio.run(scenario())
+    queued = [step for step in steps if step.phase == "queued"]
+    assert queued and all(step.request is None for step in queued)  # nothing prepared yet
+    assert steps[-1].phase == "error" and "Person image" in steps[-1].status_text()
+    assert server.simulator.creates_received == 1
+
+
+def test_a_picture_its_header_already_refuses_is_refused_before_the_wait(
+    start_simulator: StartSimulator, image_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    server = start_simulator(task_seconds=0.5)
+    pipeline = make_pipeline(server, tmp_path, api_concurrency=1)
+    notes = tmp_path / "notes.jpg"
+    notes.write_bytes(pictures.text_file())
+
+    async def scenario() -> list[Step]:
+        holder = run(pipeline, *image_files)
+        async for step in holder:
+            if step.task is not None:
+                break
+        steps = [step async for step in run(pipeline, notes, image_files[1])]
+        await holder.aclose()
+        return steps
+
+    steps = asyncio.run(scenario())
+    assert "queued" not in [step.phase for step in steps]  # told at once, not after the wait
+    assert "not an image" in steps[-1].status_text()
+    assert pipeline.capacity.waiting == 0
+
+
+def test_a_caller_who_left_while_waiting_leaves_the_line_and_nothing_is_created(
+    start_simulator: StartSimulator, image_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    server = start_simulator(task_seconds=0.5)
+    pipeline = make_pipeline(server, tmp_path, api_concurrency=1)
+    left = asyncio.Event()
+
+    async def gone() -> bool:
+        return left.is_set()
+
+    async def scenario() -> str:
+        holder = run(pipeline, *image_files)
+        async for step in holder:
+            if step.task is not None:
+                break
+        leaving = submit(pipeline, *image_files, visitor=Visitor("ip:me", gone=gone))
+        waiting = asyncio.create_task(leaving)
+        while pipeline.capacity.waiting == 0:
+            await asyncio.sleep(0.01)
+        left.set()
+        try:
+            await waiting
+        except TryOnError as exc:
+            said = exc.render("en")
+        assert pipeline.capacity.waiting == 0
+        await run_all_of(holder)
+        await asyncio.sleep(0.3)
+        return said
+
+    said = asyncio.run(scenario())
+    assert "nothing was created" in said
+    assert server.simulator.creates_received == 1
+
+
+def test_the_bounds_are_read_from_the_settings_with_their_defaults(tmp_path: Path) -> None:
+    default = load_settings(env={}, dotenv_path=None)
+    assert (default.queue_per_address, default.queue_max, default.queue_max_wait) == (4, 50, 300)
+    env = {
+        "TRYON_API_CONCURRENCY": "2",
+        "TRYON_QUEUE_PER_ADDRESS": "2",
+        "TRYON_QUEUE_MAX": "10",
+        "TRYON_QUEUE_MAX_WAIT": "60",
+    }
+    capacity = Pipeline.build(load_settings(env=env, dotenv_path=None), tmp_path).capacity
+    assert (capacity.per_address, capacity.most, capacity.max_wait) == (2, 10, 60.0)
+
+
+def test_api_callers_who_hang_up_while_waiting_leave_the_line_and_get_no_task(
+    start_simulator: StartSimulator, image_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    import base64
+    import json
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from gradio_client import handle_file
+
+    from tests.test_app import RunningApp
+
+    server = start_simulator(task_seconds=3.0)
+    settings = Settings(
+        api_key=FAKE_KEY,
+        api_base=server.gateway_base,
+        poll_interval=0.05,
+        poll_max_interval=0.2,
+        api_concurrency=1,
+        state_dir=tmp_path / "state",
+    )
+    person, garment = image_files
+    pair = [
+        f"data:image/jpeg;base64,{base64.b64encode(person.read_bytes()).decode()}",
+        f"data:image/png;base64,{base64.b64encode(garment.read_bytes()).decode()}",
+    ]
+    with RunningApp(settings, tmp_path / "work") as app:
+        held = app.client.predict(
+            handle_file(str(person)), handle_file(str(garment)), MODEL, "", api_name="/submit"
+        )  # the only slot, for 3 s
+        # A plain HTTP caller of /submit (outside Gradio's queue) that hangs up while waiting.
+        body = json.dumps({"data": [*pair, MODEL, ""]}).encode()
+        port = int(app.url.rstrip("/").rsplit(":", 1)[1])
+        caller = socket.create_connection(("127.0.0.1", port))
+        caller.sendall(
+            b"POST /gradio_api/run/submit HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+        )
+        # A gradio_client caller (its call goes through Gradio's event stream), killed.
+        script = (
+            "import sys; from gradio_client import Client\n"
+            f"Client({app.url!r}, verbose=False).predict(*sys.argv[1:], api_name='/submit')"
+        )
+        client = subprocess.Popen([sys.executable, "-c", script, *pair, MODEL, ""])
+        time.sleep(1.5)  # both are in line behind the task holding the slot
+        caller.close()
+        client.kill()
+        client.wait()
+        with fast_client(server) as api:  # the slot's task ends, and the line moves on
+            api.wait_for_result(held["data"]["task_id"])
+        time.sleep(2.0)  # long enough for a waiter still in line to have been sent
+    assert server.simulator.creates_received == 1

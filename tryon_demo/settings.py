@@ -70,6 +70,11 @@ class Settings:
     lookbook_concurrency: int = 3
     #: Tasks the account may run at the API at once (0: unlimited); creates queue for a slot.
     api_concurrency: int = 0
+    #: The queue's bounds: waiters one address may park, waiters in all, and the longest any
+    #: one waits for a slot (seconds) before it is told to come back later.
+    queue_per_address: int = 4
+    queue_max: int = 50
+    queue_max_wait: float = 300.0
     #: Offer the try-on as tools on Gradio's MCP server (needs ``gradio[mcp]``).
     mcp_server: bool = False
     #: Where the app keeps what must outlive a restart (the daily count, the signing secret).
@@ -296,6 +301,13 @@ def load_settings(
             1, _number(merged, "TRYON_LOOKBOOK_CONCURRENCY", int, defaults.lookbook_concurrency)
         ),
         api_concurrency=_number(merged, "TRYON_API_CONCURRENCY", int, defaults.api_concurrency),
+        queue_per_address=max(
+            1, _number(merged, "TRYON_QUEUE_PER_ADDRESS", int, defaults.queue_per_address)
+        ),
+        queue_max=max(1, _number(merged, "TRYON_QUEUE_MAX", int, defaults.queue_max)),
+        queue_max_wait=max(
+            1.0, _number(merged, "TRYON_QUEUE_MAX_WAIT", float, defaults.queue_max_wait)
+        ),
         mcp_server=_flag(text("TRYON_MCP_SERVER")),
         # At least a minute: a file must outlive the moment Gradio copies it to the page.
         work_ttl=max(60.0, _number(merged, "TRYON_WORK_TTL", float, defaults.work_ttl)),

@@ -9,8 +9,12 @@ the visitor.
 2. ``rate``: the visitor's and everyone's submission rates, or the lookup rate
    (:mod:`tryon_demo.hosting.limits`).
 3. ``quota``: the day's cap (:mod:`tryon_demo.hosting.limits`).
-4. ``queue``: a place in the capacity queue (:mod:`tryon_demo.hosting.capacity`).
-5. ``pictures``: decoded only with a :class:`Pass` (:mod:`.prepare`).
+4. ``queue``: a place in the capacity queue (:mod:`tryon_demo.hosting.capacity`), refused at
+   once when this address or everyone already waits as often as allowed; the waiter then holds
+   its pictures as they came (an upload's path, a link), and :meth:`Pass.turn` waits for the
+   slot, leaving the line when the caller hangs up or the longest wait is over.
+5. ``pictures``: decoded only with a :class:`Pass` (:mod:`.prepare`), once the turn came (a
+   header that already refuses the picture is read before the wait).
 6. ``create``: sent only with a :class:`Pass`, on the pass's client (:mod:`.create`).
 
 Every door is a :class:`Door`; :meth:`Admission.enter` is the only maker of a :class:`Pass`, and
@@ -34,6 +38,7 @@ from ..errors import TryOnError
 from ..hosting.capacity import Capacity, Place, Ticket
 from ..hosting.limits import SubmissionLimiter, limiter_for
 from ..settings import Settings
+from ..text.messages import msg
 from .clients import Clients
 from .pools import off_loop
 from .step import TICK
@@ -89,6 +94,12 @@ class Visitor:
         return cls("local", owner=True)
 
 
+class CallerGoneError(TryOnError):
+    """The caller hung up while waiting for a slot: it left the line, nothing was created."""
+
+    kind = "caller_gone"
+
+
 #: A visitor with no address and no key of their own (the tests' default caller).
 ANYONE = Visitor()
 #: Only :class:`Admission` holds it: a :class:`Pass` made without it is refused.
@@ -113,10 +124,9 @@ class Admission:
 
     @classmethod
     def build(cls, settings: Settings) -> Admission:
-        """The guard for ``settings`` with clients of its own (the command line's)."""
+        """The guard for ``settings`` with clients and a capacity queue of its own."""
         clients = Clients(settings)
-        capacity = Capacity(settings.api_concurrency, still_running=clients.still_running)
-        return cls(settings, clients, limiter_for(settings), capacity)
+        return cls(settings, clients, limiter_for(settings), capacity_for(settings, clients))
 
     async def enter(self, visitor: Visitor, door: Door, need: Need = Need.CREATE) -> Pass:
         """Admit ``visitor`` by ``door`` for ``need``, in :data:`ORDER`, or raise the refusal
@@ -139,7 +149,7 @@ class Admission:
         queued = need is Need.CREATE and visitor.own_key is None and not visitor.owner
         if queued and self.capacity.limited:
             await self._adopt_running()
-            ticket = self.capacity.join()
+            ticket = self.capacity.join(visitor.address)
         client: TryOnClient | None = None
         if need in (Need.CREATE, Need.LOOKUP):
             client = (
@@ -162,6 +172,22 @@ class Admission:
             if not task.is_terminal:
                 age = (now_ms - task.created_at) / 1000 if task.created_at else 0.0
                 self.capacity.adopt(task.task_id, age)
+
+
+def capacity_for(settings: Settings, clients: Clients) -> Capacity:
+    """The account's concurrent-task limit (``TRYON_API_CONCURRENCY``) as one fair queue, with
+    the bounds on waiting (``TRYON_QUEUE_*``); ``clients`` asks the API about unfollowed tasks."""
+    return Capacity(
+        settings.api_concurrency,
+        still_running=clients.still_running,
+        hold_limit=settings.wait_timeout,
+        check_every=settings.poll_max_interval,
+        busy_check_every=settings.poll_interval,
+        typical=settings.simulator_task_seconds if settings.mode == "offline" else 25.0,
+        per_address=settings.queue_per_address,
+        most=settings.queue_max,
+        max_wait=settings.queue_max_wait,
+    )
 
 
 class Pass:
@@ -206,12 +232,24 @@ class Pass:
         if self.need is Need.LOOKUP or self._closed:
             raise PermissionError(f"a {self.need.value} pass decodes no picture")
 
+    @property
+    def waits(self) -> bool:
+        """Whether this create must still wait for a slot."""
+        return self.ticket is not None and not self.ticket.granted
+
     async def turn(self) -> AsyncIterator[Place]:
         """Wait for this create's turn in the capacity queue, yielding its place as it changes
-        (and every tick, so a page can show time passing); at once when it need not wait."""
+        (and every tick, so a page can show time passing); at once when it need not wait.
+
+        Raises :class:`CallerGoneError` once the caller hung up (it left the line), and the
+        queue's :class:`~tryon_demo.hosting.capacity.QueueWaitError` after the longest wait."""
         if self.ticket is None:
             return
+        gone = self.visitor.gone
         async for place in self.ticket.wait(tick=TICK):
+            if gone is not None and await gone():
+                self.ticket.close()
+                raise CallerGoneError(msg("queue.caller_gone"))
             yield place
 
     def accepted(self, task: Task) -> None:

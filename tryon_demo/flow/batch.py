@@ -48,20 +48,25 @@ async def lookbook(
 
     async def submit(garment: Garment) -> Task:
         passed = await pipeline.admission.enter(visitor, Door.LOOKBOOK)
-        callback = pipeline.callbacks.for_create(None)
+        token: str | None = None
         try:
             named = msg("field.garment_named", name=garment.name)
+            await prepare.precheck(passed, (garment.source, named))
+            async for _ in passed.turn():  # holding the garment as it came, undecoded
+                pass
             cloth = await prepare.picture(passed, garment.source, named)
+            callback = pipeline.callbacks.for_create(None)
+            token = callback.token
             submission = prepare.submission_of(person, cloth, model_name, callback.url)
             task = await create_task(passed, submission.body)
         except BaseException:
-            pipeline.inbox.forget(callback.token)
+            pipeline.inbox.forget(token)
             passed.close()
             raise
         passes[task.task_id] = passed
-        if callback.token is not None:
-            pipeline.inbox.bind(callback.token, task.task_id)
-            callbacks[task.task_id] = callback.token
+        if token is not None:
+            pipeline.inbox.bind(token, task.task_id)
+            callbacks[task.task_id] = token
         return task
 
     async def follow(task: Task) -> AsyncIterator[Follow]:

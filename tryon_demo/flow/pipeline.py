@@ -20,7 +20,7 @@ from ..hosting.limits import SubmissionLimiter, limiter_for
 from ..hosting.workfiles import WorkFolder
 from ..pictures.images import limit_malloc_arenas
 from ..settings import Settings
-from .admit import Admission
+from .admit import Admission, capacity_for
 from .callbacks import Callbacks
 from .clients import Clients
 from .fetch import Results
@@ -56,15 +56,7 @@ class Pipeline:
         limit_malloc_arenas()  # before the HTTP pool's threads each get an arena of their own
         files = WorkFolder(workdir, settings.work_ttl, clock)
         clients = Clients(settings)
-        #: The account's concurrent-task limit (TRYON_API_CONCURRENCY): one fair queue.
-        capacity = Capacity(
-            settings.api_concurrency,
-            still_running=clients.still_running,
-            hold_limit=settings.wait_timeout,
-            check_every=settings.poll_max_interval,
-            busy_check_every=settings.poll_interval,
-            typical=settings.simulator_task_seconds if settings.mode == "offline" else 25.0,
-        )
+        capacity = capacity_for(settings, clients)
         inbox = inbox if inbox is not None else callback_inbox.shared()
         results = Results(settings, files, clients.hosts)
         return cls(

@@ -17,7 +17,13 @@ from typing import Any
 
 from ..api.client import TryOnClient
 from ..errors import ImageError, InputError
-from ..pictures.images import ImageLimits, ImageSource, PreparedImage, prepare_image
+from ..pictures.images import (
+    ImageLimits,
+    ImageSource,
+    PreparedImage,
+    prepare_image,
+    quick_check,
+)
 from ..pictures.outfit import ComposedOutfit, compose_outfit
 from ..settings import DEFAULT_MODEL
 from ..text.messages import Msg, msg
@@ -61,6 +67,24 @@ def request_preview(body: dict[str, str]) -> dict[str, Any]:
         key: shorten_payload(value) if key in ("human_image", "cloth_image") else value
         for key, value in body.items()
     }
+
+
+async def precheck(passed: Pass, *pictures: tuple[ImageSource | None, str | Msg]) -> None:
+    """Refuse now what a picture's header already refuses (no picture, not a picture, too
+    small, too many pixels), before a wait in line: it reads a few bytes of an uploaded file
+    and decodes nothing. Links and ``data:`` URLs are judged when they are prepared."""
+    passed.check_pictures()
+    if not passed.waits:
+        return  # prepared at once: the full preparation says all this
+    limits = ImageLimits.from_settings(passed.admission.settings)
+    for source, field in pictures:
+        if source is None:
+            raise ImageError(msg("image.nothing", field=field), field=field)
+        if isinstance(source, Path):
+            note = await off_loop(partial(quick_check, source, field, limits))
+            if note is not None and note.key == "check.refused":
+                reason = note.params["reason"]
+                raise ImageError(reason if isinstance(reason, Msg) else str(reason), field=field)
 
 
 async def submission(

@@ -17,11 +17,14 @@ from ..errors import TryOnError
 from ..hosting.capacity import Place
 from ..pictures.images import ImageSource
 from ..settings import DEFAULT_MODEL
+from ..text.messages import msg
 from . import prepare
 from .admit import ANYONE, Door, Pass, Visitor
 from .create import create, create_task
 from .pipeline import Pipeline
 from .step import Step
+
+PERSON, GARMENT = msg("field.person"), msg("field.garment")
 
 
 async def run(
@@ -56,6 +59,11 @@ async def run(
         async with passed:
             try:
                 await pipeline.callbacks.check(callback_url)
+                await prepare.precheck(passed, (human, PERSON), (cloth, GARMENT))
+                # In line the run holds its pictures as they came, decoded only once its turn
+                # came; closed (Cancel, a page closed) it leaves the line at once.
+                async for place in passed.turn():
+                    yield Step("queued", elapsed(), place=place)
                 callback = pipeline.callbacks.for_create(callback_url)
                 token = callback.token
                 submission = await prepare.submission(
@@ -71,8 +79,7 @@ async def run(
             yield Step("preparing", elapsed(), request=preview, notes=notes)
             person = prepare.local_path(human) if compare else None
             inner = _create_and_follow(pipeline, passed, submission.body, started, person, token)
-            # Closed with the run (Cancel, a page closed): it then leaves the queue at once.
-            async with aclosing(inner):
+            async with aclosing(inner):  # stopped early, it hands its slot on at once
                 async for step in inner:
                     yield replace(step, request=preview, notes=notes)
     finally:
@@ -125,6 +132,9 @@ async def submit(
     """
     async with await pipeline.admission.enter(visitor, door) as passed:
         await pipeline.callbacks.check(callback_url)
+        await prepare.precheck(passed, (human, PERSON), (cloth, GARMENT))
+        async for _ in passed.turn():  # holding the pictures as they came, undecoded
+            pass
         submission = await prepare.submission(passed, human, cloth, model_name, callback_url)
         task = await create_task(passed, submission.body)
     pipeline.capacity.release_when_done(task.task_id)  # nobody follows it: it keeps its slot

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..errors import TryOnError
 from ..settings import Rate, Settings, ensure_state_dir
-from ..text.messages import msg
+from ..text.messages import Msg, msg
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,14 @@ class LimitExceededError(TryOnError):
 
     kind = "limit_reached"
     retryable = True
+
+    def __init__(
+        self, message: str | Msg, *, reason: str = "rate", retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, retry_after=retry_after)
+        #: Which limit refused, as a short key for the usage record: ``rate``, ``query_rate``,
+        #: ``daily_cap``, ``address_share``, ``queue_full``, ``queue_wait``.
+        self.reason = reason
 
 
 class SlidingWindows:
@@ -149,6 +157,7 @@ class SubmissionLimiter:
                         seconds=self.per_visitor_queries.seconds,
                         wait=wait,
                     ),
+                    reason="query_rate",
                     retry_after=wait,
                 )
             self._queries.add(session, now)
@@ -157,7 +166,9 @@ class SubmissionLimiter:
         if self._today() != self._day:
             self._day, self._today_count = self._today(), 0
         if self.daily_cap and self._today_count >= self.daily_cap:
-            raise LimitExceededError(msg("limits.daily_cap", count=self.daily_cap))
+            raise LimitExceededError(
+                msg("limits.daily_cap", count=self.daily_cap), reason="daily_cap"
+            )
         for windows, key, who in (
             (self._visitors, session, "limits.session_rate"),
             (self._all, "", "limits.global_rate"),

@@ -4,6 +4,7 @@ turn a visitor's inputs into what the flows of :mod:`tryon_demo.flow` take."""
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,11 +70,14 @@ def session_of(request: gr.Request | None, settings: Settings) -> str:
 
 
 def visitor_of(
-    request: gr.Request | None, settings: Settings, own_key: str | None = None
+    request: gr.Request | None,
+    settings: Settings,
+    own_key: str | None = None,
+    gone: Callable[[], Awaitable[bool]] | None = None,
 ) -> Visitor:
-    """The visitor a flow works for: their address (see :func:`session_of`) and the API key
-    they entered, if any."""
-    return Visitor(session_of(request, settings), own_key)
+    """The visitor a flow works for: their address (see :func:`session_of`), the API key
+    they entered, if any, and how to tell that they hung up (see ``endpoints.caller_gone``)."""
+    return Visitor(session_of(request, settings), own_key, gone)
 
 
 def remember(known: dict[str, str] | None, new: dict[str, str]) -> dict[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import gradio as gr
@@ -22,6 +23,39 @@ from ..text.messages import Msg, msg
 from . import api_docs
 from .api_docs import documented
 from .common import Context, lang_of, visitor_of
+
+
+def caller_gone(request: gr.Request | None) -> Callable[[], Awaitable[bool]] | None:
+    """How to tell that the caller of an endpoint outside Gradio's queue hung up, so a wait in
+    the capacity queue ends with it (a page's own events are cancelled by Gradio itself).
+
+    A plain HTTP call (``/gradio_api/run/<name>``) holds its connection open: its request
+    says when it closes. A ``gradio_client`` call joins through Gradio's event stream, whose
+    join request has long been answered: the caller is there while its stream is (Gradio's
+    queue marks the stream's jobs dead when it closes). The MCP transport owns its request's
+    stream, so for an MCP call nothing is known (``None``)."""
+    inner = getattr(request, "request", None)
+    if request is None or inner is None:
+        return None
+    path = str(inner.url.path)
+    if path.endswith(("/queue/join", "/queue/join/")) or "/call/" in path:
+        session = request.session_hash
+
+        async def stream_closed() -> bool:
+            try:
+                queue = inner.app.get_blocks()._queue
+                jobs = [
+                    j for js in queue.active_jobs if js for j in js if j.session_hash == session
+                ]
+            except AttributeError:  # another Gradio's internals: cannot tell
+                return False
+            return bool(jobs) and not any(job.alive for job in jobs)
+
+        return stream_closed
+    if "/run/" in path or "/api/" in path:
+        disconnected: Callable[[], Awaitable[bool]] = inner.is_disconnected
+        return disconnected
+    return None
 
 
 def add_endpoints(ctx: Context) -> None:
@@ -45,7 +79,7 @@ def add_endpoints(ctx: Context) -> None:
                 api_image_source(cloth_image, msg("field.garment")),
                 model_name,
                 callback_url,
-                visitor=visitor_of(request, settings),
+                visitor=visitor_of(request, settings, gone=caller_gone(request)),
             )
         except TryOnError as exc:
             raise gr.Error(error_text(exc, lang_of(request)), print_exception=False) from None
@@ -71,7 +105,7 @@ def add_endpoints(ctx: Context) -> None:
             garment,
             model_name,
             callback_url,
-            visitor=visitor_of(request, settings),
+            visitor=visitor_of(request, settings, gone=caller_gone(request)),
             compare=False,
             door=Door.TRYON,
         )
