@@ -4,14 +4,16 @@
 loopback (visitors told apart by ``X-Forwarded-For`` with ``TRYON_TRUSTED_PROXIES=1``) and
 prints what parked waiters hold and how an honest visitor fares beside an attacker.
 ``--app-root DIR`` runs another checkout's ``app.py`` (to measure the code before a change);
-``--only waiting`` runs some sections. Not part of the tests: numbers depend on the
+``--only waiting,own-key`` runs some sections. Not part of the tests: numbers depend on the
 machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -22,12 +24,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import requests
 from PIL import Image
 
 from benchmarks.bench import ROOT, free_port, process, rss_mb, wait_http
 
 MODEL = "kolors-virtual-try-on-v1"
-SECTIONS = ("waiting",)
+SECTIONS = ("waiting", "own-key")
 
 
 def noise_png(path: Path, side: int = 1500, seed: int = 1) -> Path:
@@ -140,6 +143,132 @@ def bench_waiting(root: Path, folder: Path, waiters: int, report: Callable[..., 
     report.checks[f"{waiters} parked waiters add < 100 MB"] = added < 100 and still == waiters
 
 
+def page_run(url: str, address: str, person: str, garment: str, own_key: str) -> str:
+    """The page's Run, fired as a browser does (Gradio's queue protocol, a fresh session) with
+    a key of the visitor's own in *Advanced*; returns the last status it showed."""
+    import json
+    import uuid
+
+    config = requests.get(url + "config", timeout=30).json()
+    button = next(
+        c["id"] for c in config["components"] if c["props"].get("elem_id") == "run-button"
+    )
+    event = next(
+        d for d in config["dependencies"] if [button, "click"] in [list(t) for t in d["targets"]]
+    )
+
+    def upload(path: str) -> dict[str, Any]:
+        return {"path": path, "meta": {"_type": "gradio.FileData"}}
+
+    data = [upload(person), "", upload(garment), "", MODEL, "", own_key, [], {}, None]
+    session = uuid.uuid4().hex
+    headers = {"X-Forwarded-For": address}
+    joined = requests.post(
+        url + "gradio_api/queue/join",
+        json={
+            "data": data,
+            "event_data": None,
+            "fn_index": event["id"],
+            "trigger_id": button,
+            "session_hash": session,
+        },
+        headers=headers,
+        timeout=60,
+    )
+    joined.raise_for_status()
+    last = ""
+    with requests.get(
+        url + "gradio_api/queue/data",
+        params={"session_hash": session},
+        headers=headers,
+        stream=True,
+        timeout=300,
+    ) as stream:
+        for raw in stream.iter_lines():
+            line = raw.decode()
+            if line.startswith("data:"):
+                last = line
+                if '"process_completed"' in line:
+                    break
+    message = json.loads(last.removeprefix("data:"))
+    return json.dumps(message.get("output", {}))[:2000]
+
+
+def uploaded(url: str, address: str, *paths: Path) -> list[str]:
+    """``paths`` uploaded as a visitor at ``address`` would: where the app keeps them."""
+    files = [("files", (p.name, p.read_bytes())) for p in paths]
+    reply = requests.post(
+        url + "gradio_api/upload", files=files, headers={"X-Forwarded-For": address}, timeout=60
+    )
+    reply.raise_for_status()
+    return list(reply.json())
+
+
+def bench_own_key(
+    root: Path, folder: Path, attackers: int, repeat: int, report: Callable[..., None]
+) -> None:
+    """An honest ``/submit`` alone, then beside ``attackers`` page runs at once with a key of
+    their own, from one address, under the issue's 2/minute rate a visitor. (With no limit at
+    all every run is admitted work, and 34 of them, the simulator's renders included, fill two
+    cores whatever the app does: that is what the rates are for.)"""
+    person = noise_png(folder / "large-person.png", seed=1)
+    garment = noise_png(folder / "large-garment.png", seed=2)
+    honest_person = folder / "honest-person.jpg"
+    with Image.open(person) as image:
+        image.resize((900, 1200)).save(honest_person, quality=90)
+    for label, env in (("2/minute a visitor", {"TRYON_RATE_PER_SESSION": "2/minute"}),):
+        quiet, busy, done = _own_key_round(
+            root, env, (person, garment, honest_person), attackers, repeat
+        )
+        ran = done.count("ran")
+        report(
+            f"honest /submit beside {attackers} own-key page runs ({label})",
+            f"{busy:.2f} s",
+            f"alone {quiet:.2f} s; the attack: {ran} ran, {len(done) - ran} refused",
+            f"{busy / quiet:.2f}x",
+        )
+        name = f"honest /submit beside {attackers} own-key runs ({label}) within 2x"
+        report.checks[name] = busy <= 2 * quiet
+
+
+def _own_key_round(
+    root: Path, env: dict[str, str], pictures: tuple[Path, Path, Path], attackers: int, repeat: int
+) -> tuple[float, float, list[str]]:
+    """One app with ``env``: the honest submit's median time alone and beside the attack, and
+    what became of each attacking run."""
+    from benchmarks.bench import raw_call
+
+    person, garment, honest_person = pictures
+    with ExitStack() as stack:
+        url, _, _ = start(stack, root, env)
+        api = url + "gradio_api"
+
+        def honest(n: int) -> float:
+            """Seconds one honest /submit takes (a call cut off by a timeout counts as what it
+            had taken by then: more than 30 s)."""
+            with requests.Session() as session:
+                session.headers["X-Forwarded-For"] = f"192.0.2.{n + 1}"
+                started = time.perf_counter()
+                with contextlib.suppress(requests.Timeout):
+                    raw_call(session, api, "submit", honest_person, garment)
+                return time.perf_counter() - started
+
+        honest(99)  # warm up
+        quiet = statistics.median(honest(n) for n in range(repeat))
+        files = uploaded(url, "203.0.113.66", person, garment)
+
+        def attack(_: int) -> str:
+            shown = page_run(url, "203.0.113.66", *files, "sk-attacker-own-FAKE")
+            return "refused" if "You have started" in shown else "ran"
+
+        with ThreadPoolExecutor(attackers) as pool:
+            outcomes = [pool.submit(attack, n) for n in range(attackers)]
+            time.sleep(1.0)
+            busy = statistics.median(honest(repeat + n) for n in range(repeat))
+            done = [f.result() for f in outcomes]
+    return quiet, busy, done
+
+
 class Report:
     """The rows and the PASS/FAIL checks, printed at the end."""
 
@@ -157,6 +286,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--app-root", type=Path, default=ROOT, help="the checkout to run")
     parser.add_argument("--only", default=",".join(SECTIONS))
     parser.add_argument("--waiters", type=int, default=10)
+    parser.add_argument("--attackers", type=int, default=34)
+    parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args(argv)
     only = {name.strip() for name in args.only.split(",") if name.strip()}
     folder = Path(tempfile.gettempdir()) / "kolors-bench-admission"
@@ -165,6 +296,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"app from {args.app_root}; {os.cpu_count()} cores", flush=True)
     if "waiting" in only:
         bench_waiting(args.app_root.resolve(), folder, args.waiters, report)
+    if "own-key" in only:
+        bench_own_key(args.app_root.resolve(), folder, args.attackers, args.repeat, report)
     print()
     for name, ok in report.checks.items():
         print(f"{'PASS' if ok else 'FAIL'}  {name}")

@@ -220,7 +220,31 @@ def through_query(pipeline: Pipeline, junk: Path) -> Any:
     return None
 
 
+OWN_KEY = Visitor("ip:me", own_key="sk-visitor-own-FAKE")
+
+
+def through_own_key_run(pipeline: Pipeline, junk: Path) -> Any:
+    final: Step = asyncio.run(last(run(pipeline, junk, junk, visitor=OWN_KEY)))
+    return final.error
+
+
+def through_own_key_lookbook(pipeline: Pipeline, junk: Path) -> Any:
+    try:
+        asyncio.run(last(lookbook(pipeline, junk, [Garment("shirt.jpg", junk)], visitor=OWN_KEY)))
+    except LimitExceededError as exc:
+        return exc
+    return None
+
+
+def through_own_key_reattach(pipeline: Pipeline, junk: Path) -> Any:
+    final: Step = asyncio.run(last(reattach.follow(pipeline, "task-1", visitor=OWN_KEY)))
+    return final.error
+
+
 FLOW_DOORS: dict[str, Callable[[Pipeline, Path], Any]] = {
+    "own key: page run": through_own_key_run,
+    "own key: page lookbook": through_own_key_lookbook,
+    "own key: page re-attach": through_own_key_reattach,
     "page run": through_run,
     "page compare": through_compare,
     "page lookbook": through_lookbook,

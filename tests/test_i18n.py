@@ -30,6 +30,7 @@ from tryon_demo.flow.prepare import api_image_source, prepare_submission
 from tryon_demo.flow.run import run
 from tryon_demo.flow.step import Step
 from tryon_demo.hosting.limits import LimitExceededError, SubmissionLimiter
+from tryon_demo.hosting.quota import Quota
 from tryon_demo.pictures.images import ImageLimits, prepare_image
 from tryon_demo.pictures.outfit import check_combination, compose_outfit
 from tryon_demo.settings import Rate, Settings, load_settings
@@ -485,11 +486,17 @@ def test_a_link_note_reads_in_chinese() -> None:
 
 def test_submission_limits_read_in_chinese() -> None:
     refusals = []
-    for per_session, overall, daily in (("1/minute", "", 0), ("", "1/minute", 0), ("", "", 1)):
-        limiter = SubmissionLimiter(Rate.parse(per_session, "x"), Rate.parse(overall, "y"), daily)
+    for per_session, overall in (("1/minute", ""), ("", "1/minute")):
+        limiter = SubmissionLimiter(Rate.parse(per_session, "x"), Rate.parse(overall, "y"))
         limiter.acquire("me")
         with pytest.raises(LimitExceededError) as caught:
             limiter.acquire("me")
+        refusals.append(caught.value.render("zh"))
+    for cap, share in ((1, 0), (0, 1)):  # the day's cap, and one address's share of it
+        quota = Quota(cap, share)
+        quota.reserve("me").commit()
+        with pytest.raises(LimitExceededError) as caught:
+            quota.reserve("me")
         refusals.append(caught.value.render("zh"))
     assert refusals[0].startswith("您在最近 60 秒内") and refusals[1].startswith("所有访客")
     for text in refusals:

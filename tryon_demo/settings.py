@@ -59,6 +59,9 @@ class Settings:
     rate_per_session: str = ""
     rate_global: str = ""
     daily_cap: int = 0
+    #: Of the day's cap, the most one address may use (``None``: a tenth of the cap, rounded
+    #: up; 0: no share, only the day's total).
+    daily_cap_per_address: int | None = None
     #: Task lookups (``/query``, re-attach) one visitor may make with the owner's key.
     rate_query: str = "60/minute"
     #: How many proxies in front of the app add an X-Forwarded-For entry (1 on Spaces): the
@@ -292,6 +295,11 @@ def load_settings(
         rate_per_session=text("TRYON_RATE_PER_SESSION") or "",
         rate_global=text("TRYON_RATE_GLOBAL") or "",
         daily_cap=_number(merged, "TRYON_DAILY_CAP", int, 0),
+        daily_cap_per_address=(
+            _number(merged, "TRYON_DAILY_CAP_PER_ADDRESS", int, 0)
+            if text("TRYON_DAILY_CAP_PER_ADDRESS")
+            else None
+        ),
         rate_query=text("TRYON_RATE_QUERY") or defaults.rate_query,
         trusted_proxies=_number(merged, "TRYON_TRUSTED_PROXIES", int, 1 if text("SPACE_ID") else 0),
         lookbook_max_items=max(

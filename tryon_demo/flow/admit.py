@@ -7,8 +7,10 @@ the visitor.
    HTTP request before any handler runs (page, ``/gradio_api/*``, MCP); the command line is the
    machine's owner and has none.
 2. ``rate``: the visitor's and everyone's submission rates, or the lookup rate
-   (:mod:`tryon_demo.hosting.limits`).
-3. ``quota``: the day's cap (:mod:`tryon_demo.hosting.limits`).
+   (:mod:`tryon_demo.hosting.limits`), for a visitor with a key of their own too.
+3. ``quota``: the day's cap and the address's share of it, reserved now and committed only
+   when the API accepts the create (:mod:`tryon_demo.hosting.quota`); not for a key of one's
+   own, which pays for itself.
 4. ``queue``: a place in the capacity queue (:mod:`tryon_demo.hosting.capacity`), refused at
    once when this address or everyone already waits as often as allowed; the waiter then holds
    its pictures as they came (an upload's path, a link), and :meth:`Pass.turn` waits for the
@@ -27,6 +29,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import partial
@@ -36,7 +39,8 @@ from ..api.client import TryOnClient
 from ..api.models import Task
 from ..errors import TryOnError
 from ..hosting.capacity import Capacity, Place, Ticket
-from ..hosting.limits import SubmissionLimiter, limiter_for
+from ..hosting.limits import Shares, SubmissionLimiter, limiter_for
+from ..hosting.quota import Quota, Reservation, quota_for
 from ..settings import Settings
 from ..text.messages import msg
 from .clients import Clients
@@ -47,6 +51,9 @@ log = logging.getLogger(__name__)
 
 #: The order every door passes, each check before any work the next one would do.
 ORDER = ("password", "rate", "quota", "queue", "pictures", "create")
+#: Pictures one address may have decoding at once (a run's two count as one): more wait, so
+#: one visitor's burst cannot hold every decoding thread while others wait.
+DECODES_PER_ADDRESS = 2
 
 
 class Door(Enum):
@@ -115,18 +122,24 @@ class Admission:
         clients: Clients,
         limiter: SubmissionLimiter,
         capacity: Capacity,
+        quota: Quota | None = None,
     ) -> None:
         self.settings = settings
         self._clients = clients
         self.limiter = limiter
         self.capacity = capacity
+        #: The day's cap and each address's share of it.
+        self.quota = quota if quota is not None else Quota(0)
+        #: The decode budget: each address decodes at most this many pictures at once.
+        self.decodes = Shares(DECODES_PER_ADDRESS)
         self._adopted = False
 
     @classmethod
     def build(cls, settings: Settings) -> Admission:
         """The guard for ``settings`` with clients and a capacity queue of its own."""
         clients = Clients(settings)
-        return cls(settings, clients, limiter_for(settings), capacity_for(settings, clients))
+        capacity = capacity_for(settings, clients)
+        return cls(settings, clients, limiter_for(settings), capacity, quota_for(settings))
 
     async def enter(self, visitor: Visitor, door: Door, need: Need = Need.CREATE) -> Pass:
         """Admit ``visitor`` by ``door`` for ``need``, in :data:`ORDER`, or raise the refusal
@@ -135,27 +148,39 @@ class Admission:
         Close the pass when done (``async with``): it gives back what it holds.
         """
         # 1. password: the AccessGuard, before any handler; the CLI is the local owner.
-        # 2. rate
+        # 2. rate: everyone's, a key of one's own too: it is still a visitor on this server.
         if not visitor.owner:
-            if need is Need.CREATE and visitor.own_key is None:
+            if need is Need.CREATE:
                 self.limiter.acquire(visitor.address)
-            elif need is Need.BATCH and visitor.own_key is None:
+            elif need is Need.BATCH:
                 self.limiter.check(visitor.address)
-            elif need in (Need.LOOKUP, Need.PICTURES) and visitor.own_key is None:
+            else:
                 self.limiter.acquire_query(visitor.address)
-        # 3. quota: counted with the rate (the day's cap, see SubmissionLimiter.acquire)
+        # 3. quota: the owner's credits, whoever spends them (the CLI's owner has no share).
+        reservation: Reservation | None = None
+        pays = visitor.own_key is None
+        if need is Need.CREATE and pays:
+            reservation = self.quota.reserve(visitor.address, share=not visitor.owner)
+        elif need is Need.BATCH and pays:
+            self.quota.check(visitor.address)
         # 4. queue
         ticket: Ticket | None = None
         queued = need is Need.CREATE and visitor.own_key is None and not visitor.owner
-        if queued and self.capacity.limited:
-            await self._adopt_running()
-            ticket = self.capacity.join(visitor.address)
         client: TryOnClient | None = None
-        if need in (Need.CREATE, Need.LOOKUP):
-            client = (
-                self._clients.own(visitor.own_key) if visitor.own_key else self._clients.shared()
-            )
-        return Pass(_ADMITTED, self, visitor, door, need, client, ticket)
+        try:
+            if queued and self.capacity.limited:
+                await self._adopt_running()
+                ticket = self.capacity.join(visitor.address)
+            if need in (Need.CREATE, Need.LOOKUP):
+                own = visitor.own_key
+                client = self._clients.own(own) if own else self._clients.shared()
+        except BaseException:  # refused by the queue, or no client: the reservation goes back
+            if reservation is not None:
+                reservation.release()
+            if ticket is not None:
+                ticket.close()
+            raise
+        return Pass(_ADMITTED, self, visitor, door, need, client, ticket, reservation)
 
     async def _adopt_running(self) -> None:
         """Once, before the first place in line: tasks already running at the API hold slots."""
@@ -203,6 +228,7 @@ class Pass:
         need: Need,
         client: TryOnClient | None,
         ticket: Ticket | None,
+        reservation: Reservation | None = None,
     ) -> None:
         if admitted is not _ADMITTED:
             raise TypeError("a Pass is made by Admission.enter only")
@@ -213,6 +239,11 @@ class Pass:
         self._client = client
         #: The create's place in the capacity queue (``None``: it need not wait).
         self.ticket = ticket
+        #: The create's place in the day's quota (``None``: it spends none of it).
+        self.reservation = reservation
+        #: A create is on its way: what the pass holds follows the API's answer, even if the
+        #: caller has left (see :mod:`.create`).
+        self.sending = False
         self._closed = False
 
     @property
@@ -231,6 +262,11 @@ class Pass:
         """Raise unless this pass lets the visitor's pictures be decoded."""
         if self.need is Need.LOOKUP or self._closed:
             raise PermissionError(f"a {self.need.value} pass decodes no picture")
+
+    def decoding(self) -> AbstractAsyncContextManager[None]:
+        """Hold while decoding the visitor's pictures: one of the address's decode shares."""
+        self.check_pictures()
+        return self.admission.decodes.of(self.visitor.address)
 
     @property
     def waits(self) -> bool:
@@ -253,17 +289,24 @@ class Pass:
             yield place
 
     def accepted(self, task: Task) -> None:
-        """The API created ``task`` with this pass."""
-        del task  # what is counted here grows with the quota and the usage record
+        """The API created ``task`` with this pass: its slot belongs to the task now, and it
+        counts against the day's quota."""
+        if self.ticket is not None:
+            self.ticket.created(task.task_id)
+        if self.reservation is not None:
+            self.reservation.commit()
 
     def close(self) -> None:
-        """Give back what the pass holds: a place in line or a slot that created nothing, and
-        the visitor's own client. Idempotent."""
-        if self._closed:
+        """Give back what the pass holds: a place in line or a slot that created nothing, a
+        quota reservation that created nothing, and the visitor's own client. Idempotent; while
+        a create is on its way it waits for the API's answer (see :mod:`.create`)."""
+        if self._closed or self.sending:
             return
         self._closed = True
         if self.ticket is not None:
             self.ticket.close()
+        if self.reservation is not None:
+            self.reservation.release()
         if self._client is not None and self.visitor.own_key is not None:
             self._client.close()
 

@@ -41,23 +41,31 @@ def shared_simulator(settings: Settings) -> SimulatorServer:
         return _simulator
 
 
-def make_client(settings: Settings) -> TryOnClient:
-    """A client of the configured API, or of the built-in simulator when offline.
+def api_base(settings: Settings) -> str:
+    """Where this app's API is: the configured base, or offline the simulator on loopback.
 
     ``KLING_API_BASE`` without a key is never ignored: a loopback address is taken to be a
     simulator started with ``python -m tryon_demo simulate`` and used; any other address needs
-    a key, and :class:`ConfigurationError` says what to set.
+    a key, and :class:`ConfigurationError` says what to set. Offline the answer is always a
+    loopback address: nothing leaves this machine.
     """
     if settings.mode == "offline" and settings.api_base and not settings.force_offline:
         base = settings.api_base.rstrip("/")
         if not is_loopback_host(urlsplit(base).hostname or ""):
             raise ConfigurationError(msg("settings.base_without_key", base=base))
-        return TryOnClient.from_settings(settings, base_url=base, auth=BearerAuth(OFFLINE_TOKEN))
+        return base
     if settings.mode == "offline":
-        server = shared_simulator(settings)
-        return TryOnClient.from_settings(
-            settings, base_url=server.gateway_base, auth=BearerAuth(OFFLINE_TOKEN)
-        )
+        return shared_simulator(settings).gateway_base
+    base_url = settings.base_url
+    assert base_url is not None  # online there is always one
+    return base_url
+
+
+def make_client(settings: Settings) -> TryOnClient:
+    """A client of the configured API, or of the simulator when offline (see :func:`api_base`)."""
+    if settings.mode == "offline":
+        auth = BearerAuth(OFFLINE_TOKEN)
+        return TryOnClient.from_settings(settings, base_url=api_base(settings), auth=auth)
     return TryOnClient.from_settings(settings)
 
 
@@ -77,16 +85,20 @@ class Clients:
         return self._shared
 
     def own(self, key: str) -> TryOnClient:
-        """A new client for a visitor's own ``key``; the caller closes it."""
-        return TryOnClient.from_settings(self.settings.with_api_key(key))
+        """A new client for a visitor's own ``key``, of this app's API only (offline, of the
+        simulator on loopback): the key goes nowhere else. The caller closes it."""
+        settings = self.settings.with_api_key(key)
+        return TryOnClient.from_settings(
+            settings, base_url=api_base(self.settings), auth=BearerAuth(key)
+        )
 
     def hosts(self) -> tuple[str, ...]:
-        """Hosts results may come from whatever their address: the configured API, and the
-        in-process simulator once it runs (offline mode, on loopback)."""
-        hosts = [self.settings.base_url or ""]
-        if self._shared is not None:
-            hosts.append(self._shared.base_url)
-        return tuple(h for h in hosts if h)
+        """Hosts results may come from whatever their address: this app's API (offline, the
+        simulator on loopback)."""
+        try:
+            return (api_base(self.settings),)
+        except ConfigurationError:
+            return ()
 
     async def still_running(self, task_id: str) -> bool:
         """Whether ``task_id`` is still running at the API (the capacity queue asks)."""

@@ -15,9 +15,9 @@ from functools import partial
 
 from ..api.models import Task
 from ..errors import RateLimitError
-from ..hosting.capacity import Capacity, Place, Ticket
+from ..hosting.capacity import Place
 from .admit import Pass
-from .pools import HTTP_POOL, off_loop
+from .pools import HTTP_POOL
 
 
 async def create(passed: Pass, body: dict[str, str]) -> AsyncGenerator[Place | Task, None]:
@@ -27,26 +27,20 @@ async def create(passed: Pass, body: dict[str, str]) -> AsyncGenerator[Place | T
     A visitor's own key is another account, with a concurrent-task limit of its own, so its
     pass holds no place in line and its create is sent at once.
     """
-    client, ticket = passed.client, passed.ticket
-    if ticket is None:
-        task = await off_loop(partial(client.submit_body, body))
-        passed.accepted(task)
-        yield task
-        return
     first_refusal: float | None = None
     while True:
         async for place in passed.turn():
             yield place
         try:
-            task = await _send(passed, body, ticket)
+            task = await _send(passed, body)
         except RateLimitError as exc:
             now = time.monotonic()
             first_refusal = now if first_refusal is None else first_refusal
-            if exc.code != 1303 or now - first_refusal > passed.admission.settings.wait_timeout:
+            limit = passed.admission.settings.wait_timeout
+            if passed.ticket is None or exc.code != 1303 or now - first_refusal > limit:
                 raise
-            ticket.refused(exc.retry_after)
+            passed.ticket.refused(exc.retry_after)
             continue
-        passed.accepted(task)
         yield task
         return
 
@@ -60,31 +54,36 @@ async def create_task(passed: Pass, body: dict[str, str]) -> Task:
     raise AssertionError("create ends with the created task")
 
 
-async def _send(passed: Pass, body: dict[str, str], ticket: Ticket) -> Task:
-    """Send the create holding ``ticket``'s slot. A visitor who leaves while it is on its way
-    does not stop it: the slot then follows whatever the API answers."""
+async def _send(passed: Pass, body: dict[str, str]) -> Task:
+    """Send the create. A caller who leaves while it is on its way does not stop it: what the
+    pass holds (its slot, its quota reservation) then follows whatever the API answers."""
     sending = asyncio.get_running_loop().run_in_executor(
         HTTP_POOL, partial(passed.client.submit_body, body)
     )
-    ticket.sending = True
+    _sending(passed, True)
     try:
         task = await asyncio.shield(sending)
     except asyncio.CancelledError:
-        sending.add_done_callback(partial(_settle_abandoned, passed.capacity, ticket))
+        sending.add_done_callback(partial(_settle_abandoned, passed))
         raise
     except BaseException:
-        ticket.sending = False
+        _sending(passed, False)
         raise
-    ticket.sending = False
-    ticket.created(task.task_id)
+    _sending(passed, False)
+    passed.accepted(task)
     return task
 
 
-def _settle_abandoned(capacity: Capacity, ticket: Ticket, sending: asyncio.Future[Task]) -> None:
-    ticket.sending = False
+def _sending(passed: Pass, on: bool) -> None:
+    passed.sending = on
+    if passed.ticket is not None:
+        passed.ticket.sending = on
+
+
+def _settle_abandoned(passed: Pass, sending: asyncio.Future[Task]) -> None:
+    _sending(passed, False)
     task = None if sending.cancelled() or sending.exception() else sending.result()
-    if task is None:
-        ticket.close()
-        return
-    ticket.created(task.task_id)
-    capacity.release_when_done(task.task_id)
+    if task is not None:
+        passed.accepted(task)
+        passed.capacity.release_when_done(task.task_id)
+    passed.close()

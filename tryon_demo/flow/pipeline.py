@@ -17,6 +17,7 @@ from ..hosting import callback_inbox
 from ..hosting.callback_inbox import Inbox
 from ..hosting.capacity import Capacity
 from ..hosting.limits import SubmissionLimiter, limiter_for
+from ..hosting.quota import quota_for
 from ..hosting.workfiles import WorkFolder
 from ..pictures.images import limit_malloc_arenas
 from ..settings import Settings
@@ -62,7 +63,9 @@ class Pipeline:
         return cls(
             settings=settings,
             files=files,
-            admission=Admission(settings, clients, limiter_for(settings), capacity),
+            admission=Admission(
+                settings, clients, limiter_for(settings), capacity, quota_for(settings)
+            ),
             owners=Owners(settings),
             callbacks=Callbacks(settings, inbox, served_url),
             results=results,

@@ -15,8 +15,16 @@ _T = TypeVar("_T")
 
 #: HTTP calls run here, not on the event loop; sized for many visitors' short requests.
 HTTP_POOL = ThreadPoolExecutor(max_workers=32, thread_name_prefix="tryon-http")
+#: Pictures are decoded here, apart: decodes waiting for memory (see ``DecodeGate``) never
+#: hold the threads the HTTP calls of other visitors need. Two cores decode two at a time.
+DECODE_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="tryon-decode")
 
 
 async def off_loop(call: Callable[[], _T]) -> _T:
     """``call()`` on the HTTP pool, awaited without blocking the loop."""
     return await asyncio.get_running_loop().run_in_executor(HTTP_POOL, call)
+
+
+async def decode_off_loop(call: Callable[[], _T]) -> _T:
+    """``call()`` (decoding pictures) on the decoding pool, awaited without blocking the loop."""
+    return await asyncio.get_running_loop().run_in_executor(DECODE_POOL, call)

@@ -28,7 +28,7 @@ from ..pictures.outfit import ComposedOutfit, compose_outfit
 from ..settings import DEFAULT_MODEL
 from ..text.messages import Msg, msg
 from .admit import Pass
-from .pools import off_loop
+from .pools import decode_off_loop, off_loop
 
 _LINK = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
 
@@ -95,24 +95,24 @@ async def submission(
     callback_url: str | None = None,
 ) -> Submission:
     """Both pictures prepared for the create ``passed`` was admitted for."""
-    passed.check_pictures()
     limits = ImageLimits.from_settings(passed.admission.settings)
-    return await off_loop(
-        partial(prepare_submission, human, cloth, model_name, callback_url, limits=limits)
-    )
+    async with passed.decoding():
+        return await decode_off_loop(
+            partial(prepare_submission, human, cloth, model_name, callback_url, limits=limits)
+        )
 
 
 async def picture(passed: Pass, source: ImageSource | None, field: str | Msg) -> PreparedImage:
     """One picture prepared (a lookbook's person, or one of its garments)."""
-    passed.check_pictures()
     limits = ImageLimits.from_settings(passed.admission.settings)
-    return await off_loop(partial(prepare_image, source, field=field, limits=limits))
+    async with passed.decoding():
+        return await decode_off_loop(partial(prepare_image, source, field=field, limits=limits))
 
 
 async def outfit(passed: Pass, top: ImageSource, bottom: ImageSource) -> ComposedOutfit:
     """A top and a bottom composed into one garment picture."""
-    passed.check_pictures()
-    return await off_loop(partial(compose_outfit, top, bottom))
+    async with passed.decoding():
+        return await decode_off_loop(partial(compose_outfit, top, bottom))
 
 
 def prepare_submission(
