@@ -334,3 +334,59 @@ def test_every_http_and_mcp_door_refuses_a_visitor_over_the_limit_before_any_wor
     assert api_simulator.simulator.requests_seen == before  # nothing more reached the API
     for door, answer in answers.items():
         assert "You have" in answer and "not an image" not in answer, (door, answer)
+
+
+def test_the_command_line_is_refused_past_the_days_cap_before_any_picture_or_request(
+    simulator: SimulatorServer, tmp_path: Path
+) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+    import time
+
+    state = tmp_path / "state"
+    state.mkdir()
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    (state / "daily-count.json").write_text(json.dumps({"day": today, "count": 1}))
+    junk = str(text_file(tmp_path))
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(PACKAGE.parent),
+        "KLING_API_KEY": "sk-FAKE-cli",
+        "KLING_API_BASE": simulator.gateway_base,
+        "TRYON_DAILY_CAP": "1",
+        "TRYON_STATE_DIR": str(state),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "tryon_demo", "submit", "--human", junk, "--cloth", junk],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1, result.stderr
+    assert "limit of 1 try-ons for today" in result.stderr
+    assert "not an image" not in result.stderr
+    assert simulator.simulator.requests_seen == 0
+
+
+#: Where each door is driven over its limit in this file.
+DRIVEN = {
+    Door.RUN: "page run",
+    Door.COMPARE: "page compare",
+    Door.LOOKBOOK: "page lookbook",
+    Door.OUTFIT: "page outfit composer",
+    Door.REATTACH: "page re-attach",
+    Door.SUBMIT: "/submit",
+    Door.TRYON: "/tryon",
+    Door.QUERY: "/query",
+    Door.CLI: "the command line",
+}
+
+
+def test_every_door_is_driven_over_its_limit_here() -> None:
+    assert set(DRIVEN) == set(Door)  # a new door must be added to these tests
+    assert {name for door, name in DRIVEN.items() if door is not Door.CLI} <= set(FLOW_DOORS)
