@@ -266,6 +266,89 @@ def test_a_forged_callback_cannot_end_the_run_with_its_own_result(
     assert time.time() - started >= 1.2  # it did not end before the task did
 
 
+def forge_end_claims(simulator: SimulatorServer, count: int) -> list[int]:
+    """What someone who learned a running task's callback URL can do: claim, ``count`` times,
+    that it succeeded. The door's answers."""
+    while not simulator.simulator.tasks:
+        time.sleep(0.01)
+    task = next(iter(simulator.simulator.tasks.values()))
+    body = {
+        "task_id": task.task_id,
+        "task_status": "succeed",
+        "task_result": {"images": [{"index": 0, "url": "http://127.0.0.1:9/forged.png"}]},
+    }
+    return [post(task.callback_url or "", body).status_code for _ in range(count)]
+
+
+def settled(count: Any, quiet: float = 0.6) -> int:
+    """``count()`` once it has stopped changing for ``quiet`` seconds."""
+    last, since = count(), time.monotonic()
+    while time.monotonic() - since < quiet:
+        time.sleep(0.05)
+        now = count()
+        if now != last:
+            last, since = now, time.monotonic()
+    return int(last)
+
+
+def test_forty_forged_end_callbacks_cause_at_most_three_queries(
+    start_simulator: StartSimulator,
+    route: LoopbackServer,
+    inbox: Inbox,
+    image_files: tuple[Path, Path],
+    tmp_path: Path,
+) -> None:
+    simulator = start_simulator(task_seconds=30.0)
+    pipeline = callback_pipeline(simulator, route, inbox, tmp_path, callback_backstop=60.0)
+    shown: list[Step] = []
+
+    async def scenario() -> int:
+        steps = run(pipeline, *image_files, compare=False)
+        async for step in steps:
+            shown.append(step)
+            if step.task is not None:
+                break
+        following = asyncio.create_task(collect_into(steps, shown))
+        answers = await asyncio.to_thread(forge_end_claims, simulator, 40)
+        made = await asyncio.to_thread(settled, lambda: queries(simulator))
+        following.cancel()
+        await asyncio.gather(following, return_exceptions=True)
+        await steps.aclose()
+        assert answers.count(204) <= 3  # the door takes a few claims, then no more
+        return made
+
+    assert asyncio.run(scenario()) <= 3
+    assert all(step.phase != "succeed" for step in shown)  # the task never ended
+
+
+async def collect_into(steps: Any, into: list[Step]) -> None:
+    async for step in steps:
+        into.append(step)
+
+
+def test_an_unconfirmed_callback_is_never_shown_in_the_panel_or_the_status(
+    start_simulator: StartSimulator,
+    route: LoopbackServer,
+    inbox: Inbox,
+    image_files: tuple[Path, Path],
+    tmp_path: Path,
+) -> None:
+    simulator = start_simulator(task_seconds=2.0)
+    pipeline = callback_pipeline(simulator, route, inbox, tmp_path, callback_backstop=5.0)
+    forger = threading.Thread(target=forge_end_claims, args=(simulator, 2))
+    forger.start()
+    steps = run_steps(pipeline, image_files)
+    forger.join()
+    final = steps[-1]
+    before_the_end = [step for step in steps if not step.done]
+    assert final.phase == "succeed" and final.task is not None
+    for step in before_the_end:
+        assert step.callback is None
+        assert "Callback received" not in step.status_text()
+        assert "forged" not in json.dumps(step.task_json)
+    assert final.task.result_url != "http://127.0.0.1:9/forged.png"
+
+
 def test_the_visitors_own_callback_url_passes_through_untouched_and_the_run_polls(
     start_simulator: StartSimulator,
     route: LoopbackServer,
@@ -415,13 +498,28 @@ def test_a_forged_end_the_query_disproves_leaves_the_door_open_for_the_real_one(
     forged = {"task_id": "task-1", "task_status": "succeed"}
     assert post(url, forged).status_code == 204
     assert asyncio.run(inbox.wait(token, 1.0)) == forged
-    inbox.unsee(token, "succeed")  # what a run does when its query finds the task still running
+    inbox.disproved(token, "succeed")  # what a run does when its query finds it still running
     real = {"task_id": "task-1", "task_status": "succeed", "task_result": {"images": []}}
     assert post(url, real).status_code == 204
     assert asyncio.run(inbox.wait(token, 1.0)) == real
 
 
 # --- the password leaves this one door open, and only it -------------------------------------
+
+
+def test_a_token_takes_three_end_claims_at_most_disproved_or_not(
+    route: LoopbackServer, inbox: Inbox
+) -> None:
+    token, url = expected(inbox, route)
+    forged = {"task_id": "task-1", "task_status": "succeed"}
+    answers = []
+    for _ in range(10):
+        answers.append(post(url, forged).status_code)
+        asyncio.run(inbox.wait(token, 1.0))
+        inbox.disproved(token, "succeed")  # the run's query found the task still running
+    assert answers == [204, 204, 204] + [404] * 7
+    # A state that is not an end claims nothing: it wakes no query.
+    assert post(url, {"task_id": "task-1", "task_status": "processing"}).status_code == 204
 
 
 def test_the_password_lets_callbacks_through_and_keeps_every_other_path_locked(

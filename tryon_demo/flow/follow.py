@@ -2,7 +2,8 @@
 
 With a callback token a callback claiming the end wakes the run at once and polling is only a
 slow backstop; without one it polls (1 s, growing x1.25 up to 5 s by default). A callback body
-is never the result: the run confirms every claim with its own status query.
+is never the result: the run confirms every claim with its own status query, and shows a
+callback (in the status and beside the task JSON) only once that query confirmed it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 from ..api.client import TryOnClient, wait_timeout_error
 from ..api.models import Task
 from ..errors import NetworkError, TryOnError, redact_json
-from ..hosting.callback_inbox import Inbox
+from ..hosting.callback_inbox import ENDS, Inbox
 from ..hosting.capacity import Capacity
 from ..settings import Settings
 from .fetch import Results
@@ -49,7 +50,7 @@ class Follower:
         # Counted from here, not from ``started``: time spent in the queue is not the task's.
         deadline = time.monotonic() + client.wait_timeout
         pauses = client.poll_pauses()
-        received: dict[str, Any] | None = None  # the latest callback, for the page
+        received: dict[str, Any] | None = None  # the callback the API confirmed, for the page
         phase: Phase = phase_of(task)
 
         def now(shown: Phase, **fields: Any) -> Step:
@@ -65,7 +66,7 @@ class Follower:
                     error = wait_timeout_error(task.task_id, task.task_status, client.wait_timeout)
                     yield now("error", error=error)
                     return
-                claimed_end: str | None = None  # the end a callback claimed, to confirm
+                claim: dict[str, Any] | None = None  # a callback that claimed an end
                 if callback is None:
                     pause = min(next(pauses), remaining)
                     if self.capacity.waiting:  # others wait for this slot: notice the end soon
@@ -81,20 +82,19 @@ class Follower:
                     until = time.monotonic() + min(self.settings.callback_backstop, remaining)
                     while (left := until - time.monotonic()) > 0:
                         body = await self.inbox.wait(callback, min(TICK, left))
-                        if body is not None:
-                            # Redacted like every reply: the key and recent JWTs, in any form.
-                            received = redact_json(body, client._secret_values())
-                            claimed = str(body.get("task_status"))
-                            if claimed in ("succeed", "failed"):
-                                claimed_end = claimed
-                                break  # confirmed by the query below: a body is never the result
-                            phase = later(phase, "processing" if claimed == "processing" else phase)
+                        if body is not None and str(body.get("task_status")) in ENDS:
+                            claim = body  # only a claimed end is worth a query to confirm
+                            break
                         yield now(phase)
                 try:
                     # Bounded by the wait limit too: a query still in flight cannot outlast it.
                     task = await off_loop(partial(client.get, task.task_id, deadline=deadline))
-                    if callback is not None and claimed_end and not task.is_terminal:
-                        self.inbox.unsee(callback, claimed_end)  # not the API's: await the real one
+                    if claim is not None and task.task_status == claim.get("task_status"):
+                        # Confirmed by the API itself: shown beside the task JSON, redacted
+                        # like every reply (the key and recent JWTs, in any form).
+                        received = redact_json(claim, client._secret_values())
+                    elif claim is not None and callback is not None:
+                        self.inbox.disproved(callback, str(claim.get("task_status")))
                 except TryOnError as exc:
                     failure: TryOnError = exc
                     if isinstance(exc, NetworkError) and time.monotonic() >= deadline:
