@@ -46,6 +46,7 @@ from ..text.messages import msg
 from .clients import Clients
 from .pools import off_loop
 from .step import TICK
+from .usage import NO_USAGE, Outcome, Usage, reason_of
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +124,7 @@ class Admission:
         limiter: SubmissionLimiter,
         capacity: Capacity,
         quota: Quota | None = None,
+        usage: Usage = NO_USAGE,
     ) -> None:
         self.settings = settings
         self._clients = clients
@@ -130,6 +132,8 @@ class Admission:
         self.capacity = capacity
         #: The day's cap and each address's share of it.
         self.quota = quota if quota is not None else Quota(0)
+        #: Told of every create, end, refusal and wait (see :mod:`.usage`).
+        self.usage = usage
         #: The decode budget: each address decodes at most this many pictures at once.
         self.decodes = Shares(DECODES_PER_ADDRESS)
         self._adopted = False
@@ -147,6 +151,13 @@ class Admission:
 
         Close the pass when done (``async with``): it gives back what it holds.
         """
+        try:
+            return await self._enter(visitor, door, need)
+        except TryOnError as refusal:
+            self.usage.refused(reason_of(refusal))
+            raise
+
+    async def _enter(self, visitor: Visitor, door: Door, need: Need) -> Pass:
         # 1. password: the AccessGuard, before any handler; the CLI is the local owner.
         # 2. rate: everyone's, a key of one's own too: it is still a visitor on this server.
         if not visitor.owner:
@@ -245,6 +256,11 @@ class Pass:
         #: caller has left (see :mod:`.create`).
         self.sending = False
         self._closed = False
+        self._joined = time.monotonic()
+        self._waited = False
+        #: The model and the moment of the create the API accepted (for the usage record).
+        self._created: tuple[str, float] | None = None
+        self._told = False
 
     @property
     def capacity(self) -> Capacity:
@@ -282,19 +298,42 @@ class Pass:
         if self.ticket is None:
             return
         gone = self.visitor.gone
-        async for place in self.ticket.wait(tick=TICK):
-            if gone is not None and await gone():
-                self.ticket.close()
-                raise CallerGoneError(msg("queue.caller_gone"))
-            yield place
+        try:
+            async for place in self.ticket.wait(tick=TICK):
+                if gone is not None and await gone():
+                    self.ticket.close()
+                    raise CallerGoneError(msg("queue.caller_gone"))
+                yield place
+        except TryOnError as refusal:
+            self.refused(refusal)
+            raise
+        if not self._waited:  # the first turn only (a 1303 sends a create back in line)
+            self._waited = True
+            self.admission.usage.waited(time.monotonic() - self._joined)
 
-    def accepted(self, task: Task) -> None:
-        """The API created ``task`` with this pass: its slot belongs to the task now, and it
-        counts against the day's quota."""
+    def accepted(self, task: Task, model: str) -> None:
+        """The API created ``task`` (of ``model``) with this pass: its slot belongs to the
+        task now, and it counts against the day's quota."""
         if self.ticket is not None:
             self.ticket.created(task.task_id)
         if self.reservation is not None:
             self.reservation.commit()
+        self._created = (model, time.monotonic())
+        self.admission.usage.created(model)
+
+    def refused(self, error: TryOnError) -> None:
+        """The visitor was refused after admission (a picture, an API's answer to the create):
+        told once, and only before anything was created."""
+        if self._created is None and not self._told:
+            self._told = True
+            self.admission.usage.refused(reason_of(error))
+
+    def ended(self, outcome: Outcome) -> None:
+        """The task this pass created was followed to its end: told once."""
+        if self._created is not None and not self._told:
+            self._told = True
+            model, since = self._created
+            self.admission.usage.ended(model, outcome, time.monotonic() - since)
 
     def close(self) -> None:
         """Give back what the pass holds: a place in line or a slot that created nothing, a
@@ -319,4 +358,6 @@ class Pass:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
+        if isinstance(error, TryOnError):
+            self.refused(error)
         self.close()

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 from ..api.models import Task
-from ..errors import InputError
+from ..errors import InputError, TryOnError
 from ..pictures.images import ImageSource
 from ..settings import DEFAULT_MODEL
 from ..text.messages import msg
@@ -59,7 +59,9 @@ async def lookbook(
             token = callback.token
             submission = prepare.submission_of(person, cloth, model_name, callback.url)
             task = await create_task(passed, submission.body)
-        except BaseException:
+        except BaseException as exc:
+            if isinstance(exc, TryOnError):
+                passed.refused(exc)
             pipeline.inbox.forget(token)
             passed.close()
             raise
@@ -75,6 +77,8 @@ async def lookbook(
         try:
             following = pipeline.follower.follow(passed.client, task, time.monotonic(), None, token)
             async for step in following:
+                if step.outcome is not None:
+                    passed.ended(step.outcome)
                 yield Follow(
                     step.task or task,
                     step.result_path,

@@ -64,13 +64,13 @@ async def _send(passed: Pass, body: dict[str, str]) -> Task:
     try:
         task = await asyncio.shield(sending)
     except asyncio.CancelledError:
-        sending.add_done_callback(partial(_settle_abandoned, passed))
+        sending.add_done_callback(partial(_settle_abandoned, passed, body.get("model_name", "")))
         raise
     except BaseException:
         _sending(passed, False)
         raise
     _sending(passed, False)
-    passed.accepted(task)
+    passed.accepted(task, body.get("model_name", ""))
     return task
 
 
@@ -80,10 +80,10 @@ def _sending(passed: Pass, on: bool) -> None:
         passed.ticket.sending = on
 
 
-def _settle_abandoned(passed: Pass, sending: asyncio.Future[Task]) -> None:
+def _settle_abandoned(passed: Pass, model: str, sending: asyncio.Future[Task]) -> None:
     _sending(passed, False)
     task = None if sending.cancelled() or sending.exception() else sending.result()
     if task is not None:
-        passed.accepted(task)
+        passed.accepted(task, model)
         passed.capacity.release_when_done(task.task_id)
     passed.close()

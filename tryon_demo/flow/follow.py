@@ -1,7 +1,8 @@
 """The follow step: a created task watched to its end, then handed to the fetch step.
 
 With a callback token a callback claiming the end wakes the run at once and polling is only a
-slow backstop; without one it polls (1 s, growing x1.25 up to 5 s by default). A callback body
+slow backstop; without one it polls, at the pauses of the pipeline's :mod:`.schedule` (1 s,
+growing x1.25 up to 5 s by default). A callback body
 is never the result: the run confirms every claim with its own status query, and shows a
 callback (in the status and beside the task JSON) only once that query confirmed it.
 """
@@ -23,6 +24,7 @@ from ..hosting.capacity import Capacity
 from ..settings import Settings
 from .fetch import Results
 from .pools import off_loop
+from .schedule import PollSchedule, schedule_for
 from .step import TICK, Phase, Step, later, phase_of
 
 
@@ -30,12 +32,19 @@ class Follower:
     """Follows tasks for one app: its capacity queue learns when each task ends."""
 
     def __init__(
-        self, settings: Settings, capacity: Capacity, inbox: Inbox, results: Results
+        self,
+        settings: Settings,
+        capacity: Capacity,
+        inbox: Inbox,
+        results: Results,
+        schedule: PollSchedule | None = None,
     ) -> None:
         self.settings = settings
         self.capacity = capacity
         self.inbox = inbox
         self.results = results
+        #: When to ask the API about a task (see :mod:`.schedule`).
+        self.schedule = schedule if schedule is not None else schedule_for(settings)
 
     async def follow(
         self,
@@ -49,7 +58,7 @@ class Follower:
         ``person`` is given). ``callback`` is a token of :attr:`inbox`."""
         # Counted from here, not from ``started``: time spent in the queue is not the task's.
         deadline = time.monotonic() + client.wait_timeout
-        pauses = client.poll_pauses()
+        pauses = self.schedule.pauses(task)
         received: dict[str, Any] | None = None  # the callback the API confirmed, for the page
         phase: Phase = phase_of(task)
 

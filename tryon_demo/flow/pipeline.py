@@ -27,6 +27,8 @@ from .clients import Clients
 from .fetch import Results
 from .follow import Follower
 from .owners import Owners
+from .schedule import PollSchedule
+from .usage import NO_USAGE, Usage
 
 
 @dataclass
@@ -50,10 +52,14 @@ class Pipeline:
         clock: Callable[[], float] = time.time,
         inbox: Inbox | None = None,
         served_url: Callable[[], str | None] | None = None,
+        usage: Usage = NO_USAGE,
+        schedule: PollSchedule | None = None,
     ) -> Pipeline:
         """The parts for ``settings``, work files in ``workdir``. ``inbox`` is where the API's
         callbacks arrive (the callback route's); ``served_url`` the app's own loopback URL
-        once it is served (offline, the simulator calls back there)."""
+        once it is served (offline, the simulator calls back there). ``usage`` is told of
+        every create, end, refusal and wait (:mod:`.usage`); ``schedule`` says when a task is
+        asked about (:mod:`.schedule`; the settings' growing pauses by default)."""
         limit_malloc_arenas()  # before the HTTP pool's threads each get an arena of their own
         files = WorkFolder(workdir, settings.work_ttl, clock)
         clients = Clients(settings)
@@ -64,12 +70,12 @@ class Pipeline:
             settings=settings,
             files=files,
             admission=Admission(
-                settings, clients, limiter_for(settings), capacity, quota_for(settings)
+                settings, clients, limiter_for(settings), capacity, quota_for(settings), usage
             ),
             owners=Owners(settings),
             callbacks=Callbacks(settings, inbox, served_url),
             results=results,
-            follower=Follower(settings, capacity, inbox, results),
+            follower=Follower(settings, capacity, inbox, results, schedule),
         )
 
     @property

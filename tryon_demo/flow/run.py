@@ -70,6 +70,7 @@ async def run(
                     passed, human, cloth, model_name, callback.url
                 )
             except TryOnError as exc:
+                passed.refused(exc)
                 yield Step("error", elapsed(), error=exc)
                 return
             preview = submission.preview()
@@ -105,6 +106,7 @@ async def _create_and_follow(
         assert isinstance(made, Task)
         task = made
     except TryOnError as exc:
+        passed.refused(exc)  # the API's own refusal of the create
         yield Step("error", time.monotonic() - started, error=exc)
         return
     token = pipeline.owners.token(task.task_id)
@@ -113,6 +115,8 @@ async def _create_and_follow(
     following = pipeline.follower.follow(passed.client, task, started, person, callback)
     async with aclosing(following):  # a run stopped early hands its slot on at once
         async for step in following:
+            if step.outcome is not None:
+                passed.ended(step.outcome)
             yield replace(step, owner_token=token)
 
 

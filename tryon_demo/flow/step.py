@@ -19,6 +19,7 @@ from ..errors import TryOnError
 from ..hosting.capacity import Place
 from ..text.i18n import Language
 from ..text.messages import Code, Msg, msg
+from .usage import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,13 @@ class Step:
     @property
     def done(self) -> bool:
         return self.phase in ("succeed", "failed", "error")
+
+    @property
+    def outcome(self) -> Outcome | None:
+        """How the run ended, once it has."""
+        if self.phase in ("succeed", "failed", "error"):
+            return self.phase
+        return None
 
     def status_text(self, lang: Language = "en") -> str:
         """One line of Markdown for the status panel, in ``lang``."""
