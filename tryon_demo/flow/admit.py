@@ -139,11 +139,14 @@ class Admission:
         self._adopted = False
 
     @classmethod
-    def build(cls, settings: Settings) -> Admission:
-        """The guard for ``settings`` with clients and a capacity queue of its own."""
-        clients = Clients(settings)
+    def build(
+        cls, settings: Settings, clients: Clients | None = None, *, usage: Usage = NO_USAGE
+    ) -> Admission:
+        """The guard for ``settings``: its rates, quota and capacity queue, and ``clients`` (by
+        default clients of its own, as the command line's)."""
+        clients = clients if clients is not None else Clients(settings)
         capacity = capacity_for(settings, clients)
-        return cls(settings, clients, limiter_for(settings), capacity, quota_for(settings))
+        return cls(settings, clients, limiter_for(settings), capacity, quota_for(settings), usage)
 
     async def enter(self, visitor: Visitor, door: Door, need: Need = Need.CREATE) -> Pass:
         """Admit ``visitor`` by ``door`` for ``need``, in :data:`ORDER`, or raise the refusal

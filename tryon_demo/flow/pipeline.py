@@ -16,12 +16,11 @@ from pathlib import Path
 from ..hosting import callback_inbox
 from ..hosting.callback_inbox import Inbox
 from ..hosting.capacity import Capacity
-from ..hosting.limits import SubmissionLimiter, limiter_for
-from ..hosting.quota import quota_for
+from ..hosting.limits import SubmissionLimiter
 from ..hosting.workfiles import WorkFolder
 from ..pictures.images import limit_malloc_arenas
 from ..settings import Settings
-from .admit import Admission, capacity_for
+from .admit import Admission
 from .callbacks import Callbacks
 from .clients import Clients
 from .fetch import Results
@@ -61,22 +60,15 @@ class Pipeline:
         every create, end, refusal and wait (:mod:`.usage`); ``schedule`` says when a task is
         asked about (:mod:`.schedule`; the settings' growing pauses by default)."""
         limit_malloc_arenas()  # before the HTTP pool's threads each get an arena of their own
-        files = WorkFolder(workdir, settings.work_ttl, clock)
-        clients = Clients(settings)
-        capacity = capacity_for(settings, clients)
         inbox = inbox if inbox is not None else callback_inbox.shared()
+        clients = Clients(settings)
+        owners = Owners(settings)
+        callbacks = Callbacks(settings, inbox, served_url)
+        admission = Admission.build(settings, clients, usage=usage)
+        files = WorkFolder(workdir, settings.work_ttl, clock)
         results = Results(settings, files, clients.hosts)
-        return cls(
-            settings=settings,
-            files=files,
-            admission=Admission(
-                settings, clients, limiter_for(settings), capacity, quota_for(settings), usage
-            ),
-            owners=Owners(settings),
-            callbacks=Callbacks(settings, inbox, served_url),
-            results=results,
-            follower=Follower(settings, capacity, inbox, results, schedule),
-        )
+        follower = Follower(settings, admission.capacity, inbox, results, schedule)
+        return cls(settings, files, admission, owners, callbacks, results, follower)
 
     @property
     def inbox(self) -> Inbox:
