@@ -339,22 +339,23 @@ def test_a_waiting_run_reads_its_pictures_only_once_its_turn_comes(
 ) -> None:
     server = start_simulator(task_seconds=0.5)
     pipeline = make_pipeline(server, tmp_path, api_concurrency=1)
-    damaged = tmp_path / "damaged.jpg"  # a sound header, a broken body: only a decode tells
-    damaged.write_bytes(pictures.truncated_jpeg())
+    # Each picture is fine on its own: only preparing the pair finds the garment to be the
+    # person photo again, so the refusal shows when the pictures were prepared.
+    person = image_files[0]
 
     async def scenario() -> list[Step]:
         holder = run(pipeline, *image_files)
         async for step in holder:
             if step.task is not None:
                 break
-        waiting = asyncio.create_task(run_all_of_steps(run(pipeline, damaged, image_files[1])))
+        waiting = asyncio.create_task(run_all_of_steps(run(pipeline, person, person)))
         await run_all_of(holder)
         return await waiting
 
     steps = asyncio.run(scenario())
     queued = [step for step in steps if step.phase == "queued"]
     assert queued and all(step.request is None for step in queued)  # nothing prepared yet
-    assert steps[-1].phase == "error" and "Person image" in steps[-1].status_text()
+    assert steps[-1].phase == "error" and "same picture" in steps[-1].status_text()
     assert server.simulator.creates_received == 1
 
 

@@ -31,7 +31,7 @@ from tryon_demo.flow.run import run
 from tryon_demo.flow.step import Step
 from tryon_demo.hosting.limits import LimitExceededError, SubmissionLimiter
 from tryon_demo.hosting.quota import Quota
-from tryon_demo.pictures.images import ImageLimits, prepare_image
+from tryon_demo.pictures import ImageLimits, prepare_image
 from tryon_demo.pictures.outfit import check_combination, compose_outfit
 from tryon_demo.settings import Rate, Settings, load_settings
 from tryon_demo.simulator import SimulatorServer

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..api.models import Task
 from ..errors import InputError, TryOnError
-from ..pictures.images import ImageSource
+from ..pictures import ImageSource
 from ..settings import DEFAULT_MODEL
 from ..text.messages import msg
 from . import prepare

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-from ..pictures.images import ImageSource
+from ..pictures import ImageSource
 from ..settings import MODELS
 from .admit import ANYONE, Door, Visitor
 from .pipeline import Pipeline

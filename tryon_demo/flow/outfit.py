@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import ImageError
-from ..pictures.images import ImageSource
+from ..pictures import ImageSource
 from ..pictures.outfit import check_combination
 from ..text.messages import msg
 from . import prepare

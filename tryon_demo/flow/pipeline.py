@@ -18,7 +18,7 @@ from ..hosting.callback_inbox import Inbox
 from ..hosting.capacity import Capacity
 from ..hosting.limits import SubmissionLimiter
 from ..hosting.workfiles import WorkFolder
-from ..pictures.images import limit_malloc_arenas
+from ..pictures import limit_malloc_arenas
 from ..settings import Settings
 from .admit import Admission
 from .callbacks import Callbacks

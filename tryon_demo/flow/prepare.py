@@ -17,7 +17,7 @@ from typing import Any
 
 from ..api.client import TryOnClient
 from ..errors import ImageError, InputError
-from ..pictures.images import (
+from ..pictures import (
     ImageLimits,
     ImageSource,
     PreparedImage,

@@ -15,7 +15,7 @@ from pathlib import Path
 from ..api.models import Task
 from ..errors import TryOnError
 from ..hosting.capacity import Place
-from ..pictures.images import ImageSource
+from ..pictures import ImageSource
 from ..settings import DEFAULT_MODEL
 from ..text.messages import msg
 from . import prepare

@@ -15,7 +15,7 @@ from ..flow.admit import Visitor
 from ..flow.pipeline import Pipeline
 from ..flow.prepare import api_image_source
 from ..hosting import access
-from ..pictures.images import ImageSource
+from ..pictures import ImageSource
 from ..settings import MODELS, Settings
 from ..text.i18n import Language, choose, language_choices, ui_translations
 from ..text.messages import Msg
