@@ -158,7 +158,7 @@ def test_the_status_says_the_callback_arrived_and_the_panel_shows_its_body(
 ) -> None:
     simulator = start_simulator(task_seconds=0.6)
     final = run_steps(callback_pipeline(simulator, route, inbox, tmp_path), image_files)[-1]
-    assert "Callback received: succeed" in final.status_text()
+    assert "Callback received: done (API: succeed)" in final.status_text()
     panel = final.task_json
     assert panel is not None
     assert panel["callback"]["task_status"] == "succeed"

@@ -559,7 +559,9 @@ def test_the_lookbook_table_and_summary_read_in_chinese() -> None:
         LookItem(7, "g.png", "submitted"),
         LookItem(8, "h.png", "processing"),
     )
-    assert summary_msg(items).render("zh") == "已完成 1/8 · 1 个失败 · 2 个无法运行 · 4 个进行中"
+    assert summary_msg(items).render("zh") == (
+        "已完成 1/8 · 1 个失败 · 2 个无法运行 · 2 个进行中 · 1 个等待中（限流） · 1 个排队中"
+    )
     rows = table_rows(items, "zh")
     assert [row[2] for row in rows] == [
         "完成",
@@ -590,10 +592,14 @@ def test_the_pages_own_run_time_texts_read_in_chinese() -> None:
         "task_result": {"images": [{"index": 0, "url": "http://127.0.0.1:1/r.png"}]},
     }
     step = Step("succeed", 1.0, task=parse_task(data, raw=data))
-    for offline in (True, False):
+    for offline in (True, False):  # an address on this server is never shown
         link = ui._result_link(step, offline, "zh")
-        assert link.startswith("结果地址：") and "http://127.0.0.1:1/r.png" in link
+        assert "127.0.0.1" not in link and "下载" in link
         assert_chinese(link)
+    public = {**data, "task_result": {"images": [{"index": 0, "url": "https://cdn.example/r.png"}]}}
+    link = ui._result_link(Step("succeed", 1.0, task=parse_task(public, raw=public)), False, "zh")
+    assert link.startswith("结果地址：") and "https://cdn.example/r.png" in link
+    assert_chinese(link)
 
 
 def test_the_session_history_names_each_tasks_state_in_the_visitors_language() -> None:
@@ -602,3 +608,15 @@ def test_the_session_history_names_each_tasks_state_in_the_visitors_language() -
         caption for _, caption in ui._gallery([{**entry, "time": "12:00:00", "thumb": None}], "zh")
     ]
     assert captions == ["12:00:00 · 完成 · v1 · t-1"]
+
+
+def test_a_callbacks_state_is_named_in_the_visitors_language_beside_the_apis_word() -> None:
+    data = {"task_id": "t-1", "task_status": "processing"}
+    task = parse_task(data, raw=data)
+    step = Step("processing", 2.0, task=task, callback={"task_status": "succeed"})
+    chinese = step.status_text("zh")
+    assert "已收到回调：完成（API 原文：succeed）" in chinese
+    assert_chinese(chinese.replace("succeed", ""))
+    assert "Callback received: done (API: succeed)" in step.status_text("en")
+    odd = Step("processing", 2.0, task=task, callback={"task_status": "paused"})
+    assert "已收到回调：paused" in odd.status_text("zh")

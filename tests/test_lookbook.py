@@ -379,6 +379,23 @@ def test_the_summary_counts_done_failed_and_running() -> None:
     assert summary(items) == "1 of 4 done · 1 failed · 1 could not run · 1 running"
 
 
+def test_the_summary_counts_exactly_what_the_table_shows() -> None:
+    """Stop pressed with 3 done, 3 running and 1 waiting its turn: the line above the table
+    and the table agree, whatever the mix."""
+    states = ["succeed"] * 3 + ["submitted", "processing", "processing", "queued"]
+    items = [LookItem(n, "g", state) for n, state in enumerate(states)]  # type: ignore[arg-type]
+    shown = [row[2] for row in table_rows(items)]
+    assert shown.count("done") == 3
+    assert shown.count("submitted") + shown.count("processing") == 3
+    assert shown.count("queued") == 1
+    assert summary(items) == "3 of 7 done · 3 running · 1 queued"
+    for mix in itertools.product([*states[3:], "waiting", "failed", "error"], repeat=3):
+        items = [LookItem(n, "g", state) for n, state in enumerate(mix)]  # type: ignore[arg-type]
+        said = summary(items)
+        counted = sum(int(part.split()[0]) for part in said.split(" · ")[1:])
+        assert counted + mix.count("succeed") == len(mix), said
+
+
 def test_the_person_photo_given_as_a_garment_ends_only_that_row(
     simulator: SimulatorServer, tmp_path: Path
 ) -> None:
@@ -522,8 +539,9 @@ def test_the_table_shows_every_state_in_words() -> None:
     [
         (["succeed", "succeed"], "2 of 2 done"),
         (["succeed", "failed"], "1 of 2 done · 1 failed"),
-        (["error", "queued"], "0 of 2 done · 1 could not run · 1 running"),
-        (["waiting"], "0 of 1 done · 1 running"),
+        (["error", "queued"], "0 of 2 done · 1 could not run · 1 queued"),
+        (["waiting"], "0 of 1 done · 1 waiting (rate limit)"),
+        (["submitted", "processing", "queued"], "0 of 3 done · 2 running · 1 queued"),
     ],
 )
 def test_the_summary_leaves_out_what_is_zero(states: list[str], text: str) -> None:
@@ -581,7 +599,7 @@ def test_the_table_and_summary_speak_the_readers_language() -> None:
         ["3", "c.png", "处理中", "t-3", "plain words"],
     ]
     assert table_rows(items)[1][2:] == ["waiting (rate limit)", "", "not sent"]
-    assert summary(items, "zh") == "已完成 1/3 · 2 个进行中"
+    assert summary(items, "zh") == "已完成 1/3 · 1 个进行中 · 1 个等待中（限流）"
 
 
 @pytest.mark.parametrize("value", ['=HYPERLINK("http://x")', "+1", "-2", "@SUM(A1)", "\tx"])

@@ -480,6 +480,18 @@ def test_escaped_text_renders_as_the_same_literal_text() -> None:
     assert "&lt;img src=x onerror=alert(1)&gt; **loud** [click](http://evil) `tick`" in html
 
 
+@pytest.mark.parametrize(
+    "bare",
+    ["https://evil.example/x", "HTTP://evil.example", "www.evil.example", "me@evil.example"],
+)
+def test_a_bare_link_or_address_is_written_so_no_renderer_links_it(bare: str) -> None:
+    # GitHub's Markdown (Gradio's) links these with no markup at all; the browser test
+    # tests/browser/test_hostile_text.py shows it with Gradio's own renderer.
+    escaped = escape(f"see {bare} now")
+    assert "://" not in escaped and "@" not in escaped and "www." not in escaped.lower()
+    assert rendered(escaped) == f"<p>see {bare} now</p>\n"  # the same characters on the page
+
+
 @pytest.mark.parametrize("start", ["# ", "- ", "+ ", "1. ", "= ", "> "])
 def test_escaped_text_cannot_open_a_block(start: str) -> None:
     html = rendered(escape(f"{start}text\n# second line"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -293,3 +294,22 @@ def test_the_session_history_never_holds_the_key(
     text = repr(entries) + json_dumps_safe(entries)
     assert FAKE_KEY not in text
     assert "sk-visitor-FAKE-must-never-leak" not in text
+
+
+def test_a_visitors_own_key_that_cannot_reach_the_api_is_told_what_they_can_do(
+    image_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    # The owner's KLING_API_BASE (here a port nobody listens on) is no business of a visitor.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    settings = Settings(api_base=f"http://127.0.0.1:{closed}/kling", get_retries=0)
+    pipeline = Pipeline.build(settings, tmp_path / "work")
+    final = collect(pipeline, *image_files, visitor=Visitor(own_key="sk-visitor-own-key-123"))[-1]
+    assert final.phase == "error"
+    for lang in ("en", "zh"):
+        said = final.status_text(lang)
+        assert "KLING_" not in said
+    english = final.status_text("en")
+    assert "your key" in english and "clear" in english.lower()
+    assert "KLING_" not in json_dumps_safe(final.task_json)

@@ -51,6 +51,9 @@ class Settings:
     #: Bytes one client address may upload per hour (files the page and API clients send):
     #: uploads land on the server's disk until the work-file time passes.
     upload_budget_bytes: int = 1000 * 2**20
+    #: Seconds a connection has to send its request headers (``TRYON_HEADER_TIMEOUT``); one
+    #: that is late (half-open, or idle after connecting) is closed. 0 turns it off.
+    header_timeout: float = 10.0
     simulator_task_seconds: float = 3.0
     #: Public deployments: a password for the page (user name ``access_user``), and limits on
     #: submissions that spend the owner's key ("5/minute" style rates, a daily cap).
@@ -287,6 +290,7 @@ def load_settings(
             _number(merged, "TRYON_UPLOAD_BUDGET_MB", float, defaults.upload_budget_bytes / 2**20)
             * 2**20
         ),
+        header_timeout=_number(merged, "TRYON_HEADER_TIMEOUT", float, defaults.header_timeout),
         simulator_task_seconds=_number(
             merged, "TRYON_SIM_TASK_SECONDS", float, defaults.simulator_task_seconds
         ),

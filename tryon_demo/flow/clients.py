@@ -41,6 +41,21 @@ def shared_simulator(settings: Settings) -> SimulatorServer:
         return _simulator
 
 
+def uses_built_in_simulator(settings: Settings) -> bool:
+    """Whether requests go to the simulator this process starts itself (no key, and no
+    ``KLING_API_BASE`` naming another one)."""
+    return settings.mode == "offline" and (settings.force_offline or not settings.api_base)
+
+
+def check_api_settings(settings: Settings) -> None:
+    """Refuse, with what to set, a ``KLING_API_BASE`` that is not a local simulator while no
+    key is set: the app and the command line stop at once rather than run offline unasked."""
+    if settings.mode == "offline" and not uses_built_in_simulator(settings):
+        base = (settings.api_base or "").rstrip("/")
+        if not is_loopback_host(urlsplit(base).hostname or ""):
+            raise ConfigurationError(msg("settings.base_without_key", base=base))
+
+
 def api_base(settings: Settings) -> str:
     """Where this app's API is: the configured base, or offline the simulator on loopback.
 
@@ -49,11 +64,9 @@ def api_base(settings: Settings) -> str:
     a key, and :class:`ConfigurationError` says what to set. Offline the answer is always a
     loopback address: nothing leaves this machine.
     """
-    if settings.mode == "offline" and settings.api_base and not settings.force_offline:
-        base = settings.api_base.rstrip("/")
-        if not is_loopback_host(urlsplit(base).hostname or ""):
-            raise ConfigurationError(msg("settings.base_without_key", base=base))
-        return base
+    check_api_settings(settings)
+    if settings.mode == "offline" and not uses_built_in_simulator(settings):
+        return (settings.api_base or "").rstrip("/")
     if settings.mode == "offline":
         return shared_simulator(settings).gateway_base
     base_url = settings.base_url
@@ -89,7 +102,7 @@ class Clients:
         simulator on loopback): the key goes nowhere else. The caller closes it."""
         settings = self.settings.with_api_key(key)
         return TryOnClient.from_settings(
-            settings, base_url=api_base(self.settings), auth=BearerAuth(key)
+            settings, base_url=api_base(self.settings), auth=BearerAuth(key), own_key=True
         )
 
     def hosts(self) -> tuple[str, ...]:

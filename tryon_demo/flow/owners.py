@@ -20,8 +20,8 @@ class Owners:
         self.settings = settings
 
     @cached_property
-    def _secret(self) -> bytes:
-        return ownership.load_secret(ensure_state_dir(self.settings))
+    def _secret(self) -> ownership.OwnerSecret:
+        return ownership.OwnerSecret(ensure_state_dir(self.settings))
 
     def token(self, task_id: str) -> str:
         """The token that lets the creator of ``task_id`` look it up again later."""

@@ -18,7 +18,7 @@ from ..api.models import Task
 from ..errors import TryOnError
 from ..hosting.capacity import Place
 from ..text.i18n import Language
-from ..text.messages import Code, Msg, msg
+from ..text.messages import Code, Msg, api_word, msg
 from .usage import Outcome
 
 log = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ class Step:
             parts.append(msg("status.task", task_id=Code(self.task.task_id)))
         parts.append(msg("status.elapsed", seconds=self.elapsed))
         if self.callback is not None:
-            parts.append(msg("status.callback", status=str(self.callback.get("task_status"))))
+            parts.append(msg("status.callback", status=api_word(self.callback.get("task_status"))))
         lines: list[Msg | str] = [Msg.join(parts, sep="summary")]
         if self.error is not None:
             lines.append(self.error.as_msg())  # with the request_id when there is one

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import gradio as gr
 
@@ -15,12 +16,22 @@ from ..flow.admit import Visitor
 from ..flow.pipeline import Pipeline
 from ..flow.prepare import api_image_source
 from ..hosting import access
+from ..hosting.netpolicy import is_loopback_host
 from ..pictures import ImageSource
 from ..settings import MODELS, Settings
 from ..text.i18n import Language, choose, language_choices, ui_translations
-from ..text.messages import Msg
+from ..text.messages import Msg, text
 
-ASSETS = Path(__file__).resolve().parent.parent.parent / "assets"
+
+def _assets() -> Path:
+    """The pictures the page shows: ``tryon_demo/assets`` in an installed package (see
+    pyproject.toml), else ``assets/`` at the top of the repository this package runs from."""
+    package = Path(__file__).resolve().parent.parent
+    installed = package / "assets"
+    return installed if installed.is_dir() else package.parent / "assets"
+
+
+ASSETS = _assets()
 WORKDIR = Path(tempfile.gettempdir()) / "kolors-tryon-studio"
 SEED_EXAMPLE_URLS = (
     "https://gw.alicdn.com/imgextra/i1/1860536677/O1CN012wEzZ11zC7RDNm0Jr_!!1860536677.jpg",
@@ -108,3 +119,26 @@ def state_panel(value: str, state: str | None) -> Any:
     :data:`STATE_CLASSES`, or ``None`` for a neutral line)."""
     classes = [STATE_CLASSES[state]] if state else []
     return gr.Markdown(value=value, elem_classes=["state", *classes])
+
+
+def public_url(url: str | None) -> str:
+    """``url`` when a visitor's browser could open it; ``""`` for an address on this server
+    (the offline simulator's results, the app's own callback route on loopback)."""
+    value = (url or "").strip()
+    host = urlsplit(value).hostname if value else None
+    return "" if host is None or is_loopback_host(host) else value
+
+
+def for_display(value: Any, lang: Language) -> Any:
+    """A copy of parsed JSON for the page, every URL on this server replaced by a note saying
+    so: a visitor can open none of them, and they name the server's internal ports."""
+    if isinstance(value, str):
+        looks_like_url = value.lower().startswith(("http://", "https://"))
+        return (
+            text("page.local_address", lang) if looks_like_url and not public_url(value) else value
+        )
+    if isinstance(value, list):
+        return [for_display(item, lang) for item in value]
+    if isinstance(value, dict):
+        return {key: for_display(item, lang) for key, item in value.items()}
+    return value

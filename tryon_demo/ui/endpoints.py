@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 import gradio as gr
 from gradio.data_classes import FileData
@@ -83,7 +84,7 @@ def add_endpoints(ctx: Context) -> None:
             )
         except TryOnError as exc:
             raise gr.Error(error_text(exc, lang_of(request)), print_exception=False) from None
-        return {**task.raw, "owner_token": pipeline.owners.token(task.task_id)}
+        return _as_sent({**task.raw, "owner_token": pipeline.owners.token(task.task_id)}, request)
 
     @documented(api_docs.TRYON)
     async def tryon(
@@ -125,7 +126,7 @@ def add_endpoints(ctx: Context) -> None:
             raise gr.Error(said.render(lang), print_exception=False)
         assert final.task is not None
         owned = {**final.task.raw, "owner_token": pipeline.owners.token(final.task.task_id)}
-        return FileData(path=str(final.result_path)), owned
+        return FileData(path=str(final.result_path)), _as_sent(owned, request)
 
     @documented(api_docs.QUERY)
     async def query(
@@ -135,7 +136,7 @@ def add_endpoints(ctx: Context) -> None:
             task = await reattach.query(
                 pipeline, task_id.strip(), owner_token, visitor=visitor_of(request, settings)
             )
-            return task.raw
+            return _as_sent(task.raw, request)
         except TryOnError as exc:
             raise gr.Error(error_text(exc, lang_of(request)), print_exception=False) from None
 
@@ -147,3 +148,21 @@ def add_endpoints(ctx: Context) -> None:
     gr_api(submit, api_name="submit", concurrency_limit=None, queue=False)
     gr_api(tryon, api_name="tryon", concurrency_limit=None, queue=False)
     gr_api(query, api_name="query", concurrency_limit=None, queue=False)
+
+
+def _as_sent(value: dict[str, Any], request: gr.Request | None) -> dict[str, Any]:
+    """``value`` as its caller reads it: an object over the HTTP API, JSON text for an MCP tool
+    call. Gradio writes a tool's non-file output with Python's ``str()`` (single quotes,
+    ``None``, ``True``), which an agent cannot parse as JSON."""
+    if _via_mcp(request):
+        # The declared type stays the HTTP API's: Gradio documents the endpoint from it.
+        return cast(dict[str, Any], json.dumps(value, ensure_ascii=False))
+    return value
+
+
+def _via_mcp(request: Any) -> bool:
+    """Whether this call came through Gradio's MCP server (its routes: ``/gradio_api/mcp/...``).
+    Such a call hands the tool the MCP request itself rather than a ``gr.Request``."""
+    underlying = getattr(request, "request", None) or request
+    path = str(getattr(getattr(underlying, "url", None), "path", "") or "")
+    return "/gradio_api/mcp" in path
