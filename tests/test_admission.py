@@ -26,6 +26,7 @@ from tests.test_access import RunningApp, mcp_call, online
 from tryon_demo.flow import outfit, reattach
 from tryon_demo.flow.admit import ORDER, Door, Need, Pass, Visitor
 from tryon_demo.flow.batch import lookbook
+from tryon_demo.flow.check import check_picture
 from tryon_demo.flow.compare import compare
 from tryon_demo.flow.lookbook import Garment
 from tryon_demo.flow.pipeline import Pipeline
@@ -83,6 +84,8 @@ ALLOWED_NAMES = {
     "prepare_image": {"flow/prepare.py", "cli.py", "pictures/"},
     "prepare_submission": {"flow/prepare.py"},
     "compose_outfit": {"flow/prepare.py", "pictures/"},
+    # Proving a chosen picture whole for its note (a decode at 1/8 scale): the same step.
+    "quick_check": {"flow/prepare.py", "pictures/"},
     # Sending a create: the create step only (the client defines it).
     "submit_body": {"flow/create.py", "api/client.py"},
     # The clients of the API: made in one module, handed out by admission only.
@@ -205,6 +208,14 @@ def through_outfit(pipeline: Pipeline, junk: Path) -> Any:
     return None
 
 
+def through_check(pipeline: Pipeline, junk: Path) -> Any:
+    try:
+        asyncio.run(check_picture(pipeline, junk, "Person image", visitor=ME))
+    except LimitExceededError as exc:
+        return exc
+    return None
+
+
 def through_reattach(pipeline: Pipeline, junk: Path) -> Any:
     token = pipeline.owners.token("task-1")  # the creator's own: ownership is no obstacle
     steps = reattach.follow(pipeline, "task-1", owner_token=token, visitor=ME)
@@ -258,6 +269,7 @@ FLOW_DOORS: dict[str, Callable[[Pipeline, Path], Any]] = {
     "page compare": through_compare,
     "page lookbook": through_lookbook,
     "page outfit composer": through_outfit,
+    "page picture check": through_check,
     "page re-attach": through_reattach,
     "/submit": through_submit,
     "/tryon": through_tryon,
@@ -388,6 +400,7 @@ DRIVEN = {
     Door.COMPARE: "page compare",
     Door.LOOKBOOK: "page lookbook",
     Door.OUTFIT: "page outfit composer",
+    Door.CHECK: "page picture check",
     Door.REATTACH: "page re-attach",
     Door.SUBMIT: "/submit",
     Door.TRYON: "/tryon",

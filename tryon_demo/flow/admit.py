@@ -65,6 +65,7 @@ class Door(Enum):
     COMPARE = "compare"  # the Compare tab: one create per model
     LOOKBOOK = "lookbook"  # the Lookbook tab: the person picture, then one create per garment
     OUTFIT = "outfit"  # the outfit composer: two pictures decoded, nothing created
+    CHECK = "check"  # the note under a picture just chosen: its header read, nothing created
     REATTACH = "reattach"  # the page's re-attach by id or by a history row
     SUBMIT = "submit"  # /submit and the MCP submit tool
     TRYON = "tryon"  # /tryon and the MCP tryon tool
@@ -77,7 +78,7 @@ class Need(Enum):
 
     CREATE = "create"  # a task created at the API (pictures decoded first)
     LOOKUP = "lookup"  # a task looked up at the API
-    PICTURES = "pictures"  # pictures decoded, nothing sent (the outfit composer)
+    PICTURES = "pictures"  # pictures decoded, nothing sent (the outfit composer, the check)
     BATCH = "batch"  # a lookbook's person picture: checked like a create, counted per garment
 
 
@@ -168,6 +169,8 @@ class Admission:
                 self.limiter.acquire(visitor.address)
             elif need is Need.BATCH:
                 self.limiter.check(visitor.address)
+            elif need is Need.PICTURES:
+                self.limiter.acquire_query(visitor.address, "limits.picture_rate")
             else:
                 self.limiter.acquire_query(visitor.address)
         # 3. quota: the owner's credits, whoever spends them (the CLI's owner has no share).
