@@ -16,9 +16,10 @@ import pytest
 
 from tests import pictures
 from tests.conftest import StartSimulator, fast_client
-from tests.test_studio import make_studio
+from tests.flows import make_pipeline
 from tryon_demo.api.models import Task
 from tryon_demo.errors import InputError, RateLimitError, TryOnError
+from tryon_demo.flow.batch import lookbook
 from tryon_demo.flow.lookbook import (
     Backoff,
     Follow,
@@ -32,7 +33,7 @@ from tryon_demo.flow.lookbook import (
     table_rows,
     write_zip,
 )
-from tryon_demo.flow.studio import Studio
+from tryon_demo.flow.pipeline import Pipeline
 from tryon_demo.hosting.limits import LimitExceededError
 from tryon_demo.simulator import Faults, SimulatorConfig, SimulatorServer
 from tryon_demo.text.messages import msg
@@ -56,9 +57,10 @@ def person_file(tmp_path: Path) -> Path:
     return path
 
 
-def snapshots(studio: Studio, *args: object, **kwargs: object) -> list[tuple[LookItem, ...]]:
+def snapshots(pipeline: Pipeline, *args: object, **kwargs: object) -> list[tuple[LookItem, ...]]:
     async def gather() -> list[tuple[LookItem, ...]]:
-        return [items async for items in studio.lookbook(*args, **kwargs)]  # type: ignore[arg-type]
+        batch = lookbook(pipeline, *args, **kwargs)  # type: ignore[arg-type]
+        return [items async for items in batch]
 
     return asyncio.run(gather())
 
@@ -67,7 +69,7 @@ def test_every_garment_ends_with_a_result_of_its_own(
     simulator: SimulatorServer, tmp_path: Path
 ) -> None:
     garments = garment_files(tmp_path, 4)
-    seen = snapshots(make_studio(simulator, tmp_path), person_file(tmp_path), garments)
+    seen = snapshots(make_pipeline(simulator, tmp_path), person_file(tmp_path), garments)
     final = seen[-1]
     assert [item.garment for item in final] == [g.name for g in garments]
     assert all(item.state == "succeed" for item in final)
@@ -80,7 +82,7 @@ def test_the_table_starts_queued_and_reports_progress_before_the_end(
     simulator: SimulatorServer, tmp_path: Path
 ) -> None:
     seen = snapshots(
-        make_studio(simulator, tmp_path), person_file(tmp_path), garment_files(tmp_path, 2)
+        make_pipeline(simulator, tmp_path), person_file(tmp_path), garment_files(tmp_path, 2)
     )
     assert all(item.state == "queued" for item in seen[0])
     states = {item.state for items in seen[1:-1] for item in items}
@@ -91,8 +93,8 @@ def test_no_more_than_the_configured_number_run_at_once(
     start_simulator: StartSimulator, tmp_path: Path
 ) -> None:
     server = start_simulator(task_seconds=0.5)
-    studio = make_studio(server, tmp_path, lookbook_concurrency=2)
-    seen = snapshots(studio, person_file(tmp_path), garment_files(tmp_path, 5))
+    pipeline = make_pipeline(server, tmp_path, lookbook_concurrency=2)
+    seen = snapshots(pipeline, person_file(tmp_path), garment_files(tmp_path, 5))
     busiest = max(
         sum(1 for item in items if item.state in ("submitted", "processing")) for items in seen
     )
@@ -110,8 +112,8 @@ def test_rate_limited_creates_are_retried_until_every_item_succeeds_once(
         )
     )
     garments = garment_files(tmp_path, 6)
-    studio = make_studio(server, tmp_path, lookbook_concurrency=3)
-    seen = snapshots(studio, person_file(tmp_path), garments, backoff=QUICK)
+    pipeline = make_pipeline(server, tmp_path, lookbook_concurrency=3)
+    seen = snapshots(pipeline, person_file(tmp_path), garments, backoff=QUICK)
     final = seen[-1]
     assert all(item.state == "succeed" for item in final), table_rows(final)
     assert sum(item.rate_limited for item in final) > 0  # the faults really fired
@@ -127,8 +129,10 @@ def test_the_api_concurrency_limit_is_waited_out(
 ) -> None:
     # The account allows 2 running tasks; the app is set to run 4 at once and must back off.
     server = start_simulator(SimulatorConfig(task_seconds=0.4, max_concurrent_tasks=2))
-    studio = make_studio(server, tmp_path, lookbook_concurrency=4)
-    final = snapshots(studio, person_file(tmp_path), garment_files(tmp_path, 5), backoff=QUICK)[-1]
+    pipeline = make_pipeline(server, tmp_path, lookbook_concurrency=4)
+    final = snapshots(pipeline, person_file(tmp_path), garment_files(tmp_path, 5), backoff=QUICK)[
+        -1
+    ]
     assert all(item.state == "succeed" for item in final), table_rows(final)
     assert sum(item.rate_limited for item in final) > 0
     assert len(server.simulator.tasks) == 5
@@ -139,7 +143,7 @@ def test_a_bad_garment_ends_only_its_own_row(simulator: SimulatorServer, tmp_pat
     broken = tmp_path / "notes.png"
     broken.write_bytes(pictures.text_file())
     garments.insert(1, Garment(broken.name, broken))
-    final = snapshots(make_studio(simulator, tmp_path), person_file(tmp_path), garments)[-1]
+    final = snapshots(make_pipeline(simulator, tmp_path), person_file(tmp_path), garments)[-1]
     assert [item.state for item in final] == ["succeed", "error", "succeed"]
     assert "notes.png" in final[1].message
     assert len(simulator.simulator.tasks) == 2
@@ -152,7 +156,7 @@ def test_a_failed_task_is_reported_with_the_api_reason(
         SimulatorConfig(task_seconds=0.2, faults=Faults(fail_share=1.0, fail_message="No person."))
     )
     final = snapshots(
-        make_studio(server, tmp_path), person_file(tmp_path), garment_files(tmp_path, 2)
+        make_pipeline(server, tmp_path), person_file(tmp_path), garment_files(tmp_path, 2)
     )[-1]
     assert [item.state for item in final] == ["failed", "failed"]
     assert all(item.message == "No person." for item in final)
@@ -165,18 +169,18 @@ def test_an_unusable_person_image_stops_the_batch_before_anything_is_sent(
     small = tmp_path / "small.png"
     small.write_bytes(pictures.small_image())
     with pytest.raises(TryOnError, match="Person image"):
-        snapshots(make_studio(simulator, tmp_path), small, garment_files(tmp_path, 2))
+        snapshots(make_pipeline(simulator, tmp_path), small, garment_files(tmp_path, 2))
     assert simulator.simulator.creates_received == 0
 
 
 def test_an_empty_or_oversized_batch_is_refused_with_a_reason(
     simulator: SimulatorServer, tmp_path: Path
 ) -> None:
-    studio = make_studio(simulator, tmp_path, lookbook_max_items=3)
+    pipeline = make_pipeline(simulator, tmp_path, lookbook_max_items=3)
     with pytest.raises(InputError, match="at least one garment"):
-        snapshots(studio, person_file(tmp_path), [])
+        snapshots(pipeline, person_file(tmp_path), [])
     with pytest.raises(InputError, match=r"4 garments .* \(3\)"):
-        snapshots(studio, person_file(tmp_path), garment_files(tmp_path, 4))
+        snapshots(pipeline, person_file(tmp_path), garment_files(tmp_path, 4))
 
 
 def test_a_rate_limit_that_never_clears_gives_up_after_the_last_attempt() -> None:
@@ -397,7 +401,7 @@ def test_the_person_photo_given_as_a_garment_ends_only_that_row(
 ) -> None:
     person = person_file(tmp_path)
     garments = [*garment_files(tmp_path, 1), Garment("me-again.jpg", person)]
-    final = snapshots(make_studio(simulator, tmp_path), person, garments)[-1]
+    final = snapshots(make_pipeline(simulator, tmp_path), person, garments)[-1]
     assert [item.state for item in final] == ["succeed", "error"]
     assert "same picture as the person image" in final[1].message
 
@@ -406,11 +410,11 @@ def test_stop_ends_the_batch_and_tasks_already_created_keep_running(
     start_simulator: StartSimulator, tmp_path: Path
 ) -> None:
     server = start_simulator(task_seconds=0.5)
-    studio = make_studio(server, tmp_path, lookbook_concurrency=1)
+    pipeline = make_pipeline(server, tmp_path, lookbook_concurrency=1)
     garments = garment_files(tmp_path, 3)
 
     async def stop_once_one_is_created() -> tuple[LookItem, ...]:
-        batch = studio.lookbook(person_file(tmp_path), garments)
+        batch = lookbook(pipeline, person_file(tmp_path), garments)
         async for items in batch:
             if any(item.task_id for item in items):
                 await batch.aclose()  # what Stop does

@@ -19,12 +19,14 @@ import pytest
 from tests import pictures
 from tests.conftest import StartSimulator
 from tests.test_app import SEED_CLOTH, SEED_HUMAN
-from tryon_demo.flow.studio import Studio
+from tryon_demo.flow.pipeline import Pipeline
+from tryon_demo.flow.run import submit
 from tryon_demo.settings import MODELS, Settings
 from tryon_demo.simulator import SimulatorConfig, SimulatorServer
 from tryon_demo.ui import history as hist
 from tryon_demo.ui.common import Context
 from tryon_demo.ui.compare import compare_handler
+from tryon_demo.ui.inputs import check_note
 from tryon_demo.ui.lookbook import lookbook_handlers
 from tryon_demo.ui.run_result import run_handlers
 
@@ -58,7 +60,7 @@ def offline_context(server: SimulatorServer, tmp_path: Path, **options: object) 
         **options,  # type: ignore[arg-type]
     )
     assert settings.mode == "offline"
-    return Context(Studio(settings, tmp_path / "work"), settings)
+    return Context(Pipeline.build(settings, tmp_path / "work"), settings)
 
 
 @pytest.fixture
@@ -155,9 +157,9 @@ def test_a_task_re_attached_by_id_alone_names_no_made_up_model(
     offline_sim: SimulatorServer, tmp_path: Path, files: dict[str, str]
 ) -> None:
     ctx = offline_context(offline_sim, tmp_path)
-    task = asyncio.run(ctx.studio.submit(Path(files["person"]), Path(files["garment"])))
+    task = asyncio.run(submit(ctx.pipeline, Path(files["person"]), Path(files["garment"])))
     _, follow_flow = run_handlers(ctx)
-    tokens = {task.task_id: ctx.studio.owner_token(task.task_id)}
+    tokens = {task.task_id: ctx.pipeline.owners.token(task.task_id)}
     updates = drain(follow_flow(task.task_id, "", [], tokens, "en", visitor()))
     final = next(u[ENTRIES] for u in reversed(updates) if isinstance(u[ENTRIES], list))
     assert [e["model"] for e in final] == [""]
@@ -280,3 +282,16 @@ def test_stop_offers_the_zip_of_what_is_done_at_once(
     assert len(manifest) == 7
     said = value_of(updates[-1][0])
     assert "Stopped" in said and "of 7 done" in said
+
+
+def test_the_note_on_a_picture_just_chosen_passes_the_admission_path(
+    offline_sim: SimulatorServer, tmp_path: Path, files: dict[str, str]
+) -> None:
+    # Proving a picture whole is work done for the visitor: it is counted on the lookup rate,
+    # and past it the note says so instead of decoding again.
+    ctx = offline_context(offline_sim, tmp_path, rate_query="1/minute")
+    first = asyncio.run(check_note(ctx, files["person"], "field.person", "en", visitor()))
+    again = asyncio.run(check_note(ctx, files["person"], "field.person", "en", visitor()))
+    assert "state-done" in first.elem_classes and "JPEG" in first.value
+    assert "state-error" in again.elem_classes
+    assert "JPEG" not in again.value and "pictures checked" in again.value

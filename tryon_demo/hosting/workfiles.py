@@ -138,3 +138,32 @@ def _last_written(entry: Path) -> float:
         for child in entry.iterdir():
             newest = max(newest, child.lstat().st_mtime)
     return newest
+
+
+class WorkFolder:
+    """The app's work folder: new files under unguessable names, old ones swept away.
+
+    ``clock`` is wall-clock time for the files' age (a parameter so tests can move it on).
+    """
+
+    def __init__(self, workdir: Path, ttl: float, clock: Callable[[], float] = time.time) -> None:
+        self.workdir = workdir
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.ttl = ttl
+        self.clock = clock
+        self._swept = float("-inf")
+
+    def path(self, name: str) -> Path:
+        """A path for a new work file under an unguessable name; old work files are swept
+        first (at most every few seconds), and a janitor keeps sweeping while the app idles."""
+        self.sweep()
+        start_janitor(self.workdir, self.ttl, self.clock)
+        return private_path(self.workdir, name)
+
+    def sweep(self, *, force: bool = False) -> int:
+        """Delete the work files older than the time to live; returns how many went."""
+        now = self.clock()
+        if not force and now - self._swept < min(5.0, self.ttl / 4):
+            return 0
+        self._swept = now
+        return sweep(self.workdir, self.ttl, now)

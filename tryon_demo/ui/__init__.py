@@ -1,4 +1,4 @@
-"""The Gradio Blocks page: layout and wiring only. Every decision lives in :mod:`studio`.
+"""The Gradio Blocks page: layout and wiring only. Every decision lives in :mod:`tryon_demo.flow`.
 
 One module per part of the page: :mod:`.header`, :mod:`.inputs` (person and garment),
 :mod:`.run_result` (result, model, Run, status), :mod:`.api_panel`, :mod:`.compare`,

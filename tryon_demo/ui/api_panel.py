@@ -9,7 +9,7 @@ from typing import Any
 import gradio as gr
 
 from ..errors import ApiError
-from ..flow.studio import Step, json_dumps_safe
+from ..flow.step import Step, json_dumps_safe
 from ..text.i18n import Language
 from ..text.messages import text
 from .common import T, for_display

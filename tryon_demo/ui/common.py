@@ -1,9 +1,10 @@
 """What every part of the page shares: the labels, the visitor's language and the helpers that
-turn a visitor's inputs into what :mod:`tryon_demo.flow.studio` takes."""
+turn a visitor's inputs into what the flows of :mod:`tryon_demo.flow` take."""
 
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,9 @@ from urllib.parse import urlsplit
 
 import gradio as gr
 
-from ..flow.studio import Studio, api_image_source
+from ..flow.admit import Visitor
+from ..flow.pipeline import Pipeline
+from ..flow.prepare import api_image_source
 from ..hosting import access
 from ..hosting.netpolicy import is_loopback_host
 from ..pictures import ImageSource
@@ -54,9 +57,9 @@ STATE_CLASSES = {"error": "state-error", "done": "state-done", "busy": "state-bu
 
 @dataclass(frozen=True)
 class Context:
-    """What every part's handlers need: the studio, the settings and the mode."""
+    """What every part's handlers need: the pipeline, the settings and the mode."""
 
-    studio: Studio
+    pipeline: Pipeline
     settings: Settings
 
     @property
@@ -75,6 +78,17 @@ def session_of(request: gr.Request | None, settings: Settings) -> str:
     """The visitor a submission or lookup counts against: the client address (or the MCP
     caller's), never the Gradio session, which a client can make anew for free."""
     return access.visitor_key(request, settings.trusted_proxies)
+
+
+def visitor_of(
+    request: gr.Request | None,
+    settings: Settings,
+    own_key: str | None = None,
+    gone: Callable[[], Awaitable[bool]] | None = None,
+) -> Visitor:
+    """The visitor a flow works for: their address (see :func:`session_of`), the API key
+    they entered, if any, and how to tell that they hung up (see ``endpoints.caller_gone``)."""
+    return Visitor(session_of(request, settings), own_key, gone)
 
 
 def remember(known: dict[str, str] | None, new: dict[str, str]) -> dict[str, str]:

@@ -9,11 +9,12 @@ from typing import Any
 import gradio as gr
 
 from ..errors import TryOnError
-from ..flow.studio import Step, json_dumps_safe
+from ..flow.compare import compare
+from ..flow.step import Step, json_dumps_safe
 from ..settings import MODELS
 from ..text.i18n import Language
 from ..text.messages import msg, text
-from .common import Context, T, for_display, lang_of, pick_source, remember, session_of
+from .common import Context, T, for_display, lang_of, pick_source, remember, visitor_of
 from .history import history_entry
 from .run_result import PICTURE_HEIGHT, status_update, step_state
 
@@ -92,9 +93,8 @@ def compare_handler(ctx: Context) -> Any:
                 gr.Code(value=answer, label=label),
             )
             return
-        steps = ctx.studio.compare(
-            person, garment, api_key=visitor_key, session=session_of(request, ctx.settings)
-        )
+        visitor = visitor_of(request, ctx.settings, visitor_key)
+        steps = compare(ctx.pipeline, person, garment, visitor=visitor)
         tokens: dict[str, str] | None = None
         async for latest in steps:
             lines = [

@@ -22,7 +22,7 @@ from urllib.parse import quote, urlsplit
 import gradio as gr
 
 from ..api.client import TASK_ID_PATTERN
-from ..flow.studio import Step
+from ..flow.step import Step
 from ..hosting import workfiles
 from ..settings import MODELS
 from ..text.i18n import Language

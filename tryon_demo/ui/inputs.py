@@ -10,7 +10,8 @@ import gradio as gr
 from gradio.i18n import I18nData
 
 from ..errors import TryOnError
-from ..pictures import ImageLimits, quick_check
+from ..flow import outfit
+from ..flow.check import check_picture
 from ..settings import MODELS
 from ..text.messages import msg, text
 from .a11y import example_names, reveal_after
@@ -22,7 +23,7 @@ from .common import (
     T,
     lang_of,
     pick_source,
-    session_of,
+    visitor_of,
 )
 from .components import OriginalImage
 from .run_result import PICTURE_HEIGHT, RunControls, status_update
@@ -152,23 +153,31 @@ def _image_step(
     return image, link, note
 
 
-def check_note(
-    path: str | None, field: str, choice: str | None, request: gr.Request, limits: ImageLimits
+async def check_note(
+    ctx: Context, path: str | None, field: str, choice: str | None, request: gr.Request
 ) -> Any:
     """The note under a picture just chosen: refused and why, or what Run will do with it."""
     if not path or path.startswith("data:"):
         return gr.Markdown(value="", elem_classes=["check"])
-    said = quick_check(path, msg(field), limits)
-    refused = said.key == "check.refused"
-    classes = ["check", "state", "state-error" if refused else "state-done"]
-    return gr.Markdown(value=said.markdown(lang_of(request, choice)), elem_classes=classes)
+    lang = lang_of(request, choice)
+    try:
+        said = await check_picture(
+            ctx.pipeline, path, msg(field), visitor=visitor_of(request, ctx.settings)
+        )
+    except TryOnError as exc:  # the admission's own refusal (the lookup rate)
+        return gr.Markdown(value=exc.as_msg().markdown(lang), elem_classes=_ERROR_NOTE)
+    classes = _ERROR_NOTE if said.key == "check.refused" else ["check", "state", "state-done"]
+    return gr.Markdown(value=said.markdown(lang), elem_classes=classes)
 
 
-def _checker(field: str, limits: ImageLimits) -> Any:
+_ERROR_NOTE = ["check", "state", "state-error"]
+
+
+def _checker(ctx: Context, field: str) -> Any:
     """The check handler for one picture (Gradio finds the request by its annotation)."""
 
-    def check(path: str | None, choice: str | None, request: gr.Request) -> Any:
-        return check_note(path, field, choice, request, limits)
+    async def check(path: str | None, choice: str | None, request: gr.Request) -> Any:
+        return await check_note(ctx, path, field, choice, request)
 
     return check
 
@@ -177,13 +186,12 @@ def wire_inputs(
     ctx: Context, inputs: Inputs, controls: RunControls, status: gr.Markdown, language: Any
 ) -> None:
     """Checks on choosing a picture, one source per image, the seed links and the composer."""
-    limits = ImageLimits.from_settings(ctx.settings)
     for image, link, note, field in (
         (inputs.human, inputs.human_url, inputs.human_note, "field.person"),
         (inputs.cloth, inputs.cloth_url, inputs.cloth_note, "field.garment"),
     ):
         image.change(
-            _checker(field, limits),
+            _checker(ctx, field),
             [image, language],
             [note],
             api_visibility="private",
@@ -209,7 +217,7 @@ def wire_inputs(
         queue=False,
     )
 
-    def compose_pieces(
+    async def compose_pieces(
         first: str | None,
         second: str | None,
         first_kind: str,
@@ -219,11 +227,12 @@ def wire_inputs(
     ) -> tuple[Any, ...]:
         lang = lang_of(request, choice)
         try:
-            path = ctx.studio.compose_outfit(
+            path = await outfit.compose(
+                ctx.pipeline,
                 pick_source(first, "", msg("field.top_garment")),
                 pick_source(second, "", msg("field.bottom_garment")),
                 (first_kind, second_kind),
-                session=session_of(request, ctx.settings),
+                visitor=visitor_of(request, ctx.settings),
             )
         except TryOnError as exc:
             said = text("page.outfit_failed", lang) + f"\n\n{exc.as_msg().markdown(lang)}"

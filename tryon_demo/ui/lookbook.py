@@ -14,13 +14,14 @@ from typing import Any
 import gradio as gr
 
 from ..errors import TryOnError
+from ..flow.batch import lookbook, lookbook_zip
 from ..flow.lookbook import Garment, LookItem, table_rows
 from ..flow.lookbook import summary_msg as lookbook_summary
-from ..flow.studio import APP_FAULT, Step
+from ..flow.step import APP_FAULT, Step
 from ..settings import DEFAULT_MODEL
 from ..text.i18n import Language, table_headers
 from ..text.messages import Msg, msg, text
-from .common import ASSETS, MODEL_CHOICES, Context, T, lang_of, pick_source, remember, session_of
+from .common import ASSETS, MODEL_CHOICES, Context, T, lang_of, pick_source, remember, visitor_of
 from .history import make_entry
 from .run_result import status_update
 from .shrink import SHRINK_CLASS
@@ -229,16 +230,11 @@ def lookbook_handlers(ctx: Context) -> tuple[Any, Any]:
         batch: AsyncIterator[tuple[LookItem, ...]] | None = None
         try:
             person = pick_source(human_file, human_link, msg("field.person"))
-            batch = ctx.studio.lookbook(
-                person,
-                garments,
-                model_name,
-                api_key=visitor_key,
-                session=session_of(request, ctx.settings),
-            )
+            visitor = visitor_of(request, ctx.settings, visitor_key)
+            batch = lookbook(ctx.pipeline, person, garments, model_name, visitor=visitor)
             async for items in _until(batch, stop):
                 new = {
-                    item.task_id: ctx.studio.owner_token(item.task_id)
+                    item.task_id: ctx.pipeline.owners.token(item.task_id)
                     for item in items
                     if item.task_id and item.task_id not in (tokens or {})
                 }
@@ -249,7 +245,7 @@ def lookbook_handlers(ctx: Context) -> tuple[Any, Any]:
                 # What is done is offered at once: the rest may take minutes, or never end.
                 items = stopped_items(items)
                 kept = any(item.result_path is not None for item in items)
-                archive = ctx.studio.lookbook_zip(items, model_name) if kept else None
+                archive = lookbook_zip(ctx.pipeline, items, model_name) if kept else None
                 said = text("page.lookbook_stopped", lang, summary=stopped_summary(items))
                 stopped = shown(said, None, idle=True)
                 offered = (
@@ -257,7 +253,7 @@ def lookbook_handlers(ctx: Context) -> tuple[Any, Any]:
                 )
                 yield (*stopped[:3], offered, *stopped[4:])
                 return
-            archive = ctx.studio.lookbook_zip(items, model_name) if items else None
+            archive = lookbook_zip(ctx.pipeline, items, model_name) if items else None
         except Exception as exc:  # the page shows a sentence, never a traceback
             if not isinstance(exc, TryOnError):
                 log.exception("the lookbook failed unexpectedly")

@@ -1,4 +1,4 @@
-"""The whole page, composed from its parts top-down, and wired to a :class:`Studio`."""
+"""The whole page, composed from its parts top-down, and wired to the try-on pipeline."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from typing import Any
 
 import gradio as gr
 
-from ..flow.service import check_api_settings
-from ..flow.studio import Studio
+from ..flow.clients import check_api_settings
+from ..flow.pipeline import Pipeline
 from ..hosting import session_state
 from ..hosting.callback_route import CALLBACK_PATH, loopback_url
+from ..pictures import ImageLimits
 from ..settings import Settings, load_settings
 from ..text.messages import Code, Msg, msg
 from . import history as hist
@@ -35,14 +36,14 @@ from .shrink import wire_shrinking
 
 
 def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> gr.Blocks:
-    """The whole page, wired to a :class:`Studio`."""
+    """The whole page, wired to one :class:`Pipeline`."""
     settings = settings or load_settings()
     # A KLING_API_BASE that needs a key it does not have stops the app here, as it stops the
     # command line: the page would otherwise look offline and fail only at the first Run.
     check_api_settings(settings)
     session_state.install()
-    studio = Studio(settings, workdir, served_url=lambda: _served_url(demo))
-    ctx = Context(studio, settings)
+    pipeline = Pipeline.build(settings, workdir, served_url=lambda: _served_url(demo))
+    ctx = Context(pipeline, settings)
     # Gradio's own copies of what the page showed (uploads, results) go as the work files do.
     ttl = max(1, int(settings.work_ttl))
     demo = gr.Blocks(title="Kolors Try-On Studio", delete_cache=(max(1, min(ttl // 4, 300)), ttl))
@@ -51,11 +52,11 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
         # app does not lose the right to re-attach to one's own tasks. Gradio scrambles it with
         # a key the page itself carries: no secret from whoever can use this browser profile.
         owner_tokens = gr.BrowserState(
-            {}, storage_key="kolors-tryon-owner-tokens", secret=studio.browser_secret()
+            {}, storage_key="kolors-tryon-owner-tokens", secret=pipeline.owners.browser_secret()
         )
         # The history's store sits outside the tabs: a store inside a tab never visited would
         # not be read from the browser, and the page would start with an empty history.
-        entries = hist.stored_entries(studio.browser_secret())
+        entries = hist.stored_entries(pipeline.owners.browser_secret())
         header = build_header(ctx)
         # The result column a little wider than the two pictures': its model choice shares a
         # line with Run, and must show "Kolors v1.5 (also top + bottom)" whole.
@@ -76,7 +77,7 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
         language = header.language
         wire_header(demo, header)
         wire_inputs(ctx, inputs, controls, outputs.status, language)
-        wire_shrinking(demo, studio.limits)
+        wire_shrinking(demo, ImageLimits.from_settings(settings))
 
         parts = Parts(inputs, outputs, controls, compare, lookbook, history, owner_tokens, language)
         _wire_run(ctx, parts)

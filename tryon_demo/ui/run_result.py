@@ -11,7 +11,9 @@ from typing import Any
 import gradio as gr
 
 from ..errors import TaskNotFoundError, TryOnError
-from ..flow.studio import Step, guarded, json_dumps_safe
+from ..flow import reattach
+from ..flow.run import run
+from ..flow.step import Step, guarded, json_dumps_safe
 from ..settings import DEFAULT_MODEL
 from ..text.i18n import Language
 from ..text.markup import code
@@ -28,7 +30,7 @@ from .common import (
     pick_source,
     public_url,
     remember,
-    session_of,
+    visitor_of,
 )
 
 #: The height of the three pictures of the first screen (person, garment, result): the result,
@@ -306,14 +308,8 @@ def run_handlers(ctx: Context) -> tuple[Any, Any]:
         except TryOnError as exc:
             yield (*refused(exc, lang), gr.skip(), gr.skip(), gr.skip())
             return
-        steps = ctx.studio.run(
-            person,
-            garment,
-            model_name,
-            callback_url,
-            api_key=visitor_key,
-            session=session_of(request, ctx.settings),
-        )
+        visitor = visitor_of(request, ctx.settings, visitor_key)
+        steps = run(ctx.pipeline, person, garment, model_name, callback_url, visitor=visitor)
         # Offline, links are not downloaded: the simulator answers with a placeholder picture.
         linked = isinstance(person, str) or isinstance(garment, str)
         async for update in shown(steps, model_name, entries, lang, known, ctx.offline and linked):
@@ -331,12 +327,8 @@ def run_handlers(ctx: Context) -> tuple[Any, Any]:
         yield (*cleared(lang), gr.skip(), gr.skip(), gr.skip())
         task = (task or "").strip()
         token = known.get(task) if isinstance(known, dict) else None
-        steps = ctx.studio.follow(
-            task,
-            api_key=visitor_key,
-            owner_token=token,
-            session=session_of(request, ctx.settings),
-        )
+        visitor = visitor_of(request, ctx.settings, visitor_key)
+        steps = reattach.follow(ctx.pipeline, task, owner_token=token, visitor=visitor)
         model_name = next(
             (e.get("model", "") for e in hist.valid(entries) if e["task_id"] == task), ""
         )
