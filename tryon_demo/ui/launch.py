@@ -14,6 +14,7 @@ from ..hosting.callback_route import callback_routes
 from ..settings import Settings, load_settings
 from ..text.messages import text
 from .common import ASSETS, WORKDIR, T
+from .owner import owner_options
 
 CSS = """
 #app-header {align-items:center; justify-content:space-between; gap:8px}
@@ -83,6 +84,8 @@ def launch_options(workdir: Path = WORKDIR, settings: Settings | None = None) ->
     access.trust_forwarded_headers_here_only()
     auth = (settings.access_user, settings.access_password) if settings.access_password else None
     message = text("page.auth_message")
+    # /metrics, /owner/usage.json and the /owner page: the owner's password, never the visitors'.
+    owner = owner_options(settings)
     return {
         "auth": auth,
         "auth_message": message,
@@ -90,6 +93,7 @@ def launch_options(workdir: Path = WORKDIR, settings: Settings | None = None) ->
         # reads JSON bodies whole before looking at them, so huge ones are refused first.
         "app_kwargs": {
             "middleware": [
+                owner.guard,
                 *access.access_middleware(settings, message),
                 Middleware(
                     BodyLimitMiddleware,
@@ -98,7 +102,11 @@ def launch_options(workdir: Path = WORKDIR, settings: Settings | None = None) ->
                 ),
             ],
             # POST /callbacks/<token>: where the API's callbacks wake the runs waiting on them.
-            "routes": callback_routes(callback_inbox.shared(), settings.trusted_proxies),
+            "routes": [
+                *callback_routes(callback_inbox.shared(), settings.trusted_proxies),
+                *owner.routes,
+            ],
+            "lifespan": owner.lifespan,
         },
         # Without server-side rendering no Node proxy sits between the visitor and this app,
         # so the X-Forwarded-For hops TRYON_TRUSTED_PROXIES counts are the same everywhere.

@@ -1,0 +1,164 @@
+"""The usage records: SQLite rows that survive a restart, take concurrent writers, stay
+bounded and hold nothing about visitors."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tryon_demo.hosting.usage import Usage, reason_of
+from tryon_demo.hosting.usage_store import DAY, Event, UsageStore, day_of
+
+V1 = "kolors-virtual-try-on-v1"
+
+
+def kinds(store: UsageStore, day: str | None = None) -> dict[str, int]:
+    counted: dict[str, int] = {}
+    for count in store.counts(day or day_of(time.time())):
+        counted[count.kind] = counted.get(count.kind, 0) + count.count
+    return counted
+
+
+def test_recorded_events_are_in_the_file_after_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "usage.sqlite3"
+    usage = Usage(UsageStore(path))
+    usage.created(V1)
+    usage.ended(V1, "succeed", 12.5)
+    usage.refused("picture")
+    usage.waited(0.4)
+    usage.close()
+
+    reopened = UsageStore(path)
+    assert kinds(reopened) == {"create": 1, "result": 1, "refusal": 1, "wait": 1}
+    assert reopened.durations("result", day_of(time.time()), "succeed") == [12.5]
+    reopened.close()
+
+
+def test_close_writes_what_is_still_pending(tmp_path: Path) -> None:
+    store = UsageStore(tmp_path / "usage.sqlite3")
+    for _ in range(200):
+        store.add(Event.now("create", model=V1))
+    store.close()  # no flush first: closing must not drop the batch in flight
+    assert UsageStore(tmp_path / "usage.sqlite3").creates_on(day_of(time.time())) == 200
+
+
+def test_a_flush_makes_every_event_added_so_far_readable(tmp_path: Path) -> None:
+    store = UsageStore(tmp_path / "usage.sqlite3")
+    for _ in range(3):
+        store.add(Event.now("create", model=V1))
+    assert store.flush()
+    assert store.creates_on(day_of(time.time())) == 3
+    store.close()
+
+
+def test_two_writers_on_one_file_both_get_every_row_in(tmp_path: Path) -> None:
+    path = tmp_path / "usage.sqlite3"
+    first, second = UsageStore(path), UsageStore(path)
+
+    def write(store: UsageStore) -> None:
+        for _ in range(300):
+            store.add(Event.now("create", model=V1))
+
+    threads = [threading.Thread(target=write, args=(store,)) for store in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    first.close()
+    second.close()
+    assert UsageStore(path).creates_on(day_of(time.time())) == 600
+
+
+def test_the_file_is_in_wal_mode_so_readers_never_wait_for_the_writer(tmp_path: Path) -> None:
+    path = tmp_path / "usage.sqlite3"
+    UsageStore(path).close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_rows_older_than_the_kept_days_are_deleted_when_the_store_opens(tmp_path: Path) -> None:
+    path = tmp_path / "usage.sqlite3"
+    store = UsageStore(path, keep_days=30)
+    now = time.time()
+    for days_ago in (40, 31, 29, 0):
+        store.add(Event(now - days_ago * DAY, "create", V1))
+    store.close()
+
+    reopened = UsageStore(path, keep_days=30)
+    assert reopened.flush()
+    left = {count.day for count in reopened.counts("0000-00-00")}
+    assert left == {day_of(now - 29 * DAY), day_of(now)}
+    reopened.close()
+
+
+def test_a_row_has_only_when_what_model_and_figures_never_a_visitor(tmp_path: Path) -> None:
+    path = tmp_path / "usage.sqlite3"
+    usage = Usage(UsageStore(path))
+    usage.created("203.0.113.9 sk-FAKE task CjikY2gHPbcAAAAABI5n9g")  # not a model: "other"
+    usage.refused("person.jpg from 203.0.113.9")  # not a reason: "other"
+    usage.ended(V1, "error", 1.0, code=1301)
+    usage.close()
+    with sqlite3.connect(path) as conn:
+        columns = [row[1] for row in conn.execute("PRAGMA table_info(events)")]
+        rows = conn.execute("SELECT kind, model, detail, code FROM events ORDER BY kind").fetchall()
+    assert columns == ["at", "day", "hour", "kind", "model", "detail", "code", "seconds"]
+    assert rows == [
+        ("create", "other", None, None),
+        ("refusal", None, "other", None),
+        ("result", V1, "error", 1301),
+    ]
+    assert b"203.0.113.9" not in path.read_bytes() and b"sk-FAKE" not in path.read_bytes()
+
+
+def test_a_file_that_is_not_a_database_is_set_aside_and_recording_goes_on(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "usage.sqlite3"
+    path.write_bytes(b"this is not a database, just junk " * 100)
+    store = UsageStore(path)
+    store.add(Event.now("create", model=V1))
+    assert store.flush()
+    assert store.creates_on(day_of(time.time())) == 1
+    assert [p.name for p in tmp_path.iterdir() if ".unreadable-" in p.name]
+    store.close()
+
+
+def test_a_folder_that_cannot_be_written_keeps_the_records_in_memory(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the state folder should be")
+    store = UsageStore(blocker / "usage.sqlite3")
+    store.add(Event.now("create", model=V1))
+    assert store.flush()
+    assert store.creates_on(day_of(time.time())) == 1  # the demo runs on; the log says why
+    store.close()
+
+
+@pytest.mark.parametrize(
+    ("key", "reason"),
+    [
+        ("limits.session_rate", "rate"),
+        ("limits.global_rate", "rate"),
+        ("limits.daily_cap", "daily_cap"),
+        ("limits.query_rate", "query_rate"),
+        ("queue.full_address", "queue_full"),
+        ("queue.waited_too_long", "queue_wait"),
+    ],
+)
+def test_a_limits_refusal_is_counted_under_its_reason(key: str, reason: str) -> None:
+    from tryon_demo.hosting.limits import LimitExceededError
+    from tryon_demo.text.messages import Msg
+
+    assert reason_of(LimitExceededError(Msg(key, {}))) == reason
+
+
+def test_a_refused_picture_link_or_input_is_counted_under_its_reason() -> None:
+    from tryon_demo.errors import ImageError, InputError, UnsafeURLError
+
+    assert reason_of(ImageError("too small")) == "picture"
+    assert reason_of(UnsafeURLError("private network")) == "link"
+    assert reason_of(InputError("unknown model")) == "input"
+    assert reason_of(RuntimeError("anything else")) == "other"
