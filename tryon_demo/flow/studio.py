@@ -44,6 +44,7 @@ from ..hosting.callback_urls import check_callback_url
 from ..hosting.capacity import Capacity, Place, Ticket
 from ..hosting.limits import limiter_for
 from ..hosting.netpolicy import download
+from ..hosting.usage import NO_RECORDER, Recorder, failure_code, reason_of, refusals
 from ..pictures import ImageLimits, ImageSource, limit_malloc_arenas, prepare_image
 from ..pictures.outfit import check_combination, compose_outfit
 from ..settings import DEFAULT_MODEL, MODELS, Settings, ensure_state_dir
@@ -163,6 +164,7 @@ class Studio:
         clock: Callable[[], float] = time.time,
         inbox: Inbox | None = None,
         served_url: Callable[[], str | None] | None = None,
+        usage: Recorder = NO_RECORDER,
     ) -> None:
         limit_malloc_arenas()  # before the HTTP pool's threads each get an arena of their own
         self.settings = settings
@@ -189,6 +191,8 @@ class Studio:
         #: The loopback URL the app is being served at with its callback route, once it is
         #: (``None`` before launch): offline, the simulator calls back there.
         self.served_url = served_url
+        #: What the owner's view is told: creates, ends, refusals, time in line.
+        self.usage = usage
 
     # --- clients ------------------------------------------------------------------------
 
@@ -219,16 +223,25 @@ class Studio:
         1303 from the API means nothing was created: the create goes back to the head of the
         queue and is sent again after a pause, without the visitor seeing an error.
         """
-        if owned or not self.capacity.limited:
+        if owned:  # a visitor's own credits: not the Space's, not recorded
             yield await _off_loop(partial(client.submit_body, body))
             return
-        await self._adopt_running(client)
-        ticket = self.capacity.join()
-        first_refusal: float | None = None
+        model, joined = body.get("model_name", ""), time.monotonic()
+        sent = joined
+        ticket: Ticket | None = None
         try:
+            if not self.capacity.limited:
+                task = await _off_loop(partial(client.submit_body, body))
+                self._accepted(model, 0.0)
+                yield task
+                return
+            await self._adopt_running(client)
+            ticket = self.capacity.join()
+            first_refusal: float | None = None
             while True:
                 async for place in ticket.wait(tick=TICK):
                     yield place
+                sent = time.monotonic()
                 try:
                     task = await self._send_create(client, body, ticket)
                 except RateLimitError as exc:
@@ -238,10 +251,34 @@ class Studio:
                         raise
                     ticket.refused(exc.retry_after)
                     continue
+                self._accepted(model, sent - joined)
                 yield task
                 return
+        except TryOnError as exc:  # the API refused the create: nothing was created
+            self.usage.ended(model, "error", time.monotonic() - sent, failure_code(exc))
+            raise
         finally:
-            ticket.close()
+            if ticket is not None:
+                ticket.close()
+
+    def _accepted(self, model: str, waited: float) -> None:
+        """Tell the owner's view a create on the owner's key was accepted after ``waited``
+        seconds in line."""
+        self.usage.waited(waited)
+        self.usage.created(model)
+
+    async def _ended_recorded(
+        self, steps: AsyncGenerator[Step, None], model: str, *, owned: bool
+    ) -> AsyncGenerator[Step, None]:
+        """A followed run's steps, passed through; its end is told to the owner's view (a run
+        stopped early has no end to tell)."""
+        accepted = time.monotonic()
+        async with aclosing(steps):
+            async for step in steps:
+                if step.done and not owned:
+                    code = failure_code(step.error) if step.error is not None else None
+                    self.usage.ended(model, step.phase, time.monotonic() - accepted, code)  # type: ignore[arg-type]
+                yield step
 
     async def _create_task(self, client: TryOnClient, body: dict[str, str], *, owned: bool) -> Task:
         """:meth:`_create` for callers that show no place in line: the created task."""
@@ -414,6 +451,7 @@ class Studio:
                     )
                 )
             except TryOnError as exc:
+                self.usage.refused(reason_of(exc))
                 yield Step("error", elapsed(), error=exc)
                 return
             preview = submission.preview()
@@ -465,7 +503,11 @@ class Studio:
             token = self.owner_token(task.task_id)
             if callback is not None:
                 self.inbox.bind(callback, task.task_id)
-            following = self._follow(client, task, started, person, callback)
+            following = self._ended_recorded(
+                self._follow(client, task, started, person, callback),
+                body.get("model_name", ""),
+                owned=owned,
+            )
             async with aclosing(following):  # a run stopped early hands its slot on at once
                 async for step in following:
                     yield replace(step, owner_token=token)
@@ -534,7 +576,8 @@ class Studio:
         try:
             try:
                 if not owned:  # lookups on the owner's key use the account's request rate
-                    self.limiter.acquire_query(session)
+                    with refusals(self.usage):
+                        self.limiter.acquire_query(session)
                 task = await _off_loop(partial(client.get, task_id))
             except TryOnError as exc:
                 yield Step("error", time.monotonic() - started, error=exc)
@@ -649,11 +692,14 @@ class Studio:
 
         The creator's ownership token is :meth:`owner_token` of the task's id.
         """
-        self.limiter.acquire(session)  # before any image work: a refusal costs nothing
-        await self._check_callback(callback_url)
-        submission = await _off_loop(
-            partial(prepare_submission, human, cloth, model_name, callback_url, limits=self.limits)
-        )
+        with refusals(self.usage):
+            self.limiter.acquire(session)  # before any image work: a refusal costs nothing
+            await self._check_callback(callback_url)
+            submission = await _off_loop(
+                partial(
+                    prepare_submission, human, cloth, model_name, callback_url, limits=self.limits
+                )
+            )
         client, _ = self._client(None)
         task = await self._create_task(client, submission.body, owned=False)
         self.capacity.release_when_done(task.task_id)  # nobody follows it: it keeps its slot
@@ -664,7 +710,8 @@ class Studio:
     ) -> Task:
         """Query one task its creator asks for (``owner_token``); raises :class:`TryOnError`,
         :class:`TaskNotFoundError` for anyone else, as for an unknown id."""
-        self.limiter.acquire_query(session)
+        with refusals(self.usage):
+            self.limiter.acquire_query(session)
         if not self.may_look_up(task_id, owner_token, None):
             raise not_found()
         client, _ = self._client(None)
@@ -691,25 +738,27 @@ class Studio:
         if len(garments) > most:
             raise InputError(msg("lookbook.too_many", count=len(garments), most=most))
         counted = not (api_key or "").strip()
-        if counted:
-            self.limiter.check(session)  # before the person picture is decoded
-        person = await _off_loop(
-            partial(prepare_image, human, field=msg("field.person"), limits=self.limits)
-        )
+        with refusals(self.usage):
+            if counted:
+                self.limiter.check(session)  # before the person picture is decoded
+            person = await _off_loop(
+                partial(prepare_image, human, field=msg("field.person"), limits=self.limits)
+            )
         client, owned = self._client(api_key)
         callbacks: dict[str, str] = {}  # task id -> its callback token, until it ends
 
         async def submit(garment: Garment) -> Task:
-            if counted:
-                self.limiter.acquire(session)  # before this garment's picture is decoded
-            cloth = await _off_loop(
-                partial(
-                    prepare_image,
-                    garment.source,
-                    field=msg("field.garment_named", name=garment.name),
-                    limits=self.limits,
+            with refusals(self.usage):
+                if counted:
+                    self.limiter.acquire(session)  # before this garment's picture is decoded
+                cloth = await _off_loop(
+                    partial(
+                        prepare_image,
+                        garment.source,
+                        field=msg("field.garment_named", name=garment.name),
+                        limits=self.limits,
+                    )
                 )
-            )
             token, callback_url, _ = self._callback_for(None)
             submission = submission_of(person, cloth, model_name, callback_url)
             try:
@@ -724,8 +773,9 @@ class Studio:
 
         async def follow(task: Task) -> AsyncIterator[Follow]:
             token = callbacks.get(task.task_id)
+            steps = self._follow(client, task, time.monotonic(), None, token)
             try:
-                async for step in self._follow(client, task, time.monotonic(), None, token):
+                async for step in self._ended_recorded(steps, model_name, owned=owned):
                     yield Follow(
                         step.task or task,
                         step.result_path,
@@ -768,7 +818,8 @@ class Studio:
         It costs no credits but does cost the server two decodes, so it counts against the
         visitor's lookup rate (``TRYON_RATE_QUERY``), checked before any picture is read.
         """
-        self.limiter.acquire_query(session)
+        with refusals(self.usage):
+            self.limiter.acquire_query(session)
         check_combination(kinds)  # type: ignore[arg-type]
         if top is None or bottom is None:
             missing = "top" if top is None else "bottom"

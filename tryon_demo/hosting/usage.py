@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
@@ -111,6 +112,17 @@ def failure_code(error: TryOnError) -> int | None:
     if isinstance(error, ApiError) and error.code is not None:
         return int(error.code) if 0 <= error.code < 100_000 else None
     return None
+
+
+@contextmanager
+def refusals(recorder: Recorder) -> Iterator[None]:
+    """Tell ``recorder`` about a :class:`TryOnError` raised inside (a limit, a picture, a link:
+    a visitor turned away before any create), and let it go on."""
+    try:
+        yield
+    except TryOnError as exc:
+        recorder.refused(reason_of(exc))
+        raise
 
 
 class Usage:

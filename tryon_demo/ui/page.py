@@ -11,6 +11,7 @@ import gradio as gr
 from ..flow.studio import Studio
 from ..hosting import session_state
 from ..hosting.callback_route import CALLBACK_PATH, loopback_url
+from ..hosting.usage import usage_for
 from ..settings import Settings, load_settings
 from ..text.messages import Code, Msg, msg
 from . import history as hist
@@ -33,7 +34,9 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
     """The whole page, wired to a :class:`Studio`."""
     settings = settings or load_settings()
     session_state.install()
-    studio = Studio(settings, workdir, served_url=lambda: _served_url(demo))
+    usage = usage_for(settings)  # what the owner's view counts (TRYON_OWNER_PASSWORD)
+    studio = Studio(settings, workdir, served_url=lambda: _served_url(demo), usage=usage)
+    usage.watch_queue(lambda: studio.capacity.waiting)
     ctx = Context(studio, settings)
     # Gradio's own copies of what the page showed (uploads, results) go as the work files do.
     ttl = max(1, int(settings.work_ttl))
