@@ -79,7 +79,7 @@ def cards(figures: dict[str, Any], lang: str, queue_waiting: int) -> list[Card]:
         Card(
             "results",
             text("owner.card_results", lang),
-            number(results["succeed"]),
+            number(sum(results.values())),
             text("owner.card_results_detail", lang, **results)
             + (" · " + text("owner.card_errors_detail", lang, codes=codes) if codes else ""),
         ),
@@ -128,9 +128,10 @@ def outcome_name(outcome: str, lang: str) -> str:
 
 
 def hourly_rows(figures: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per hour of the last 7 days: ``hour`` (``YYYY-MM-DD HH:00``) and ``creates``."""
+    """One row per hour of the last 7 days: ``hour`` (``YYYY-MM-DDTHH:00``, UTC) and
+    ``creates``."""
     return [
-        {"hour": f"{row['day']} {row['hour']:02d}:00", "creates": row["creates"]}
+        {"hour": f"{row['day']}T{row['hour']:02d}:00", "creates": row["creates"]}
         for row in figures["creates_by_hour"]
     ]
 
@@ -145,7 +146,8 @@ def outcome_rows(figures: dict[str, Any], lang: str) -> list[dict[str, Any]]:
 
 
 def refusal_rows(figures: dict[str, Any], lang: str) -> list[dict[str, Any]]:
-    """One row per reason, summed over the last 7 days: ``reason`` (in ``lang``), ``count``."""
+    """One row per reason (in :data:`REASONS`' order), summed over the last 7 days: ``reason``
+    (in ``lang``), ``count``."""
     totals = dict.fromkeys(REASONS, 0)
     for day in figures["days"]:
         for reason, n in day["refusals"].items():

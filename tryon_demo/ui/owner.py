@@ -53,6 +53,11 @@ OWNER_CSS = """
 .owner-card .detail {font-size:.8rem; opacity:.8}
 .owner-note {font-size:.8rem; opacity:.75}
 footer {display:none !important}
+@media (max-width: 640px) {
+  #owner-header {flex-wrap:wrap}
+  #owner-header > #owner-heading {flex:1 1 100% !important}
+  #owner-header h1 {font-size:1.25rem}
+}
 """
 #: The plots' heights in pixels: tall enough to read, short enough for a laptop screen.
 PLOT_HEIGHT = 260
@@ -103,13 +108,14 @@ def build_owner_page(report: UsageReport, queue_waiting: Callable[[], int]) -> g
             language = gr.Dropdown(
                 language_choices(),
                 value=None,
+                label=" / ".join(text("owner.language", lang) for _, lang in language_choices()),
                 show_label=False,
                 container=False,
                 min_width=110,
                 scale=0,
                 elem_id="owner-language",
             )
-            refresh = gr.Button(size="sm", scale=0, elem_id="owner-refresh")
+            refresh = gr.Button("Refresh", size="sm", scale=0, elem_id="owner-refresh")
         cards = gr.HTML(elem_id="owner-cards", padding=False)
         hourly = gr.BarPlot(x="hour", y="creates", height=PLOT_HEIGHT, elem_id="owner-hourly")
         with gr.Row(equal_height=True):
@@ -161,6 +167,9 @@ def render(report: UsageReport, lang: str, queue_waiting: int) -> list[Any]:
     figures = report.figures()
     headers, rows = usage_view.day_table(figures, lang)
     times = usage_view.time_rows(figures, lang)
+    refused = usage_view.refusal_rows(figures, lang)
+    hourly = pd.DataFrame(usage_view.hourly_rows(figures))
+    hourly["hour"] = pd.to_datetime(hourly["hour"])  # a time axis, not 168 names
     return [
         (
             f"<div><h1>{html.escape(text('owner.title', lang))}</h1>"
@@ -170,12 +179,11 @@ def render(report: UsageReport, lang: str, queue_waiting: int) -> list[Any]:
         gr.Button(value=text("owner.refresh", lang)),
         _cards_html(usage_view.cards(figures, lang, queue_waiting)),
         gr.BarPlot(
-            pd.DataFrame(usage_view.hourly_rows(figures)),
+            hourly,
             title=text("owner.plot_hourly", lang),
             x_title=text("owner.axis_hour", lang),
             y_title=text("owner.axis_tryons", lang),
-            x_label_angle=-45,
-            sort=None,
+            x_axis_format="%m-%d %H:00",  # the same in every language
         ),
         gr.BarPlot(
             pd.DataFrame(usage_view.outcome_rows(figures, lang)),
@@ -186,11 +194,12 @@ def render(report: UsageReport, lang: str, queue_waiting: int) -> list[Any]:
             color_map=_outcome_colours(lang),
         ),
         gr.BarPlot(
-            pd.DataFrame(usage_view.refusal_rows(figures, lang)),
+            pd.DataFrame(refused),
             title=text("owner.plot_refusals", lang),
             x_title=text("owner.axis_reason", lang),
             y_title=text("owner.axis_count", lang),
             x_label_angle=-30,
+            sort=[row["reason"] for row in refused],
         ),
         gr.BarPlot(
             pd.DataFrame(times),
@@ -198,6 +207,7 @@ def render(report: UsageReport, lang: str, queue_waiting: int) -> list[Any]:
             x_title=text("owner.axis_percentile", lang),
             y_title=text("owner.axis_seconds", lang),
             color_title=text("owner.axis_series", lang),
+            x_label_angle=-30,
             sort=[row["label"] for row in times],
         ),
         f"### {text('owner.table_title', lang)}",
@@ -213,7 +223,7 @@ def render(report: UsageReport, lang: str, queue_waiting: int) -> list[Any]:
                     prices="TRYON_CREDITS_V1, TRYON_CREDITS_V1_5",
                     json="GET /owner/usage.json",
                     metrics="GET /metrics",
-                    header="Authorization: Bearer …",
+                    header="Authorization: Bearer TRYON_OWNER_PASSWORD",
                 )
             )
             + " "
