@@ -115,3 +115,17 @@ def test_an_empty_record_reads_as_zeros_not_as_an_error(usage: Usage) -> None:
 )
 def test_percentiles_are_the_nearest_rank(values: list[float], p: float, expected: float) -> None:
     assert percentile(values, p) == expected
+
+
+def test_the_quota_counts_the_creates_the_owner_sees(usage: Usage) -> None:
+    from tryon_demo.hosting.usage import RecordedCreates
+
+    quota_store = RecordedCreates(usage)
+    today = day_of(time.time())
+    a_mixed_day(usage)  # 4 creates, an API refusal, refusals: only the creates count
+    assert quota_store.committed(today) == 4
+    assert quota_store.commit(today) == 5  # told right before the recorder hears of it
+    usage.created(V1)
+    assert quota_store.committed(today) == 5
+    figures = UsageReport(usage, Settings(daily_cap=8)).figures()["today"]
+    assert (figures["creates"], figures["cap_left"]) == (5, 3)

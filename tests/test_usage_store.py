@@ -162,3 +162,34 @@ def test_a_refused_picture_link_or_input_is_counted_under_its_reason() -> None:
     assert reason_of(UnsafeURLError("private network")) == "link"
     assert reason_of(InputError("unknown model")) == "input"
     assert reason_of(RuntimeError("anything else")) == "other"
+
+
+def test_todays_creates_are_counted_at_once_before_the_writer_has_written_them(
+    tmp_path: Path,
+) -> None:
+    store = UsageStore(tmp_path / "usage.sqlite3")
+    today = day_of(time.time())
+    for expected in range(1, 4):
+        store.add(Event.now("create", model=V1))
+        assert store.creates_today(today) == expected  # what the daily cap reads
+    store.add(Event.now("refusal", detail="picture"))
+    store.add(Event(time.time() - 2 * DAY, "create", V1))  # another day's
+    assert store.flush()
+    assert store.creates_today(today) == 3 == store.creates_on(today)
+    store.close()
+
+
+def test_todays_creates_include_another_process_sharing_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "usage.sqlite3"
+    mine, theirs = UsageStore(path), UsageStore(path)
+    today = day_of(time.time())
+    mine.add(Event.now("create", model=V1))
+    theirs.add(Event.now("create", model=V1))
+    theirs.add(Event.now("create", model=V1))
+    assert theirs.flush()
+    mine.add(Event.now("create", model=V1))  # the next batch of mine counts the file again
+    assert mine.flush()
+    assert mine.creates_today(today) == 4
+    mine.close()
+    theirs.close()
+    assert UsageStore(path).creates_today(today) == 4

@@ -174,6 +174,28 @@ class Usage:
         self.store.close()
 
 
+class RecordedCreates:
+    """The day's quota counted from the usage records: a ``QuotaStore`` for
+    :mod:`tryon_demo.hosting.quota`, so the daily cap counts exactly the creates the owner's
+    view shows, and a restart keeps the count.
+
+    The create's row is the recorder's to write: the pipeline tells it of each create the API
+    accepted right after committing the create's reservation, so committing here only answers
+    the new count. Give the quota this store only with the same recorder as the pipeline's.
+    """
+
+    def __init__(self, usage: Usage) -> None:
+        self.store = usage.store
+
+    def committed(self, day: str) -> int:
+        """Creates recorded on ``day`` (``YYYY-MM-DD``, UTC), written or not yet."""
+        return self.store.creates_today(day)
+
+    def commit(self, day: str) -> int:
+        """One more create on ``day``: the count once the recorder has been told of it."""
+        return self.committed(day) + 1
+
+
 _shared: dict[Path, Usage] = {}
 _shared_lock = threading.Lock()
 

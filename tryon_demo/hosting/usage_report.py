@@ -113,9 +113,9 @@ class UsageReport:
         return [day_of(now - back * DAY) for back in range(WEEK - 1, -1, -1)]
 
     def cap_used(self) -> int:
-        """Today's creates on the owner's key: what the daily cap counts."""
-        self.usage.store.flush()
-        return self.usage.store.creates_on(day_of(self._clock()))
+        """Today's creates on the owner's key: what the daily cap counts (the same count, see
+        :class:`~.usage.RecordedCreates`)."""
+        return self.usage.store.creates_today(day_of(self._clock()))
 
     def cap_left(self) -> int | None:
         """Creates left today under ``TRYON_DAILY_CAP``; ``None`` without a cap."""
@@ -136,7 +136,7 @@ class UsageReport:
         cap = self.settings.daily_cap or None
         today_json = per_day[today].as_json(self.settings)
         today_json["cap"] = cap
-        today_json["cap_left"] = None if cap is None else max(0, cap - today_json["creates"])
+        today_json["cap_left"] = None if cap is None else max(0, cap - self.cap_used())
         today_json["queue_wait_seconds"] = spread(store.durations("wait", today))
         today_json["result_seconds"] = spread(store.durations("result", today, "succeed"))
         week = [per_day[day].as_json(self.settings) for day in days]

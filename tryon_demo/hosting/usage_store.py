@@ -38,12 +38,16 @@ OUTCOMES: tuple[Outcome, ...] = ("succeed", "failed", "error")
 REASONS = (
     "rate",
     "daily_cap",
+    "address_share",
     "query_rate",
     "queue_full",
     "queue_wait",
+    "caller_gone",
     "picture",
-    "input",
     "link",
+    "callback",
+    "input",
+    "api",
     "other",
 )
 #: How long the writer waits for more events before it writes a batch.
@@ -52,6 +56,8 @@ LINGER = 0.25
 BATCH = 500
 #: How often old rows are deleted while the app runs.
 PRUNE_EVERY = 3600.0
+#: How often an idle writer counts the day's creates again (another process may have added).
+RECOUNT_EVERY = 5.0
 DAY = 86400.0
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -147,6 +153,12 @@ class UsageStore:
         self._keeper: sqlite3.Connection | None = None  # holds an in-memory fallback open
         self._open()
         self._pruned = 0.0
+        # Today's creates without a query: those in the file when the writer last counted,
+        # and those added since that it has not written yet (see :meth:`creates_today`).
+        self._count_lock = threading.Lock()
+        self._day = day_of(time.time())
+        self._written = self.creates_on(self._day)
+        self._unwritten = 0
         self._thread = threading.Thread(target=self._write_loop, name="usage-writer", daemon=True)
         self._thread.start()
         _open_stores.add(self)
@@ -156,8 +168,14 @@ class UsageStore:
     def add(self, event: Event) -> None:
         """Keep ``event``: it is written within :data:`LINGER` seconds, off the caller's
         thread. Never blocks and never raises."""
-        if not self.closed:
-            self._queue.put(event)
+        if self.closed:
+            return
+        if event.kind == "create":
+            with self._count_lock:
+                self._roll(day_of(event.at))
+                if day_of(event.at) == self._day:
+                    self._unwritten += 1
+        self._queue.put(event)
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every event added so far is written; whether that happened in time."""
@@ -184,6 +202,8 @@ class UsageStore:
                 events = [item for item in batch if isinstance(item, Event)]
                 if events:
                     self._write(conn, events)
+                if events or not batch:
+                    self._recount(conn, events)
                 if time.monotonic() - self._pruned > PRUNE_EVERY:
                     self._prune(conn)
                 for item in batch:
@@ -194,8 +214,11 @@ class UsageStore:
 
     def _next_batch(self) -> list[object]:
         """The next item, then whatever arrives within :data:`LINGER` (a flush or a stop
-        is written at once)."""
-        batch = [self._queue.get()]
+        is written at once); an empty batch after :data:`RECOUNT_EVERY` idle seconds."""
+        try:
+            batch = [self._queue.get(timeout=RECOUNT_EVERY)]
+        except queue.Empty:
+            return []
         deadline = time.monotonic() + LINGER
         while len(batch) < BATCH and not isinstance(batch[-1], _Flush) and batch[-1] is not _STOP:
             left = deadline - time.monotonic()
@@ -217,6 +240,29 @@ class UsageStore:
                 )
         except sqlite3.Error as exc:  # a full disk must not stop the demo: the rows are lost
             log.warning("could not record %d usage events in %s (%s)", len(events), self.path, exc)
+
+    def _recount(self, conn: sqlite3.Connection, written: list[Event]) -> None:
+        """Count the day's creates in the file (this process's and any other's) and take the
+        ones just written off the unwritten ones."""
+        with self._count_lock:
+            day = self._day
+        try:
+            (count,) = conn.execute(
+                "SELECT COUNT(*) FROM events WHERE day = ? AND kind = 'create'", (day,)
+            ).fetchone()
+        except sqlite3.Error as exc:
+            log.warning("could not count the day's creates in %s (%s)", self.path, exc)
+            return
+        done = sum(1 for e in written if e.kind == "create" and day_of(e.at) == day)
+        with self._count_lock:
+            if self._day == day:
+                self._written = int(count)
+                self._unwritten = max(0, self._unwritten - done)
+
+    def _roll(self, day: str) -> None:
+        """At a new day (UTC) the count starts afresh. Call with the count lock held."""
+        if day > self._day:
+            self._day, self._written, self._unwritten = day, 0, 0
 
     def _prune(self, conn: sqlite3.Connection) -> None:
         self._pruned = time.monotonic()
@@ -262,6 +308,17 @@ class UsageStore:
         with self._reading() as conn:
             rows = conn.execute(query + " ORDER BY seconds", params).fetchall()
         return [float(seconds) for (seconds,) in rows]
+
+    def creates_today(self, day: str) -> int:
+        """How many creates ``day`` has, without waiting for the writer or the file: those in
+        the file when the writer last counted and those added since. Cheap enough for every
+        admission (the daily cap's count); another process's creates show within a batch or
+        :data:`RECOUNT_EVERY` seconds."""
+        with self._count_lock:
+            self._roll(day)
+            if day == self._day:
+                return self._written + self._unwritten
+        return self.creates_on(day)
 
     def creates_on(self, day: str) -> int:
         """How many creates were recorded on ``day`` (the daily cap's count)."""
