@@ -129,3 +129,15 @@ def test_the_quota_counts_the_creates_the_owner_sees(usage: Usage) -> None:
     assert quota_store.committed(today) == 5
     figures = UsageReport(usage, Settings(daily_cap=8)).figures()["today"]
     assert (figures["creates"], figures["cap_left"]) == (5, 3)
+
+
+def test_every_reason_and_outcome_has_a_name_in_every_language() -> None:
+    from tryon_demo.hosting.usage_store import OUTCOMES, REASONS
+    from tryon_demo.hosting.usage_view import outcome_name, reason_name
+    from tryon_demo.text.i18n import languages
+
+    for lang in languages():
+        names = [reason_name(reason, lang) for reason in REASONS]
+        assert not [name for name in names if name.startswith("owner.")], lang
+        assert len(set(names)) == len(REASONS), lang
+        assert not [o for o in OUTCOMES if outcome_name(o, lang).startswith("owner.")], lang
