@@ -141,3 +141,14 @@ def test_every_reason_and_outcome_has_a_name_in_every_language() -> None:
         assert not [name for name in names if name.startswith("owner.")], lang
         assert len(set(names)) == len(REASONS), lang
         assert not [o for o in OUTCOMES if outcome_name(o, lang).startswith("owner.")], lang
+
+
+def test_the_apis_refusal_of_a_create_counts_under_its_code(usage: Usage) -> None:
+    usage.refused("api", 1102)  # out of credits: the owner must know
+    usage.ended(V1, "error", 3.0, code=5000)
+    today = UsageReport(usage, Settings()).figures()["today"]
+    assert today["errors_by_code"] == {"1102": 1, "5000": 1}
+    assert today["refusals"]["api"] == 1
+    metrics = usage.metrics.render().decode()
+    assert 'tryon_api_errors_total{code="1102"} 1.0' in metrics
+    assert 'tryon_refusals_total{reason="api"} 1.0' in metrics

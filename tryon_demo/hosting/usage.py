@@ -7,8 +7,9 @@ The try-on flow tells a :class:`Recorder` four things, and nothing about who ask
   task failed at the API) or ``error`` (the API refused the create or a query, or the wait ran
   out), ``seconds`` after the create was accepted (or was answered, when it was refused), with
   the API's business code for an error;
-- ``refused(reason)``: a visitor was turned away before anything was created (a limit, the
-  queue, a picture or link the app would not send); ``reason`` is one of :data:`REASONS`;
+- ``refused(reason, code)``: a visitor was turned away before anything was created (a limit,
+  the queue, a picture or link the app would not send, or the API's own refusal of the create,
+  ``api``, with its business code); ``reason`` is one of :data:`REASONS`;
 - ``waited(seconds)``: a create on the owner's key waited this long for its slot in the
   capacity queue (0 when there is no queue or no wait).
 
@@ -51,7 +52,7 @@ class Recorder(Protocol):
     def ended(self, model: str, outcome: Outcome, seconds: float, code: int | None = None) -> None:
         """A run on the owner's key ended."""
 
-    def refused(self, reason: str) -> None:
+    def refused(self, reason: str, code: int | None = None) -> None:
         """A visitor was turned away before anything was created."""
 
     def waited(self, seconds: float) -> None:
@@ -67,7 +68,7 @@ class NoRecorder:
     def ended(self, model: str, outcome: Outcome, seconds: float, code: int | None = None) -> None:
         """Nothing to record."""
 
-    def refused(self, reason: str) -> None:
+    def refused(self, reason: str, code: int | None = None) -> None:
         """Nothing to record."""
 
     def waited(self, seconds: float) -> None:
@@ -148,11 +149,12 @@ class Usage:
         self.metrics.ended(name, shown, seconds, code)
         self.store.add(Event.now("result", model=name, detail=shown, code=code, seconds=seconds))
 
-    def refused(self, reason: str) -> None:
-        """A visitor was turned away (``reason`` from :data:`REASONS`) before any create."""
+    def refused(self, reason: str, code: int | None = None) -> None:
+        """A visitor was turned away (``reason`` from :data:`REASONS`) before any create;
+        ``code`` is the API's business code when the API itself refused the create."""
         shown = reason if reason in REASONS else "other"
-        self.metrics.refused(shown)
-        self.store.add(Event.now("refusal", detail=shown))
+        self.metrics.refused(shown, code)
+        self.store.add(Event.now("refusal", detail=shown, code=code))
 
     def waited(self, seconds: float) -> None:
         """A create on the owner's key waited ``seconds`` for its slot."""

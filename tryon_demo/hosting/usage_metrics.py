@@ -54,8 +54,8 @@ class UsageMetrics:
         )
         self.api_errors = Counter(
             "tryon_api_errors",
-            "Runs that ended in an error, by the API's business code "
-            "(none: no code, such as a dropped connection or the wait running out).",
+            "Runs that ended in an error and creates the API refused, by the API's business "
+            "code (none: no code, such as a dropped connection or the wait running out).",
             ["code"],
             registry=self.registry,
         )
@@ -109,9 +109,11 @@ class UsageMetrics:
         elif outcome == "error":
             self.api_errors.labels(code=str(code) if code is not None else "none").inc()
 
-    def refused(self, reason: str) -> None:
-        """Count one refusal."""
+    def refused(self, reason: str, code: int | None = None) -> None:
+        """Count one refusal; the API's own refusal of a create counts under its code too."""
         self.refusals.labels(reason=reason).inc()
+        if code is not None:
+            self.api_errors.labels(code=str(code)).inc()
 
     def waited(self, seconds: float) -> None:
         """Count one create's time in line."""

@@ -77,6 +77,9 @@ class DayFigures:
         elif count.kind == "refusal":
             reason = count.detail or "other"
             self.refusals[reason] = self.refusals.get(reason, 0) + count.count
+            if count.code is not None:  # the API's own refusal of a create
+                code = str(count.code)
+                self.errors[code] = self.errors.get(code, 0) + count.count
 
     def credits(self, settings: Settings) -> float:
         """What the day's creates cost, at the owner's prices."""
