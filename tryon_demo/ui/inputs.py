@@ -13,6 +13,7 @@ from ..errors import TryOnError
 from ..pictures import ImageLimits, quick_check
 from ..settings import MODELS
 from ..text.messages import msg, text
+from .a11y import example_names, reveal_after
 from .common import (
     ASSETS,
     PIECE_KINDS,
@@ -56,6 +57,7 @@ def build_person_column() -> tuple[OriginalImage, gr.Textbox, gr.Markdown]:
         examples_per_page=8,
         elem_id="people-examples",
     )
+    example_names(people)
     return image, link, note
 
 
@@ -73,6 +75,7 @@ def build_garment_column(person: tuple[OriginalImage, gr.Textbox, gr.Markdown]) 
         examples_per_page=8,
         elem_id="garment-examples",
     )
+    example_names(garments)
     with gr.Accordion(T("outfit"), open=False, elem_id="outfit"):
         gr.Markdown(T("outfit_help"), elem_classes="rules")
         with gr.Row():
@@ -90,12 +93,22 @@ def build_garment_column(person: tuple[OriginalImage, gr.Textbox, gr.Markdown]) 
                 sources=["upload", "clipboard"],
                 elem_id="outfit-bottom",
             )
+        # One under the other unless the column is wide: half a column would put the arrow
+        # over "one-piece (dress, jumpsuit)".
         with gr.Row():
             top_kind = gr.Dropdown(
-                PIECE_KINDS, value="top", label=T("first_kind"), elem_id="outfit-top-kind"
+                PIECE_KINDS,
+                value="top",
+                label=T("first_kind"),
+                min_width=280,
+                elem_id="outfit-top-kind",
             )
             bottom_kind = gr.Dropdown(
-                PIECE_KINDS, value="bottom", label=T("second_kind"), elem_id="outfit-bottom-kind"
+                PIECE_KINDS,
+                value="bottom",
+                label=T("second_kind"),
+                min_width=280,
+                elem_id="outfit-bottom-kind",
             )
         compose = gr.Button(T("compose"), elem_id="compose-button")
     human, human_url, human_note = person
@@ -203,9 +216,11 @@ def wire_inputs(
         composed = status_update(text("page.outfit_composed", lang), "done")
         return str(path), "", MODELS[1], composed
 
-    inputs.compose.click(
+    composed = inputs.compose.click(
         compose_pieces,
         [inputs.top_image, inputs.bottom_image, inputs.top_kind, inputs.bottom_kind, language],
         [inputs.cloth, inputs.cloth_url, controls.model, status],
         api_visibility="private",
     )
+    # The composer sits far below the status it reports in (and the garment it fills).
+    reveal_after(composed, "status")

@@ -51,7 +51,12 @@ def build_lookbook(most: int) -> Lookbook:
         interactive=True,
         file_types=["image"],
         columns=6,
-        height=220,
+        # As tall as its rows (every garment in view, up to the most allowed), each picture
+        # whole: Gradio's default crops thumbnails to squares. (Gradio reads height="auto" as
+        # its fixed default, which scrolls past 55 % of the screen; a CSS height it applies.)
+        height="fit-content",
+        object_fit="contain",
+        fit_columns=False,  # three garments stay thumbnails, not three half-screen pictures
         elem_id="lookbook-garments",
     )
     with gr.Row(elem_id="lookbook-controls"):
@@ -73,7 +78,15 @@ def build_lookbook(most: int) -> Lookbook:
         wrap=True,
         elem_id="lookbook-table",
     )
-    results = gr.Gallery(label=T("results"), columns=4, height="auto", elem_id="lookbook-results")
+    # Whole people, head to feet: a square crop of a portrait cuts both off; every row shown.
+    results = gr.Gallery(
+        label=T("results"),
+        columns=4,
+        height="fit-content",
+        object_fit="contain",
+        fit_columns=False,
+        elem_id="lookbook-results",
+    )
     download = gr.DownloadButton(
         str(T("lookbook_zip")),  # the frontend translates the marker
         visible=False,

@@ -15,6 +15,7 @@ from ..hosting.usage import usage_for
 from ..settings import Settings, load_settings
 from ..text.messages import Code, Msg, msg
 from . import history as hist
+from .a11y import reveal_after, reveal_on
 from .common import WORKDIR, Context, T, lang_of
 from .compare import Compare, build_compare, compare_handler
 from .endpoints import add_endpoints
@@ -51,12 +52,14 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
         # not be read from the browser, and the page would start with an empty history.
         entries = hist.stored_entries(studio.browser_secret())
         header = build_header(ctx)
+        # The result column a little wider than the two pictures': its model choice shares a
+        # line with Run, and must show "Kolors v1.5 (also top + bottom)" whole.
         with gr.Row(equal_height=False, elem_id="main-row"):
-            with gr.Column(min_width=260, elem_id="person-column"):
+            with gr.Column(scale=5, min_width=260, elem_id="person-column"):
                 person = build_person_column()
-            with gr.Column(min_width=260, elem_id="garment-column"):
+            with gr.Column(scale=5, min_width=260, elem_id="garment-column"):
                 inputs = build_garment_column(person)
-            with gr.Column(min_width=300, elem_id="result-column"):
+            with gr.Column(scale=6, min_width=300, elem_id="result-column"):
                 outputs, controls = build_result_column()
         with gr.Tabs(elem_id="more-tabs"):
             with gr.Tab(T("tab_compare"), elem_id="compare-tab"):
@@ -127,6 +130,12 @@ def _wire_run(ctx: Context, parts: Parts) -> None:
     picked = history.table.select(
         _picked, [history.entries], [history.task_id], api_visibility="private", queue=False
     ).success(follow_flow, attach_inputs, tracked, concurrency_limit=None, api_visibility="private")
+    # The status is at the top of the page, far above History: shown as soon as the visitor
+    # asks, and again once the answer is in (it may have grown past the screen's edge).
+    attaching = [history.attach.click, history.task_id.submit, history.table.select]
+    reveal_on(attaching, "status")
+    reveal_after(attach_event, "status")
+    reveal_after(picked, "status")
     # Cancel first, then report: a late update from the stopped run must not land after it.
     outputs.cancel.click(
         None, None, None, cancels=[run_event, attach_event, picked], queue=False
