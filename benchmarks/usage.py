@@ -25,8 +25,11 @@ import time
 from pathlib import Path
 
 from tests import pictures
-from tryon_demo.flow.studio import Studio
-from tryon_demo.hosting.usage import NO_RECORDER, Recorder, Usage
+from tryon_demo.flow.pipeline import Pipeline
+from tryon_demo.flow.run import run
+from tryon_demo.flow.usage import NO_USAGE
+from tryon_demo.flow.usage import Usage as Recorder
+from tryon_demo.hosting.usage import Usage
 from tryon_demo.hosting.usage_report import UsageReport
 from tryon_demo.hosting.usage_store import DAY, Event, UsageStore
 from tryon_demo.settings import MODELS, Settings
@@ -62,7 +65,7 @@ def on_the_path(folder: Path, runs: int) -> tuple[float, float, float]:
     per_run_ms(usage, 200)  # warm up: the first label lookups, the writer's first batch
     recorded = per_run_ms(usage, runs)
     usage.close()
-    bare = per_run_ms(NO_RECORDER, runs)
+    bare = per_run_ms(NO_USAGE, runs)
     return statistics.median(recorded), p99(recorded), statistics.median(bare)
 
 
@@ -76,15 +79,15 @@ async def end_to_end(folder: Path, runs: int) -> tuple[float, float]:
             poll_max_interval=0.02, public_url="off", callbacks=False,
         )  # fmt: skip
         usage = Usage(UsageStore(folder / "e2e.sqlite3"))
-        studios = {
-            "recorded": Studio(settings, folder / "work", usage=usage),
-            "bare": Studio(settings, folder / "work", usage=NO_RECORDER),
+        pipelines = {
+            "recorded": Pipeline.build(settings, folder / "work", usage=usage),
+            "bare": Pipeline.build(settings, folder / "work", usage=NO_USAGE),
         }
-        times: dict[str, list[float]] = {name: [] for name in studios}
+        times: dict[str, list[float]] = {name: [] for name in pipelines}
         for index in range(runs + 4):
-            for name, studio in studios.items():
+            for name, pipeline in pipelines.items():
                 start = time.perf_counter()
-                async for step in studio.run(person, garment, compare=False):
+                async for step in run(pipeline, person, garment, compare=False):
                     final = step
                 assert final.phase == "succeed", final.status_text()
                 if index >= 4:  # the first runs warm the pools and the simulator up

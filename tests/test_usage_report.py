@@ -118,17 +118,23 @@ def test_percentiles_are_the_nearest_rank(values: list[float], p: float, expecte
 
 
 def test_the_quota_counts_the_creates_the_owner_sees(usage: Usage) -> None:
-    from tryon_demo.hosting.usage import RecordedCreates
+    from tryon_demo.hosting.limits import LimitExceededError
+    from tryon_demo.hosting.quota import quota_for
 
-    quota_store = RecordedCreates(usage)
-    today = day_of(time.time())
+    quota = quota_for(Settings(daily_cap=6, daily_cap_per_address=0), usage)
     a_mixed_day(usage)  # 4 creates, an API refusal, refusals: only the creates count
-    assert quota_store.committed(today) == 4
-    assert quota_store.commit(today) == 5  # told right before the recorder hears of it
+    assert quota.used() == 4
+    reservation = quota.reserve("ip:a")
+    reservation.commit()  # the pipeline tells the recorder right after: no pause between
     usage.created(V1)
-    assert quota_store.committed(today) == 5
-    figures = UsageReport(usage, Settings(daily_cap=8)).figures()["today"]
-    assert (figures["creates"], figures["cap_left"]) == (5, 3)
+    assert quota.used() == 5
+    figures = UsageReport(usage, Settings(daily_cap=6)).figures()["today"]
+    assert (figures["creates"], figures["cap_left"]) == (5, 1)
+    quota.reserve("ip:b").commit()
+    usage.created(V15)
+    with pytest.raises(LimitExceededError):
+        quota.reserve("ip:c")
+    assert UsageReport(usage, Settings(daily_cap=6)).figures()["today"]["cap_left"] == 0
 
 
 def test_every_reason_and_outcome_has_a_name_in_every_language() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tryon_demo.hosting.usage import Usage, reason_of
+from tryon_demo.hosting.usage import Usage
 from tryon_demo.hosting.usage_store import DAY, Event, UsageStore, day_of
 
 V1 = "kolors-virtual-try-on-v1"
@@ -137,31 +137,57 @@ def test_a_folder_that_cannot_be_written_keeps_the_records_in_memory(tmp_path: P
     store.close()
 
 
+def refusal(reason: str) -> Exception:
+    """An error the pipeline turns a visitor away with, for ``reason``."""
+    from tryon_demo.errors import ApiError, ImageError, InputError, UnsafeURLError
+    from tryon_demo.flow.admit import CallerGoneError
+    from tryon_demo.hosting.limits import LimitExceededError
+
+    made: dict[str, Exception] = {
+        "picture": ImageError("too small"),
+        "callback": UnsafeURLError("private network"),
+        "input": InputError("unknown model"),
+        "api": ApiError("out of credits", code=1102),
+        "caller_gone": CallerGoneError("left"),
+    }
+    return made.get(reason) or LimitExceededError("over", reason=reason)
+
+
 @pytest.mark.parametrize(
-    ("key", "reason"),
+    "reason",
     [
-        ("limits.session_rate", "rate"),
-        ("limits.global_rate", "rate"),
-        ("limits.daily_cap", "daily_cap"),
-        ("limits.query_rate", "query_rate"),
-        ("queue.full_address", "queue_full"),
-        ("queue.waited_too_long", "queue_wait"),
+        "rate",
+        "query_rate",
+        "daily_cap",
+        "address_share",
+        "queue_full",
+        "queue_wait",
+        "caller_gone",
+        "picture",
+        "callback",
+        "input",
+        "api",
     ],
 )
-def test_a_limits_refusal_is_counted_under_its_reason(key: str, reason: str) -> None:
-    from tryon_demo.hosting.limits import LimitExceededError
-    from tryon_demo.text.messages import Msg
+def test_every_reason_the_pipeline_tells_is_counted_under_its_own_name(
+    reason: str, tmp_path: Path
+) -> None:
+    from tryon_demo.flow.usage import reason_of
 
-    assert reason_of(LimitExceededError(Msg(key, {}))) == reason
+    told = reason_of(refusal(reason))  # type: ignore[arg-type]
+    assert told == reason
+    usage = Usage(UsageStore(tmp_path / "usage.sqlite3"))
+    usage.refused(told)
+    usage.close()
+    assert f'tryon_refusals_total{{reason="{reason}"}} 1.0' in usage.metrics.render().decode()
 
 
-def test_a_refused_picture_link_or_input_is_counted_under_its_reason() -> None:
-    from tryon_demo.errors import ImageError, InputError, UnsafeURLError
-
-    assert reason_of(ImageError("too small")) == "picture"
-    assert reason_of(UnsafeURLError("private network")) == "link"
-    assert reason_of(InputError("unknown model")) == "input"
-    assert reason_of(RuntimeError("anything else")) == "other"
+def test_a_reason_outside_the_list_is_counted_as_other(tmp_path: Path) -> None:
+    usage = Usage(UsageStore(tmp_path / "usage.sqlite3"))
+    usage.refused("network")  # another error's kind: not a name the owner's view shows
+    usage.refused("<script>")
+    usage.close()
+    assert 'tryon_refusals_total{reason="other"} 2.0' in usage.metrics.render().decode()
 
 
 def test_todays_creates_are_counted_at_once_before_the_writer_has_written_them(

@@ -77,7 +77,8 @@ def covered(page: Page) -> list[list[str]]:
 
 def choose(page: Page, dropdown: str, option: str) -> None:
     page.locator(f"{dropdown} input").click()
-    page.get_by_role("option", name=option, exact=True).click()
+    # Scoped to this dropdown: a list left open by the previous choice holds the same names.
+    page.locator(dropdown).get_by_role("option", name=option, exact=True).click()
     expect(page.locator(f"{dropdown} input")).to_have_value(option)
 
 

@@ -1,12 +1,13 @@
 """What the Space spent, what failed and how long people waited: the usage recorder.
 
-The try-on flow tells a :class:`Recorder` four things, and nothing about who asked:
+The try-on pipeline tells its recorder (the ``usage=`` hook of
+:meth:`tryon_demo.flow.pipeline.Pipeline.build`, which :class:`Usage` fills) four things, and
+nothing about who asked:
 
 - ``created(model)``: the API accepted a create on the owner's key (a task that costs credits);
 - ``ended(model, outcome, seconds, code)``: such a run ended: ``succeed``, ``failed`` (the
-  task failed at the API) or ``error`` (the API refused the create or a query, or the wait ran
-  out), ``seconds`` after the create was accepted (or was answered, when it was refused), with
-  the API's business code for an error;
+  task failed at the API) or ``error`` (a query refused, or the wait ran out), ``seconds``
+  after the create was accepted, with the API's business code for an error;
 - ``refused(reason, code)``: a visitor was turned away before anything was created (a limit,
   the queue, a picture or link the app would not send, or the API's own refusal of the create,
   ``api``, with its business code); ``reason`` is one of :data:`REASONS`;
@@ -18,24 +19,22 @@ Prometheus metrics (:mod:`.usage_metrics`). A row holds the model, the day, the 
 figure: never an address, a task id, a file name or a key. Model names and reasons come from
 fixed lists (anything else is ``other``), so nothing a visitor typed reaches a record.
 Recording costs the caller a counter increment and a queue put; the rows are written in
-batches by a thread of their own.
+batches by a thread of their own. The creates it keeps are also what the daily cap counts
+(:meth:`Usage.creates_on`, see :mod:`.quota`): one count for the cap and the owner.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
 
-from ..errors import ApiError, ImageError, InputError, TryOnError, UnsafeURLError
 from ..settings import MODELS, Settings, ensure_state_dir
 from .usage_metrics import UsageMetrics
 from .usage_store import OUTCOMES, REASONS, Event, Outcome, UsageStore
 
-__all__ = ["NO_RECORDER", "OUTCOMES", "REASONS", "Outcome", "Recorder", "Usage", "usage_for"]
+__all__ = ["OUTCOMES", "REASONS", "Outcome", "Usage", "usage_for"]
 
 log = logging.getLogger(__name__)
 
@@ -43,87 +42,10 @@ log = logging.getLogger(__name__)
 USAGE_FILE = "usage.sqlite3"
 
 
-class Recorder(Protocol):
-    """What the try-on flow tells the owner's view (see the module's docstring)."""
-
-    def created(self, model: str) -> None:
-        """The API accepted a create on the owner's key."""
-
-    def ended(self, model: str, outcome: Outcome, seconds: float, code: int | None = None) -> None:
-        """A run on the owner's key ended."""
-
-    def refused(self, reason: str, code: int | None = None) -> None:
-        """A visitor was turned away before anything was created."""
-
-    def waited(self, seconds: float) -> None:
-        """A create on the owner's key waited this long for its slot."""
-
-
-class NoRecorder:
-    """Records nothing: the default wherever no owner's view is wired."""
-
-    def created(self, model: str) -> None:
-        """Nothing to record."""
-
-    def ended(self, model: str, outcome: Outcome, seconds: float, code: int | None = None) -> None:
-        """Nothing to record."""
-
-    def refused(self, reason: str, code: int | None = None) -> None:
-        """Nothing to record."""
-
-    def waited(self, seconds: float) -> None:
-        """Nothing to record."""
-
-
-NO_RECORDER = NoRecorder()
-
-
 def model_key(model: str | None) -> str:
     """``model`` when it is one of the API's models, else ``other``: a visitor's text never
     becomes a record or a metric label."""
     return model if model in MODELS else "other"
-
-
-def reason_of(error: BaseException) -> str:
-    """The refusal reason (one of :data:`REASONS`) for an error that turned a visitor away."""
-    declared = getattr(error, "reason", None)
-    if isinstance(declared, str) and declared in REASONS:
-        return declared
-    key = getattr(error, "key", "")
-    for prefix, reason in (
-        ("limits.daily_cap", "daily_cap"),
-        ("limits.query_rate", "query_rate"),
-        ("limits.", "rate"),
-        ("queue.waited_too_long", "queue_wait"),
-        ("queue.", "queue_full"),
-    ):
-        if isinstance(key, str) and key.startswith(prefix):
-            return reason
-    if isinstance(error, UnsafeURLError):
-        return "link"
-    if isinstance(error, ImageError):
-        return "picture"
-    if isinstance(error, InputError):
-        return "input"
-    return "other"
-
-
-def failure_code(error: TryOnError) -> int | None:
-    """The API's business code for an error that ended a run (``None`` when it has none)."""
-    if isinstance(error, ApiError) and error.code is not None:
-        return int(error.code) if 0 <= error.code < 100_000 else None
-    return None
-
-
-@contextmanager
-def refusals(recorder: Recorder) -> Iterator[None]:
-    """Tell ``recorder`` about a :class:`TryOnError` raised inside (a limit, a picture, a link:
-    a visitor turned away before any create), and let it go on."""
-    try:
-        yield
-    except TryOnError as exc:
-        recorder.refused(reason_of(exc))
-        raise
 
 
 class Usage:
@@ -171,31 +93,15 @@ class Usage:
         """How many creates wait for a slot at the API now."""
         return int(self._waiting())
 
+    def creates_on(self, day: str) -> int:
+        """Creates recorded on ``day`` (``YYYY-MM-DD``, UTC), written or not yet, by this
+        process and others sharing the file: what the daily cap counts (a
+        :class:`~tryon_demo.hosting.quota.CreateLedger`)."""
+        return self.store.creates_today(day)
+
     def close(self) -> None:
         """Write what is pending and stop the writer (the app is going away)."""
         self.store.close()
-
-
-class RecordedCreates:
-    """The day's quota counted from the usage records: a ``QuotaStore`` for
-    :mod:`tryon_demo.hosting.quota`, so the daily cap counts exactly the creates the owner's
-    view shows, and a restart keeps the count.
-
-    The create's row is the recorder's to write: the pipeline tells it of each create the API
-    accepted right after committing the create's reservation, so committing here only answers
-    the new count. Give the quota this store only with the same recorder as the pipeline's.
-    """
-
-    def __init__(self, usage: Usage) -> None:
-        self.store = usage.store
-
-    def committed(self, day: str) -> int:
-        """Creates recorded on ``day`` (``YYYY-MM-DD``, UTC), written or not yet."""
-        return self.store.creates_today(day)
-
-    def commit(self, day: str) -> int:
-        """One more create on ``day``: the count once the recorder has been told of it."""
-        return self.committed(day) + 1
 
 
 _shared: dict[Path, Usage] = {}

@@ -117,8 +117,8 @@ class UsageReport:
 
     def cap_used(self) -> int:
         """Today's creates on the owner's key: what the daily cap counts (the same count, see
-        :class:`~.usage.RecordedCreates`)."""
-        return self.usage.store.creates_today(day_of(self._clock()))
+        :class:`~.quota.RecordedCreates`)."""
+        return self.usage.creates_on(day_of(self._clock()))
 
     def cap_left(self) -> int | None:
         """Creates left today under ``TRYON_DAILY_CAP``; ``None`` without a cap."""

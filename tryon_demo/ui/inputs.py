@@ -10,6 +10,7 @@ import gradio as gr
 from gradio.i18n import I18nData
 
 from ..errors import TryOnError
+from ..flow import outfit
 from ..pictures import ImageLimits, quick_check
 from ..settings import MODELS
 from ..text.messages import msg, text
@@ -22,10 +23,11 @@ from .common import (
     T,
     lang_of,
     pick_source,
-    session_of,
+    visitor_of,
 )
 from .components import OriginalImage
 from .run_result import PICTURE_HEIGHT, RunControls, status_update
+from .shrink import SHRINK_CLASS
 
 
 @dataclass
@@ -83,6 +85,7 @@ def build_garment_column(person: tuple[OriginalImage, gr.Textbox, gr.Markdown]) 
                 label=T("first_piece"),
                 type="filepath",
                 height=200,
+                placeholder=str(T("upload_image")),
                 sources=["upload", "clipboard"],
                 elem_id="outfit-top",
             )
@@ -90,6 +93,7 @@ def build_garment_column(person: tuple[OriginalImage, gr.Textbox, gr.Markdown]) 
                 label=T("second_piece"),
                 type="filepath",
                 height=200,
+                placeholder=str(T("upload_image")),
                 sources=["upload", "clipboard"],
                 elem_id="outfit-bottom",
             )
@@ -137,7 +141,11 @@ def _image_step(
         sources=["upload", "webcam", "clipboard"],
         type="filepath",
         height=PICTURE_HEIGHT,
+        # The page's own words for the upload area: Gradio's own ("Drop Image Here") stay in
+        # the language the area was first drawn in.
+        placeholder=str(T("upload_image")),
         elem_id=f"{key}-image",
+        elem_classes=[SHRINK_CLASS],  # shrunk in the browser before it is uploaded
     )
     note = gr.Markdown(elem_id=f"{key}-check", elem_classes=["check"])
     link = gr.Textbox(label=T("link"), placeholder="https://…", elem_id=f"{key}-url", max_lines=1)
@@ -186,15 +194,23 @@ def wire_inputs(
         # One source per image: an upload clears the link and a typed link clears the upload.
         image.upload(lambda: "", None, link, api_visibility="private", queue=False)
         link.input(lambda: None, None, image, api_visibility="private", queue=False)
+
+    def seed_links(choice: str | None, request: gr.Request) -> tuple[Any, ...]:
+        """The API documentation's example links; offline, a word that they give a placeholder
+        (the simulator downloads nothing)."""
+        said = text("page.seed_links_offline", lang_of(request, choice)) if ctx.offline else ""
+        note = status_update(said, None) if said else gr.skip()
+        return (*SEED_EXAMPLE_URLS, None, None, note)
+
     controls.seed_links.click(
-        lambda: (*SEED_EXAMPLE_URLS, None, None),
-        None,
-        [inputs.human_url, inputs.cloth_url, inputs.human, inputs.cloth],
+        seed_links,
+        [language],
+        [inputs.human_url, inputs.cloth_url, inputs.human, inputs.cloth, status],
         api_visibility="private",
         queue=False,
     )
 
-    def compose_pieces(
+    async def compose_pieces(
         first: str | None,
         second: str | None,
         first_kind: str,
@@ -204,11 +220,12 @@ def wire_inputs(
     ) -> tuple[Any, ...]:
         lang = lang_of(request, choice)
         try:
-            path = ctx.studio.compose_outfit(
+            path = await outfit.compose(
+                ctx.pipeline,
                 pick_source(first, "", msg("field.top_garment")),
                 pick_source(second, "", msg("field.bottom_garment")),
                 (first_kind, second_kind),
-                session=session_of(request, ctx.settings),
+                visitor=visitor_of(request, ctx.settings),
             )
         except TryOnError as exc:
             said = text("page.outfit_failed", lang) + f"\n\n{exc.as_msg().markdown(lang)}"

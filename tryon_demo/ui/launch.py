@@ -6,10 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
-from starlette.middleware import Middleware
 
-from ..hosting import access, callback_inbox
-from ..hosting.body_limit import BodyLimitMiddleware, UploadBudget
+from ..hosting import access, callback_inbox, header_timeout, http_layer, workfiles
 from ..hosting.callback_route import callback_routes
 from ..settings import Settings, load_settings
 from ..text.messages import text
@@ -74,6 +72,8 @@ input[role=combobox] {padding-right:1.5rem !important; text-overflow:ellipsis}
 .block.state-error .prose {color:#991b1b !important}
 .block.state-done {background:#f0fdf4 !important; border-left-color:#16a34a !important}
 .block.state-busy {border-left-color:#6366f1 !important}
+/* A photo being shrunk in the browser before its upload (shrink.js), for a moment. */
+.tryon-shrinking {cursor:progress; opacity:.6; transition:opacity .2s}
 .block.check {font-size:.85rem; padding:4px 10px !important}
 .block.check:has(span.md:empty) {display:none}
 #run-row {gap:10px}
@@ -94,14 +94,10 @@ footer {display:none !important}
 .label-wrap .icon {transform:rotate(-90deg) !important}
 .label-wrap.open .icon {transform:rotate(0) !important}
 @media (max-width: 640px) {
-  /* A phone: the two pictures, then Run and the status, then the result; rules, examples
-     and the outfit composer after them. The columns give their children to one flex list. */
-  #main-row {display:flex; flex-direction:column}
-  #main-row > .column {display:contents}
-  #result-column > * {order:2}
-  #result-column > #run-row, #result-column > #status {order:1}
-  #main-row .rules, #people-examples, #garment-examples, #outfit {order:3}
-  #example-result {display:none !important}
+  /* A phone: the three columns one under the other, in reading order: the person and the
+     garment, each with its examples, then the result (an example until the first run), Run
+     and the status, and the API panel under them. */
+  #human-image, #cloth-image {height:280px !important}  /* Run is a shorter scroll away */
   #run-row {flex-wrap:wrap}
   #run-row > * {flex:1 1 100% !important}
   #more-tabs button[role=tab] {padding:6px 10px}
@@ -122,6 +118,9 @@ def launch_options(workdir: Path = WORKDIR, settings: Settings | None = None) ->
     """
     settings = settings or load_settings()
     access.trust_forwarded_headers_here_only()
+    workfiles.serve(workdir)  # history thumbnails may name files in it
+    # Beneath the HTTP layer: connections that never finish their request headers are closed.
+    header_timeout.install(settings.header_timeout)
     auth = (settings.access_user, settings.access_password) if settings.access_password else None
     message = text("page.auth_message")
     # /metrics, /owner/usage.json and the /owner page: the owner's password, never the visitors'.
@@ -129,18 +128,11 @@ def launch_options(workdir: Path = WORKDIR, settings: Settings | None = None) ->
     return {
         "auth": auth,
         "auth_message": message,
-        # The password on every route, MCP included, and a brake on guessing it; then Gradio
-        # reads JSON bodies whole before looking at them, so huge ones are refused first.
+        # Every request passes the HTTP layer first, in the order declared there.
         "app_kwargs": {
-            "middleware": [
-                owner.guard,
-                *access.access_middleware(settings, message),
-                Middleware(
-                    BodyLimitMiddleware,
-                    uploads=UploadBudget(settings.upload_budget_bytes),
-                    address=access.scope_address(settings.trusted_proxies),
-                ),
-            ],
+            # The owner's guard before all of it: the owner's paths are its own to open (404
+            # without TRYON_OWNER_PASSWORD), never the visitors' password's.
+            "middleware": [owner.guard, *http_layer.http_middleware(settings, message)],
             # POST /callbacks/<token>: where the API's callbacks wake the runs waiting on them.
             "routes": [
                 *callback_routes(callback_inbox.shared(), settings.trusted_proxies),
