@@ -31,7 +31,7 @@ VISITOR = "203.0.113.51"
 
 @pytest.fixture(scope="module")
 def owner_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[OwnerApp, list[str]]]:
-    """An app after two try-ons, a failed task, an API error and a refused picture; and the
+    """An app after two try-ons, a failed task, a create the API refused and a refused picture; and the
     task ids it created (none may show on the owner's page)."""
     folder = tmp_path_factory.mktemp("owner-page")
     person, garment, junk = folder / "person.jpg", folder / "garment.png", folder / "notes.jpg"
@@ -115,10 +115,10 @@ def test_the_owner_sees_todays_figures_and_the_plots_in_english(
     log_in(page, OWNER)
     expect(page.get_by_role("heading", name="Owner's view")).to_be_visible()
     expect(page.locator('[data-card="creates"] .value')).to_have_text("3")
-    assert card(page, "results") == "4"
-    assert "done 2 · failed 1 · errors 1" in page.locator('[data-card="results"]').inner_text()
-    assert "1301" in page.locator('[data-card="results"]').inner_text()
-    assert card(page, "refusals") == "1"
+    assert card(page, "results") == "3"  # the create the API refused never ran
+    assert "done 2 · failed 1 · errors 0" in page.locator('[data-card="results"]').inner_text()
+    assert "1301" in page.locator('[data-card="results"]').inner_text()  # its code, though
+    assert card(page, "refusals") == "2"  # the API's refusal and the picture
     assert card(page, "cap") == "47 left"
     assert card(page, "credits") == "3"
     for plot in ("hourly", "outcomes", "refusals", "times"):
@@ -142,7 +142,7 @@ def test_a_chinese_owner_reads_the_page_in_chinese_and_can_switch_to_english(
     expect(page.get_by_role("heading", name="所有者视图")).to_be_visible()
     expect(page.locator('[data-card="creates"] .title')).to_have_text("今日试穿")
     assert card(page, "cap") == "剩余 47"
-    assert "完成 2 · 失败 1 · 出错 1" in page.locator('[data-card="results"]').inner_text()
+    assert "完成 2 · 失败 1 · 出错 0" in page.locator('[data-card="results"]').inner_text()
     assert "图片被拒 1" in page.locator('[data-card="refusals"]').inner_text()
     expect(page.locator("#owner-refresh")).to_have_text("刷新")
     save_screenshot(page, "owner-chinese")
