@@ -33,6 +33,8 @@ from tryon_demo.flow.pipeline import Pipeline
 from tryon_demo.flow.run import run, submit
 from tryon_demo.flow.step import Step
 from tryon_demo.hosting.limits import LimitExceededError
+from tryon_demo.hosting.usage import usage_for
+from tryon_demo.settings import Settings
 from tryon_demo.simulator import SimulatorServer
 
 PACKAGE = Path(__file__).resolve().parent.parent / "tryon_demo"
@@ -360,16 +362,14 @@ def test_every_http_and_mcp_door_refuses_a_visitor_over_the_limit_before_any_wor
 def test_the_command_line_is_refused_past_the_days_cap_before_any_picture_or_request(
     simulator: SimulatorServer, tmp_path: Path
 ) -> None:
-    import json
     import os
     import subprocess
     import sys
-    import time
 
     state = tmp_path / "state"
-    state.mkdir()
-    today = time.strftime("%Y-%m-%d", time.gmtime())
-    (state / "daily-count.json").write_text(json.dumps({"day": today, "count": 1}))
+    used = usage_for(Settings(state_dir=state))  # the day's one create, made by the app
+    used.created("kolors-virtual-try-on-v1")
+    used.close()
     junk = str(text_file(tmp_path))
     env = {
         **os.environ,

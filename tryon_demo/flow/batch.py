@@ -78,7 +78,7 @@ async def lookbook(
             following = pipeline.follower.follow(passed.client, task, time.monotonic(), None, token)
             async for step in following:
                 if step.outcome is not None:
-                    passed.ended(step.outcome)
+                    passed.ended(step.outcome, step.error)
                 yield Follow(
                     step.task or task,
                     step.result_path,
