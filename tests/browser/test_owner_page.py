@@ -31,8 +31,8 @@ VISITOR = "203.0.113.51"
 
 @pytest.fixture(scope="module")
 def owner_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[OwnerApp, list[str]]]:
-    """An app after two try-ons, a failed task, a create the API refused and a refused picture; and the
-    task ids it created (none may show on the owner's page)."""
+    """An app after two try-ons, a failed task, a create the API refused and a refused
+    picture; and the task ids it created (none may show on the owner's page)."""
     folder = tmp_path_factory.mktemp("owner-page")
     person, garment, junk = folder / "person.jpg", folder / "garment.png", folder / "notes.jpg"
     person.write_bytes(pictures.person_jpeg())
