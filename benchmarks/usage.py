@@ -31,7 +31,7 @@ from tryon_demo.flow.usage import NO_USAGE
 from tryon_demo.flow.usage import Usage as Recorder
 from tryon_demo.hosting.usage import Usage
 from tryon_demo.hosting.usage_report import UsageReport
-from tryon_demo.hosting.usage_store import DAY, Event, UsageStore
+from tryon_demo.hosting.usage_store import DAY, Event, Kind, UsageStore
 from tryon_demo.settings import MODELS, Settings
 from tryon_demo.simulator import SimulatorConfig, SimulatorServer
 
@@ -96,6 +96,14 @@ async def end_to_end(folder: Path, runs: int) -> tuple[float, float]:
     return statistics.median(times["recorded"]), statistics.median(times["bare"])
 
 
+#: One create, its result and its wait: what a run leaves in the records.
+KINDS: tuple[tuple[Kind, str | None], ...] = (
+    ("create", None),
+    ("result", "succeed"),
+    ("wait", None),
+)
+
+
 def writer_and_readers(folder: Path, per_day: int) -> tuple[float, float, int]:
     """Events per second the writer takes in; ms to read the figures from 30 days of rows."""
     store = UsageStore(folder / "month.sqlite3", keep_days=31)
@@ -104,7 +112,7 @@ def writer_and_readers(folder: Path, per_day: int) -> tuple[float, float, int]:
         Event(now - day * DAY - i, kind, MODELS[i % 2], detail, None, 12.0 + i % 40)
         for day in range(30)
         for i in range(per_day)
-        for kind, detail in (("create", None), ("result", "succeed"), ("wait", None))
+        for kind, detail in KINDS
     ]
     start = time.perf_counter()
     for event in events:

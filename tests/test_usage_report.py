@@ -158,3 +158,26 @@ def test_the_apis_refusal_of_a_create_counts_under_its_code(usage: Usage) -> Non
     metrics = usage.metrics.render().decode()
     assert 'tryon_api_errors_total{code="1102"} 1.0' in metrics
     assert 'tryon_refusals_total{reason="api"} 1.0' in metrics
+
+
+def test_the_cards_keep_a_refused_creates_code_off_the_runs_that_ended(usage: Usage) -> None:
+    from tryon_demo.hosting.usage_view import cards
+
+    usage.refused("api", 1102)  # refused: no run ended
+    usage.ended(V1, "error", 3.0, code=5000)
+    figures = UsageReport(usage, Settings()).figures()
+    shown = {card.key: card for card in cards(figures, "en", 0)}
+    assert "5000" in shown["results"].detail and "1102" not in shown["results"].detail
+    assert "1102" in shown["refusals"].detail
+    assert figures["today"]["results_by_code"] == {"5000": 1}
+    assert figures["today"]["refusals_by_code"] == {"1102": 1}
+
+
+def test_a_time_card_with_nothing_measured_says_none_not_zero_seconds(usage: Usage) -> None:
+    from tryon_demo.hosting.usage_view import cards
+
+    figures = UsageReport(usage, Settings()).figures()
+    for lang in ("en", "zh"):
+        shown = {card.key: card for card in cards(figures, lang, 0)}
+        assert shown["wait"].value == ("none" if lang == "en" else "无")
+        assert "p50" not in shown["wait"].value and "0 s" not in shown["wait"].detail

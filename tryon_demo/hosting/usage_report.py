@@ -12,7 +12,7 @@ import math
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..settings import MODELS, Settings
@@ -51,6 +51,8 @@ class DayFigures:
     results: dict[str, int]
     errors: dict[str, int]
     refusals: dict[str, int]
+    #: The API's codes on the creates it refused (kept apart from the runs that ended).
+    refused_codes: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def empty(cls, day: str) -> DayFigures:
@@ -79,7 +81,7 @@ class DayFigures:
             self.refusals[reason] = self.refusals.get(reason, 0) + count.count
             if count.code is not None:  # the API's own refusal of a create
                 code = str(count.code)
-                self.errors[code] = self.errors.get(code, 0) + count.count
+                self.refused_codes[code] = self.refused_codes.get(code, 0) + count.count
 
     def credits(self, settings: Settings) -> float:
         """What the day's creates cost, at the owner's prices."""
@@ -93,10 +95,21 @@ class DayFigures:
             "creates": sum(self.creates.values()),
             "creates_by_model": dict(self.creates),
             "results": dict(self.results),
-            "errors_by_code": dict(sorted(self.errors.items())),
+            # Every code the API answered with, runs and refused creates together; and apart.
+            "errors_by_code": dict(sorted(_summed(self.errors, self.refused_codes).items())),
+            "results_by_code": dict(sorted(self.errors.items())),
+            "refusals_by_code": dict(sorted(self.refused_codes.items())),
             "refusals": dict(self.refusals),
             "credits": self.credits(settings),
         }
+
+
+def _summed(*counts: dict[str, int]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for each in counts:
+        for key, n in each.items():
+            total[key] = total.get(key, 0) + n
+    return total
 
 
 class UsageReport:

@@ -41,7 +41,10 @@ def cards(figures: dict[str, Any], lang: str, queue_waiting: int) -> list[Card]:
     refused_detail = ", ".join(f"{reason_name(r, lang)} {n}" for r, n in refusals.items()) or text(
         "owner.card_none", lang
     )
-    codes = ", ".join(f"{code} × {n}" for code, n in today["errors_by_code"].items())
+    codes = ", ".join(f"{code} × {n}" for code, n in today["results_by_code"].items())
+    refused_codes = ", ".join(f"{code} × {n}" for code, n in today["refusals_by_code"].items())
+    if refused_codes:
+        refused_detail += " · " + text("owner.card_errors_detail", lang, codes=refused_codes)
     if today["cap"] is None:
         cap = Card(
             "cap",
@@ -107,6 +110,13 @@ def cards(figures: dict[str, Any], lang: str, queue_waiting: int) -> list[Card]:
 
 
 def _time_card(key: str, title: str, spread: dict[str, Any], lang: str) -> Card:
+    if not spread["count"]:  # nothing measured: no made-up "0 s"
+        return Card(
+            key,
+            text(title, lang),
+            text("owner.card_none", lang),
+            text("owner.card_unmeasured", lang),
+        )
     return Card(
         key,
         text(title, lang),
