@@ -1,4 +1,4 @@
-"""The Kolors virtual try-on API client: create, query, list and wait.
+"""The Kolors virtual try-on API client: create, query and list (waiting: :mod:`.waiting`).
 
 One ``requests.Session`` per client so connections are reused across polls. Queries are retried
 with backoff on the codes the contract calls retryable; a create is never re-sent once it may have
@@ -13,7 +13,6 @@ import email.message
 import json
 import logging
 import re
-import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import TypeVar
@@ -25,16 +24,12 @@ from urllib3.exceptions import NewConnectionError
 
 from .. import __version__
 from ..errors import (
-    CancelledError,
     InputError,
     NetworkError,
     RateLimitError,
     ServerError,
-    TaskFailedError,
     TryOnError,
     UnexpectedResponseError,
-    WaitTimeoutError,
-    api_says,
     for_own_key,
     redact,
     redact_json,
@@ -44,6 +39,18 @@ from ..text.messages import Msg, msg
 from .auth import auth_for, credentials_of
 from .models import Task, parse_task_list_reply, parse_task_reply
 from .transfer import DeadlineExceeded, ReplyTooLarge, bounded_request, mount_bounded
+from .waiting import Waiting, failure_reason, raise_for_failed, wait_timeout_error
+
+__all__ = [
+    "API_PATH",
+    "REPLY_MAX_BYTES",
+    "TASK_ID_PATTERN",
+    "TryOnClient",
+    "check_task_id",
+    "failure_reason",
+    "raise_for_failed",
+    "wait_timeout_error",
+]
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +64,6 @@ TASK_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 #: The API's JSON replies are a few KB; a list page of 500 tasks stays well under this.
 REPLY_MAX_BYTES = 1024 * 1024
 _TASK_ID_IN_REPLY = re.compile(rb'"task_id"\s*:\s*"([A-Za-z0-9_-]{1,64})"')
-#: Task states with a name in the catalogues (``state.<name>``).
-_STATES = frozenset({"submitted", "processing", "succeed", "failed"})
 
 
 def check_task_id(task_id: str | None) -> str:
@@ -71,7 +76,7 @@ def check_task_id(task_id: str | None) -> str:
     return text
 
 
-class TryOnClient:
+class TryOnClient(Waiting):
     """A client of one API base (the gateway, the official API, or the simulator)."""
 
     def __init__(
@@ -239,69 +244,6 @@ class TryOnClient:
                 lambda: parse_task_list_reply(*self._send("GET", self.endpoint, params=params))
             )
 
-    def wait(
-        self,
-        task_id: str,
-        *,
-        timeout: float | None = None,
-        cancel: threading.Event | None = None,
-    ) -> Iterator[Task]:
-        """Poll until the task ends, yielding the task each time its status changes.
-
-        The last task yielded is terminal (``succeed`` or ``failed``). Raises
-        :class:`WaitTimeoutError` after ``timeout`` seconds (default: the wait limit) and
-        :class:`CancelledError` when ``cancel`` is set; the task itself keeps running.
-        """
-        limit = self.wait_timeout if timeout is None else timeout
-        deadline = time.monotonic() + limit
-        pauses = self.poll_pauses()
-        last_status: str | None = None
-        while True:
-            if cancel is not None and cancel.is_set():
-                raise CancelledError(
-                    msg("client.stopped_waiting", task_id=task_id), task_id=task_id
-                )
-            try:
-                task = self.get(task_id, deadline=deadline)
-            except NetworkError as exc:
-                if time.monotonic() >= deadline:  # cut off by the wait limit, not the network
-                    raise wait_timeout_error(task_id, last_status, limit) from None
-                raise exc.with_task_id(task_id) from None
-            except InputError:
-                raise  # the id itself was refused: not one to repeat
-            except TryOnError as exc:
-                raise exc.with_task_id(task_id) from None
-            if task.task_status != last_status:
-                last_status = task.task_status
-                yield task
-            if task.is_terminal:
-                return
-            # Never pause past the limit, and end there: a query sent after it could only be
-            # cut off by its deadline, and might reach the API for nothing.
-            pause = min(next(pauses), max(0.0, deadline - time.monotonic()))
-            if cancel is None:
-                self._sleep(pause)
-            elif cancel.wait(pause):
-                continue  # cancelled during the pause: the first check of the loop says so
-            if time.monotonic() >= deadline:
-                raise wait_timeout_error(task_id, last_status, limit)
-
-    def poll_pauses(self) -> Iterator[float]:
-        """Pauses between polls: fast at first (short tasks end early), then backing off."""
-        interval = self.poll_interval
-        while True:
-            yield interval
-            interval = min(interval * 1.25, self.poll_max_interval)
-
-    def wait_for_result(
-        self, task_id: str, *, timeout: float | None = None, cancel: threading.Event | None = None
-    ) -> Task:
-        """Wait for the end: the task if it succeeded, else :class:`TaskFailedError`."""
-        updates = list(self.wait(task_id, timeout=timeout, cancel=cancel))
-        task = updates[-1]  # wait() yields at least once or raises
-        raise_for_failed(task)
-        return task
-
     # --- transport ------------------------------------------------------------------------
 
     @contextlib.contextmanager
@@ -436,33 +378,6 @@ class TryOnClient:
             advice = msg("network.check")
         message = Msg.join([msg("network.failed", host=host, what=what), advice])
         return NetworkError(message, may_have_reached_server=reached, task_id=task_id)
-
-
-def wait_timeout_error(task_id: str, last_status: str | None, limit: float) -> WaitTimeoutError:
-    """The error for a task still running when the wait limit is reached."""
-    status = msg(f"state.{last_status}") if last_status in _STATES else str(last_status)
-    return WaitTimeoutError(
-        msg("task.wait_timeout", task_id=task_id, status=status, seconds=limit),
-        task_id=task_id,
-        last_status=last_status,
-    )
-
-
-def raise_for_failed(task: Task) -> None:
-    """Raise :class:`TaskFailedError` for a failed task; do nothing otherwise."""
-    if task.task_status == "failed":
-        raise TaskFailedError(
-            msg("task.failed", task_id=task.task_id, reason=failure_reason(task)),
-            task_id=task.task_id,
-            request_id=task.request_id,
-        )
-
-
-def failure_reason(task: Task) -> Msg:
-    """Why a task failed: the API's own words, labelled as such, or that it gave none."""
-    if task.task_status_msg:
-        return api_says(task.task_status_msg)
-    return msg("status.no_reason")
 
 
 def _retryable(exc: TryOnError) -> bool:
