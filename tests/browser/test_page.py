@@ -95,18 +95,23 @@ def test_an_upload_that_is_not_an_image_gets_the_apps_message(page: Page, tmp_pa
 
 
 def test_cancel_stops_waiting_and_says_the_task_keeps_running(page: Page, app_url: str) -> None:
+    # The app's own simulator (this process's) holds its tasks until Cancel was pressed: on a
+    # slow machine a 2 s task could otherwise end before the click, taking Cancel away.
+    simulator = shared_simulator(Settings()).simulator
     upload(page)
-    page.click("#run-button")
-    expect(page.locator("#status")).to_contain_text("task")
-    page.click("#cancel-button")
-    expect(page.locator("#status")).to_contain_text("keeps running at the API")
+    simulator.hold()
+    try:
+        page.click("#run-button")
+        expect(page.locator("#status")).to_contain_text("task")
+        page.click("#cancel-button")
+        expect(page.locator("#status")).to_contain_text("keeps running at the API")
+    finally:
+        simulator.release()
     expect(page.locator("#run-button")).to_be_enabled()
     # Wait until the task has really ended at the API (a condition, not a guess at its length),
     # then one poll pause more: a run that had not stopped would show the result by then.
-    # Asked of the app's own simulator (this process's): a lookup through the app needs the
-    # owner token, which only the page's browser holds.
+    # A lookup through the app would need the owner token, which only the page's browser holds.
     task_id = page.locator("#status code").first.inner_text()
-    simulator = shared_simulator(Settings()).simulator
     deadline = time.monotonic() + 60
     while simulator.status(simulator.tasks[task_id])[0] != "succeed":
         assert time.monotonic() < deadline
