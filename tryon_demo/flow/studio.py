@@ -51,6 +51,7 @@ from ..text.i18n import Language
 from ..text.messages import Code, Msg, msg
 from .lookbook import Backoff, Follow, Garment, LookItem, run_lookbook, write_zip
 from .service import make_client, prepare_submission, submission_of
+from .timing import TaskPlan, Timing, task_age
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,8 @@ class Step:
     #: The latest callback the API sent this run (redacted), shown beside the task JSON. Its
     #: state is only a claim: the run's result always comes from its own status query.
     callback: dict[str, Any] | None = None
+    #: While the task runs: the time usually left, or that it takes longer (flow/schedule.py).
+    outlook: Msg | None = None
 
     @property
     def task_json(self) -> dict[str, Any] | None:
@@ -117,6 +120,8 @@ class Step:
         if self.task is not None:
             parts.append(msg("status.task", task_id=Code(self.task.task_id)))
         parts.append(msg("status.elapsed", seconds=self.elapsed))
+        if self.outlook is not None and not self.done:
+            parts.append(self.outlook)
         if self.callback is not None:
             parts.append(msg("status.callback", status=str(self.callback.get("task_status"))))
         lines: list[Msg | str] = [Msg.join(parts, sep="summary")]
@@ -184,6 +189,8 @@ class Studio:
             typical=settings.simulator_task_seconds if settings.mode == "offline" else 25.0,
         )
         self._adopted = False
+        #: When to ask about a running task and how long tasks take (learnt, kept on disk).
+        self.timing = Timing.from_settings(settings)
         #: Where the API's callbacks for this app's runs arrive (the callback route's inbox).
         self.inbox = inbox if inbox is not None else callback_inbox.shared()
         #: The loopback URL the app is being served at with its callback route, once it is
@@ -465,7 +472,8 @@ class Studio:
             token = self.owner_token(task.task_id)
             if callback is not None:
                 self.inbox.bind(callback, task.task_id)
-            following = self._follow(client, task, started, person, callback)
+            plan = self.timing.plan(body.get("model_name"))
+            following = self._follow(client, task, started, person, callback, plan)
             async with aclosing(following):  # a run stopped early hands its slot on at once
                 async for step in following:
                     yield replace(step, owner_token=token)
@@ -539,7 +547,8 @@ class Studio:
             except TryOnError as exc:
                 yield Step("error", time.monotonic() - started, error=exc)
                 return
-            async for step in self._follow(client, task, started, None):
+            plan = self.timing.plan(None, age=task_age(task))
+            async for step in self._follow(client, task, started, None, plan=plan):
                 yield replace(step, owner_token=token)
         finally:
             if owned:
@@ -552,19 +561,28 @@ class Studio:
         started: float,
         person: Path | None,
         callback: str | None = None,
+        plan: TaskPlan | None = None,
     ) -> AsyncGenerator[Step, None]:
         """Follow ``task`` to its end. With ``callback`` (a token of :attr:`inbox`) a callback
         claiming the end wakes it at once and polling is only a slow backstop; without, it
-        polls (1 s, growing x1.25 up to 5 s by default)."""
+        polls when ``plan`` says (timed to how long tasks usually take, see flow/schedule.py)."""
         # Counted from here, not from ``started``: time spent in the queue is not the task's.
         deadline = time.monotonic() + client.wait_timeout
-        pauses = client.poll_pauses()
+        plan = plan or self.timing.plan(None)
         received: dict[str, Any] | None = None  # the latest callback, for the page
         phase: Phase = _phase(task)
 
         def now(shown: Phase, **fields: Any) -> Step:
             """The step shown at this moment: elapsed time, the task and the latest callback."""
-            return Step(shown, time.monotonic() - started, task=task, callback=received, **fields)
+            ahead = plan.outlook() if shown in ("submitted", "processing") else None
+            return Step(
+                shown,
+                time.monotonic() - started,
+                task=task,
+                callback=received,
+                outlook=ahead,
+                **fields,
+            )
 
         try:
             while not task.is_terminal:
@@ -577,7 +595,7 @@ class Studio:
                     return
                 claimed_end: str | None = None  # the end a callback claimed, to confirm
                 if callback is None:
-                    pause = min(next(pauses), remaining)
+                    pause = min(plan.pause(), remaining)
                     if self.capacity.waiting:  # others wait for this slot: notice the end soon
                         pause = min(pause, client.poll_interval)
                     # Tick the elapsed time on screen between polls without asking the API more
@@ -588,7 +606,8 @@ class Studio:
                         yield now(_phase(task))
                     await asyncio.sleep(pause)
                 else:
-                    until = time.monotonic() + min(self.settings.callback_backstop, remaining)
+                    backstop = plan.backstop(self.settings.callback_backstop)
+                    until = time.monotonic() + min(backstop, remaining)
                     while (left := until - time.monotonic()) > 0:
                         body = await self.inbox.wait(callback, min(TICK, left))
                         if body is not None:
@@ -621,6 +640,7 @@ class Studio:
         finally:
             if task.is_terminal:
                 self.capacity.ended(task.task_id)  # before the download: the slot is free now
+                plan.ended(task)  # how long it took, for the next tasks' schedule
             else:  # cancelled, closed or timed out: it keeps its slot until the API says so
                 self.capacity.release_when_done(task.task_id)
         if task.task_status == "failed":
@@ -725,12 +745,14 @@ class Studio:
         async def follow(task: Task) -> AsyncIterator[Follow]:
             token = callbacks.get(task.task_id)
             try:
-                async for step in self._follow(client, task, time.monotonic(), None, token):
+                plan = self.timing.plan(model_name)
+                async for step in self._follow(client, task, time.monotonic(), None, token, plan):
                     yield Follow(
                         step.task or task,
                         step.result_path,
                         str(step.error) if step.error is not None else "",
                         step.error.as_msg() if step.error is not None else None,
+                        step.outlook,
                     )
             finally:
                 self.inbox.forget(callbacks.pop(task.task_id, None))

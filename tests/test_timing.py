@@ -1,0 +1,310 @@
+"""Runs timed to the task: the follow loop against the simulator on loopback, counting the
+status queries it received; what the waiting person is told; what is learnt and kept."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FAKE_KEY, StartSimulator
+from tests.fake_api import FakeApi, Reply, Seen, envelope, task_data
+from tests.test_callbacks import (
+    LoopbackServer,
+    callback_studio,
+    inbox,  # noqa: F401 - a fixture
+    queries,
+    route,  # noqa: F401 - a fixture
+    run_steps,
+)
+from tests.test_lookbook import garment_files, person_file, snapshots
+from tryon_demo.api.models import Task
+from tryon_demo.errors import ConfigurationError
+from tryon_demo.flow.durations import FILE_NAME, KLING_WINDOW, Durations
+from tryon_demo.flow.lookbook import table_rows
+from tryon_demo.flow.schedule import Pace
+from tryon_demo.flow.studio import Step, Studio
+from tryon_demo.flow.timing import Timing, duration_of, task_age
+from tryon_demo.hosting.callback_inbox import Inbox
+from tryon_demo.settings import Settings, load_settings
+from tryon_demo.simulator import Faults, SimulatorServer
+
+V1 = "kolors-virtual-try-on-v1"
+
+
+def studio_on(server: SimulatorServer, tmp_path: Path, **options: object) -> Studio:
+    """A studio on the simulator with pauses a fifth of the defaults (0.2 s growing to 1 s),
+    its durations kept in a state folder of its own."""
+    settings = Settings(
+        api_key=FAKE_KEY,
+        api_base=server.gateway_base,
+        poll_interval=0.2,
+        poll_max_interval=1.0,
+        state_dir=tmp_path / "state",
+        **options,  # type: ignore[arg-type]
+    )
+    return Studio(settings, tmp_path / "work", inbox=Inbox())
+
+
+def run(studio: Studio, files: tuple[Path, Path], **options: object) -> list[Step]:
+    async def gather() -> list[Step]:
+        return [s async for s in studio.run(*files, compare=False, **options)]  # type: ignore[arg-type]
+
+    return asyncio.run(gather())
+
+
+def queries_of_one_run(server: SimulatorServer, studio: Studio, files: tuple[Path, Path]) -> int:
+    before = queries(server)
+    assert run(studio, files)[-1].phase == "succeed"
+    return queries(server) - before
+
+
+# --- the follow loop, counted at the simulator ----------------------------------------------
+
+
+def test_after_two_tasks_to_learn_from_a_task_costs_fewer_queries(
+    start_simulator: StartSimulator, image_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    server = start_simulator(task_seconds=2.5)
+    timed = studio_on(server, tmp_path / "timed")
+    learning = [queries_of_one_run(server, timed, image_files) for _ in range(2)]
+    learnt = queries_of_one_run(server, timed, image_files)
+    old = queries_of_one_run(
+        server, studio_on(server, tmp_path / "old", poll_schedule="growing"), image_files
+    )
+    # The growing pauses (0.2 s x1.25 up to 1 s) ask 7 times before a 2.5 s task is seen done;
+    # timed, the third task is asked once on the way and then through the window around 2.5 s.
+    assert old >= 7
+    assert learnt <= 5 < old
+    assert learning[0] >= 7  # an API nobody measured: its first task is polled as of old
+
+
+def test_the_duration_learnt_is_the_apis_own_not_when_the_app_saw_the_end(
+    start_simulator: StartSimulator, image_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    server = start_simulator(task_seconds=0.7)
+    studio = studio_on(server, tmp_path)
+    run(studio, image_files)
+    assert studio.timing.durations.recent(V1) == (0.7,)  # the simulator's 700 ms, exactly
+
+
+def test_each_model_learns_its_own_duration(
+    start_simulator: StartSimulator, image_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    server = start_simulator(task_seconds=0.7)
+    studio = studio_on(server, tmp_path)
+    run(studio, image_files, model_name="kolors-virtual-try-on-v1-5")
+    assert studio.timing.durations.recent("kolors-virtual-try-on-v1-5") == (0.7,)
+    assert studio.timing.durations.recent(V1) == ()
+
+
+def test_what_was_learnt_outlives_a_restart(
+    start_simulator: StartSimulator, image_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    server = start_simulator(task_seconds=0.7)
+    first = studio_on(server, tmp_path)
+    run(first, image_files)
+    first.timing.durations.flush()
+    assert (tmp_path / "state" / FILE_NAME).is_file()
+    again = studio_on(server, tmp_path)
+    assert again.timing.durations.recent(V1) == (0.7,)
+    assert again.timing.plan(V1).window is not None
+
+
+def test_a_failed_task_teaches_nothing(
+    start_simulator: StartSimulator, image_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    server = start_simulator(task_seconds=0.5, faults=Faults(fail_share=1.0))
+    studio = studio_on(server, tmp_path)
+    assert run(studio, image_files)[-1].phase == "failed"
+    assert studio.timing.durations.recent(V1) == ()
+
+
+# --- what the person waiting is told --------------------------------------------------------
+
+
+def test_the_status_says_the_time_usually_left_then_that_it_takes_longer(
+    start_simulator: StartSimulator, image_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    server = start_simulator(task_seconds=3.0)
+    studio = studio_on(server, tmp_path)
+    for _ in range(2):  # this API's tasks usually take 1.5 s; this one will take 3 s
+        studio.timing.durations.record(V1, 1.5)
+    steps = run(studio, image_files)
+    waiting = [s for s in steps if s.phase in ("submitted", "processing")]
+    english = [s.status_text("en") for s in waiting]
+    chinese = [s.status_text("zh") for s in waiting]
+    assert "usually ready in about 2 s" in english[0]
+    assert "通常约 2 秒后完成" in chinese[0]
+    assert "taking longer than usual (usually about 2 s)" in english[-1]
+    assert "比平时用时更长（通常约 2 秒）" in chinese[-1]
+    said = [text.split(" · ")[-1] for text in english]
+    assert said.index("taking longer than usual (usually about 2 s)") > said.index(
+        "usually ready any moment now"
+    )
+    final = steps[-1].status_text("en")
+    assert "usually" not in final and "longer" not in final
+
+
+def test_an_api_nobody_measured_gets_no_guess(
+    start_simulator: StartSimulator, image_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    server = start_simulator(task_seconds=0.5)
+    steps = run(studio_on(server, tmp_path), image_files)
+    assert all(s.outlook is None for s in steps)
+    assert not any("usually" in s.status_text() for s in steps)
+
+
+def test_a_re_attached_task_counts_its_time_left_from_its_creation(tmp_path: Path) -> None:
+    created = int(time.time() * 1000) - 4000  # four seconds before the re-attach
+
+    def answer(seen: Seen) -> Reply:
+        status = "processing" if len(api.seen) < 3 else "failed"
+        return Reply.json(200, envelope(task_data("t-1", status, created_at=created)))
+
+    with FakeApi(answer) as api:
+        settings = Settings(
+            api_key=FAKE_KEY, api_base=api.url, poll_interval=0.05, state_dir=tmp_path
+        )
+        studio = Studio(settings, tmp_path / "work", inbox=Inbox())
+        for _ in range(2):
+            studio.timing.durations.record(V1, 10.0)
+
+        async def first_step() -> Step:
+            async for step in studio.follow("t-1", api_key="sk-visitor"):
+                return step
+            raise AssertionError("no step")
+
+        step = asyncio.run(first_step())
+    assert step.outlook is not None
+    assert step.outlook.render("en") == "usually ready in about 6 s"  # 10 s usually, 4 s gone
+
+
+def test_each_lookbook_row_says_the_time_usually_left(
+    start_simulator: StartSimulator, tmp_path: Path
+) -> None:
+    server = start_simulator(task_seconds=1.5)
+    studio = studio_on(server, tmp_path)
+    for _ in range(2):
+        studio.timing.durations.record(V1, 1.5)
+    tables = snapshots(studio, person_file(tmp_path), garment_files(tmp_path, 2))
+    notes = [row[4] for items in tables for row in table_rows(items, "en")]
+    assert "usually ready in about 2 s" in notes
+    notes_zh = [row[4] for items in tables for row in table_rows(items, "zh")]
+    assert "通常约 2 秒后完成" in notes_zh
+    assert [row[4] for row in table_rows(tables[-1], "en")] == ["", ""]
+
+
+# --- with callbacks -------------------------------------------------------------------------
+
+
+def test_with_callbacks_a_task_of_the_usual_length_costs_one_query(
+    start_simulator: StartSimulator,
+    route: LoopbackServer,  # noqa: F811 - the fixture
+    inbox: Inbox,  # noqa: F811 - the fixture
+    image_files: tuple[Path, Path],
+    tmp_path: Path,
+) -> None:
+    server = start_simulator(task_seconds=1.0)
+    studio = callback_studio(server, route, inbox, tmp_path, callback_backstop=0.9)
+    for _ in range(2):
+        studio.timing.durations.record(V1, 1.0)
+    final = run_steps(studio, image_files)[-1]
+    assert final.phase == "succeed" and final.callback is not None
+    # No backstop query while the task surely runs (before 0.8 s) nor through the window (its
+    # callback is due there, and came): only the query that confirms the callback's end. The
+    # plain backstop would have asked at 0.9 s too.
+    assert queries(server) == 1
+
+
+def test_a_lost_callback_is_caught_just_after_the_usual_time(
+    start_simulator: StartSimulator,
+    route: LoopbackServer,  # noqa: F811 - the fixture
+    inbox: Inbox,  # noqa: F811 - the fixture
+    image_files: tuple[Path, Path],
+    tmp_path: Path,
+) -> None:
+    server = start_simulator(task_seconds=1.0, faults=Faults(drop_callbacks=True))
+    studio = callback_studio(server, route, inbox, tmp_path, callback_backstop=30.0)
+    for _ in range(2):
+        studio.timing.durations.record(V1, 1.0)
+    final = run_steps(studio, image_files)[-1]
+    assert final.phase == "succeed" and final.callback is None
+    assert queries(server) == 1
+    assert final.elapsed < 15  # asked at 2.2 s (window end + 1 s), not at the 30 s backstop
+
+
+# --- the plan on its own ----------------------------------------------------------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_growing_keeps_the_old_pauses_and_backstop_while_still_learning() -> None:
+    clock = Clock()
+    timing = Timing(Durations(None, "api", KLING_WINDOW), Pace(), kind="growing", clock=clock)
+    plan = timing.plan(V1)
+    assert [round(plan.pause(), 4) for _ in range(4)] == [1.0, 1.25, 1.5625, 1.9531]
+    assert plan.backstop(15.0) == 15.0
+    assert plan.outlook() is not None  # the time left is shown all the same
+
+
+def test_the_timed_plan_counts_from_the_tasks_creation() -> None:
+    clock = Clock()
+    timing = Timing(Durations(None, "api", KLING_WINDOW), Pace(), clock=clock)
+    plan = timing.plan(V1)
+    assert plan.pause() == 6.0
+    clock.now += 6.0
+    assert plan.pause() == 6.0
+    clock.now += 6.0
+    assert plan.pause() == 1.0
+    assert timing.plan(V1, age=13.5).pause() == 0.5
+
+
+def test_offline_the_simulators_task_time_is_the_guess_and_nothing_is_written(
+    tmp_path: Path,
+) -> None:
+    timing = Timing.from_settings(Settings(simulator_task_seconds=5.0, state_dir=tmp_path))
+    assert timing.durations.path is None
+    window = timing.plan(V1).window
+    assert window is not None and window.typical == 5.0
+
+
+def test_the_kling_api_starts_from_its_documented_times(tmp_path: Path) -> None:
+    timing = Timing.from_settings(Settings(api_key=FAKE_KEY, state_dir=tmp_path))
+    assert timing.plan(V1).window == KLING_WINDOW
+
+
+def test_a_duration_is_the_apis_timestamps_when_they_are_believable() -> None:
+    task = Task("t", "succeed", created_at=1_000, updated_at=15_500)
+    assert duration_of(task, seen_end=15.9) == 14.5
+    assert duration_of(task, seen_end=3.0) == 3.0  # ended 14.5 s in, yet seen after 3 s?
+    unstamped = Task("t", "succeed", created_at=1_000, updated_at=1_000)
+    assert duration_of(unstamped, seen_end=12.2) == 12.2
+
+
+def test_a_tasks_age_is_never_negative() -> None:
+    assert task_age(Task("t", "processing", created_at=10_000), now=lambda: 14.0) == 4.0
+    assert task_age(Task("t", "processing", created_at=20_000), now=lambda: 14.0) == 0.0
+    assert task_age(Task("t", "processing"), now=lambda: 14.0) == 0.0
+
+
+# --- the setting ----------------------------------------------------------------------------
+
+
+def test_the_schedule_is_timed_unless_growing_is_asked_for() -> None:
+    assert load_settings({}, dotenv_path=None).poll_schedule == "timed"
+    growing = load_settings({"TRYON_POLL_SCHEDULE": "Growing"}, dotenv_path=None)
+    assert growing.poll_schedule == "growing"
+
+
+def test_an_unknown_schedule_is_refused_at_start() -> None:
+    with pytest.raises(ConfigurationError, match="TRYON_POLL_SCHEDULE must be timed"):
+        load_settings({"TRYON_POLL_SCHEDULE": "fast"}, dotenv_path=None)
