@@ -266,3 +266,16 @@ def test_processes_writing_at_once_lose_no_duration(tmp_path: Path) -> None:
         assert worker.exitcode == 0
     kept = Durations(path, GATEWAY)
     assert all(len(kept.recent(f"model-{base}")) == KEEP for base in (10, 20, 30, 40))
+
+
+def test_a_duration_recorded_while_the_app_shuts_down_is_learnt_without_an_error(
+    tmp_path: Path,
+) -> None:
+    durations = Durations(tmp_path / FILE_NAME, GATEWAY)
+    durations.record(V1, 14.0)
+    durations.flush()
+    assert durations._writer is not None
+    durations._writer.shutdown()  # what the interpreter does to every pool as it exits
+    assert durations.record(V1, 15.0)
+    assert durations.recent(V1) == (14.0, 15.0)
+    assert Durations(tmp_path / FILE_NAME, GATEWAY).recent(V1) == (14.0,)

@@ -150,10 +150,14 @@ class Durations:
         seconds = round(seconds, 3)
         with self._lock:
             _append(self._models, model, seconds)
-            if self.path is not None:
-                if self._writer is None:
-                    self._writer = ThreadPoolExecutor(1, thread_name_prefix="tryon-durations")
+            if self.path is None:
+                return True
+            if self._writer is None:
+                self._writer = ThreadPoolExecutor(1, thread_name_prefix="tryon-durations")
+            try:
                 self._saving = self._writer.submit(self._save_logged, model, seconds)
+            except RuntimeError:  # the interpreter is shutting down: nothing more is saved
+                log.info("not saving a task duration: the app is shutting down")
         return True
 
     def flush(self) -> None:
