@@ -122,6 +122,31 @@ def test_a_failed_task_teaches_nothing(
     assert studio.timing.durations.recent(V1) == ()
 
 
+def test_a_slow_page_does_not_make_the_queries_late(
+    start_simulator: StartSimulator, image_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    server = start_simulator(task_seconds=20.0)  # processing from 4 s
+    studio = studio_on(server, tmp_path)
+    for _ in range(2):  # the window is 9.6-14.4 s: one look at 4.8 s on the way
+        studio.timing.durations.record(V1, 12.0)
+
+    async def created_then_processing() -> tuple[Step, Step]:
+        steps = studio.run(*image_files, compare=False)
+        created: Step | None = None
+        async for step in steps:
+            created = created or (step if step.task is not None else None)
+            if step.phase == "processing" and created is not None:
+                await steps.aclose()
+                return created, step
+            await asyncio.sleep(0.4)  # a page that takes its time over every step
+        raise AssertionError("the task was never seen processing")
+
+    created, seen = asyncio.run(created_then_processing())
+    # Waiting in half-second ticks that each also wait for the page, the look due 4.8 s after
+    # the create would come about 8.5 s after it; aimed at its moment, it comes on time.
+    assert seen.elapsed - created.elapsed < 6.5
+
+
 # --- what the person waiting is told --------------------------------------------------------
 
 

@@ -599,12 +599,13 @@ class Studio:
                     if self.capacity.waiting:  # others wait for this slot: notice the end soon
                         pause = min(pause, client.poll_interval)
                     # Tick the elapsed time on screen between polls without asking the API more
-                    # often.
-                    while pause > TICK:
+                    # often; the query is aimed at its moment, however long the page takes over
+                    # each tick.
+                    due = time.monotonic() + pause
+                    while due - time.monotonic() > TICK:
                         await asyncio.sleep(TICK)
-                        pause -= TICK
                         yield now(_phase(task))
-                    await asyncio.sleep(pause)
+                    await asyncio.sleep(max(0.0, due - time.monotonic()))
                 else:
                     backstop = plan.backstop(self.settings.callback_backstop)
                     until = time.monotonic() + min(backstop, remaining)
