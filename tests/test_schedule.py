@@ -77,14 +77,17 @@ def test_past_the_window_the_pauses_grow_as_before_from_one_second_to_five() -> 
 
 def test_the_pace_comes_from_the_settings() -> None:
     pace = Pace(interval=2.0, max_interval=4.0)
-    assert follow(30.0, KLING, pace) == [
-        6.0, 12.0, 14.0, 16.0, 18.0, 20.0, 22.5, 25.625, 29.53125, 33.53125,
-    ]  # fmt: skip
+    assert follow(30.0, KLING, pace) == [6.0, 13.0, 15.0, 17.0, 19.0, 21.0, 23.5, 26.625, 30.53125]
 
 
-def test_a_window_narrower_than_a_step_still_gets_a_query_on_its_end() -> None:
+def test_a_query_falls_on_the_typical_time_whatever_the_window() -> None:
+    for window in (Window(17.2, 20.0, 22.8), Window(16.3, 20.0, 24.1), Window(19.8, 20.0, 20.3)):
+        assert 20.0 in follow(20.0, window)
+
+
+def test_a_window_narrower_than_a_step_is_asked_on_its_typical_time_and_a_step_after() -> None:
     narrow = Window(19.8, 20.0, 20.3)
-    assert follow(20.1, narrow) == [9.9, 20.3]
+    assert follow(20.1, narrow) == [9.9, 20.0, 21.0]
 
 
 def test_a_wide_window_gets_no_more_than_the_most_queries_through_it() -> None:

@@ -5,8 +5,9 @@ Without a callback the only way to see a task end is to ask. Asking often wastes
 request rate while the task surely runs; asking rarely shows the result late. So the schedule
 follows the estimate (a :class:`Window`, learnt in :mod:`.durations`): one query half-way to the
 window (the task is alive, and a quick failure is not missed for long), then about one a
-second through the window where tasks usually end, then, for a task running past it, the
-growing pauses of old (``TRYON_POLL_INTERVAL`` x1.25 up to ``TRYON_POLL_MAX_INTERVAL``).
+second through the window where tasks usually end (one on the typical time), then, for a task
+running past it, the growing pauses of old (``TRYON_POLL_INTERVAL`` x1.25 up to
+``TRYON_POLL_MAX_INTERVAL``).
 
 With a callback the end comes by itself; the slow backstop query that catches a lost callback
 is timed just after the window, where a lost one would have arrived.
@@ -74,13 +75,14 @@ def poll_moments(window: Window, pace: Pace) -> Iterator[float]:
     step = pace.step
     if window.start / 2 >= step:
         yield window.start / 2  # surely running: one look, half-way to the window
-    # Counted back from the window's end, so that one query falls on it whatever the width: a
-    # window narrower than a step still gets its query where nearly every task has ended.
+    # In step with the typical time, so that one query falls on it (tasks of a steady length
+    # are seen at once), from the first step in the window to the first at or past its end.
     through = max(step, (window.end - window.start) / MAX_WINDOW_QUERIES)
-    count = math.floor((window.end - window.start) / through + 1e-9)
-    for index in range(count, -1, -1):
-        yield window.end - index * through
-    moment = window.end
+    moment = window.typical - math.floor((window.typical - window.start) / through + 1e-9) * through
+    yield moment
+    while moment < window.end - 1e-9:
+        moment += through
+        yield moment
     for pause in growing_pauses(pace):  # running past the window: the old schedule, afresh
         moment += pause
         yield moment
