@@ -31,13 +31,13 @@ import numpy as np
 import requests
 from PIL import Image, ImageDraw, ImageFilter
 
-from tryon_demo.pictures.images import ImageLimits, prepare_image
+from tryon_demo.pictures import ImageLimits, prepare_image, quick_check
 from tryon_demo.simulator import SimulatorConfig, SimulatorServer
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKING_SIDE = 1024  # the model's working size: what "no visible loss" is judged at
 Row = tuple[str, str, str, str]
-SECTIONS = ("prepare", "payload", "app", "queue", "callbacks", "polls", "cold", "memory")
+SECTIONS = ("prepare", "check", "payload", "app", "queue", "callbacks", "polls", "cold", "memory")
 
 
 # --- test images ----------------------------------------------------------------------------
@@ -108,7 +108,7 @@ _PEAK_CHILD = """
 import sys, json
 from pathlib import Path
 from benchmarks.bench import naive_prepare
-from tryon_demo.pictures.images import ImageLimits, prepare_image
+from tryon_demo.pictures import ImageLimits, prepare_image
 
 def status(key):
     for line in open("/proc/self/status"):
@@ -236,6 +236,26 @@ def bench_preparation(
         if name == "24 MP JPEG":
             checks["24 MP JPEG prepared in <= half the naive time"] = ours <= naive / 2
             checks["24 MP JPEG prepared in <= 150 ms"] = ours <= 150
+
+
+def bench_quick_check(
+    inputs: dict[str, Path], repeat: int, rows: list[Row], checks: dict[str, bool]
+) -> None:
+    """The note under a chosen picture: the plan from the header, a JPEG proven whole at 1/8
+    scale, a PNG by its checksums; against Run preparing the same file."""
+    limits = ImageLimits()
+    for name in ("24 MP JPEG", "12 MP PNG", "2 MP JPEG"):
+        path = inputs[name]
+        note = median_ms(partial(quick_check, path, "Person image", limits), repeat)
+        run = median_ms(partial(prepare_image, path, limits=limits), repeat)
+        rows.append(
+            (f"note for {name}", f"{note:.0f} ms", f"Run {run:.0f} ms", f"{note / run:.2f}x")
+        )
+        if name == "24 MP JPEG":
+            # Proving a JPEG whole reads every block, as Run's decode does: never slower.
+            checks["the note for a 24 MP JPEG takes less time than Run"] = note < run
+        else:
+            checks[f"the note for a {name} takes under a fifth of Run's time"] = note < run / 5
 
 
 def bench_payload(inputs: dict[str, Path], rows: list[Row], checks: dict[str, bool]) -> None:
@@ -881,6 +901,8 @@ def main(argv: list[str] | None = None) -> int:
     if "prepare" in only:
         bench_preparation(inputs, repeat, rows, checks)
         bench_prepare_process(inputs, max(5, repeat // 2), rows, checks)
+    if "check" in only:
+        bench_quick_check(inputs, repeat, rows, checks)
     if "payload" in only:
         bench_payload(inputs, rows, checks)
     if "app" in only:

@@ -146,3 +146,10 @@ def text_file() -> bytes:
 def decompression_bomb() -> bytes:
     """A tiny PNG that claims 20000 x 20000 pixels (400 MP)."""
     return encode(Image.new("1", (20000, 20000)), "PNG")
+
+
+def jpeg_with_orientation(stored: Image.Image, orientation: int) -> bytes:
+    """``stored`` as a JPEG whose EXIF says to show it turned by ``orientation`` (1 to 8)."""
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    return encode(stored, "JPEG", quality=90, exif=exif.tobytes())

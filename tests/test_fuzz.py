@@ -15,7 +15,7 @@ from PIL import Image
 from tests import pictures
 from tryon_demo.api.models import parse_task, parse_task_list_reply, parse_task_reply
 from tryon_demo.errors import ImageError, TryOnError
-from tryon_demo.pictures.images import ImageLimits, prepare_image
+from tryon_demo.pictures import ImageLimits, prepare_image
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SEEDS = [

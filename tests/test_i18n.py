@@ -27,7 +27,7 @@ from tryon_demo.flow.lookbook import LookItem, summary_msg, table_rows
 from tryon_demo.flow.service import prepare_submission
 from tryon_demo.flow.studio import Step, Studio, api_image_source
 from tryon_demo.hosting.limits import LimitExceededError, SubmissionLimiter
-from tryon_demo.pictures.images import ImageLimits, prepare_image
+from tryon_demo.pictures import ImageLimits, prepare_image
 from tryon_demo.pictures.outfit import check_combination, compose_outfit
 from tryon_demo.settings import Rate, Settings, load_settings
 from tryon_demo.simulator import SimulatorServer

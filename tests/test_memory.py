@@ -24,8 +24,7 @@ from PIL import Image, ImageDraw
 
 from tests import pictures
 from tryon_demo.errors import ImageError
-from tryon_demo.pictures import images
-from tryon_demo.pictures.images import ImageLimits, prepare_image
+from tryon_demo.pictures import ImageLimits, memory, prepare, prepare_image
 from tryon_demo.settings import Settings, load_settings
 from tryon_demo.ui import build_demo, launch_options
 
@@ -58,7 +57,7 @@ def bomb_png(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 _PREPARE_AND_MEASURE = """
 import json, sys
-from tryon_demo.pictures.images import prepare_image
+from tryon_demo.pictures import prepare_image
 from tryon_demo.errors import ImageError
 
 def kib(key):
@@ -192,14 +191,14 @@ class HeldDecodes:
 
 def test_four_large_decodes_at_once_run_two_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
     held = HeldDecodes()
-    monkeypatch.setattr(images, "_load", held.wrap(images._load))
+    monkeypatch.setattr(prepare, "load_pixels", held.wrap(prepare.load_pixels))
     data = [large_png(seed) for seed in range(4)]
     with ThreadPoolExecutor(4) as pool:
-        futures: list[Future[images.PreparedImage]] = [pool.submit(prepare_image, d) for d in data]
+        futures: list[Future[prepare.PreparedImage]] = [pool.submit(prepare_image, d) for d in data]
         try:
             # Either the gate holds two back, or (without one) more than two decode at once.
             wait_for(
-                lambda: held.active > 2 or (held.active == 2 and images.DECODE_GATE.waiting == 2)
+                lambda: held.active > 2 or (held.active == 2 and memory.DECODE_GATE.waiting == 2)
             )
             assert held.active == 2
         finally:
@@ -207,11 +206,11 @@ def test_four_large_decodes_at_once_run_two_at_a_time(monkeypatch: pytest.Monkey
         results = [future.result(timeout=30) for future in futures]
     assert held.peak == 2
     assert all(r.report.final_size == (1500, 1200) for r in results)
-    assert images.DECODE_GATE.active == 0 and images.DECODE_GATE.waiting == 0
+    assert memory.DECODE_GATE.active == 0 and memory.DECODE_GATE.waiting == 0
 
 
 def test_a_failed_large_decode_gives_its_slot_back(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(images.DECODE_GATE, "timeout", 0.2)  # a leaked slot shows as "busy" at once
+    monkeypatch.setattr(memory.DECODE_GATE, "timeout", 0.2)  # a leaked slot shows as "busy" at once
     truncated = large_png()[:-5000]
     for _ in range(3):
         with pytest.raises(ImageError, match="damaged or cut off"):
@@ -222,8 +221,8 @@ def test_a_failed_large_decode_gives_its_slot_back(monkeypatch: pytest.MonkeyPat
 def test_a_large_picture_that_finds_no_slot_in_time_is_refused_as_busy(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(images.DECODE_GATE, "timeout", 0.05)
-    with images.DECODE_GATE.slot("one"), images.DECODE_GATE.slot("two"):
+    monkeypatch.setattr(memory.DECODE_GATE, "timeout", 0.05)
+    with memory.DECODE_GATE.slot("one"), memory.DECODE_GATE.slot("two"):
         with pytest.raises(ImageError, match="Garment image: the server is busy preparing"):
             prepare_image(large_png(), field="Garment image")
         small = pictures.encode(pictures.garment((600, 600)).convert("RGBA"), "PNG")
@@ -353,15 +352,15 @@ def test_a_file_upload_over_the_body_cap_is_left_to_gradios_own_limit(app_url: s
 
 
 def test_a_large_picture_waits_up_to_a_minute_for_a_slot() -> None:
-    assert images.DecodeGate().timeout == images.DECODE_GATE.timeout == 60.0
+    assert memory.DecodeGate().timeout == memory.DECODE_GATE.timeout == 60.0
 
 
 def test_a_large_in_memory_picture_needs_a_slot_too(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(images.DECODE_GATE, "timeout", 0.05)
+    monkeypatch.setattr(memory.DECODE_GATE, "timeout", 0.05)
     picture = Image.new("RGBA", (2500, 2000), (9, 90, 160, 200))
     with (
-        images.DECODE_GATE.slot("one"),
-        images.DECODE_GATE.slot("two"),
+        memory.DECODE_GATE.slot("one"),
+        memory.DECODE_GATE.slot("two"),
         pytest.raises(ImageError) as caught,
     ):
         prepare_image(picture, field="Person image")
@@ -372,7 +371,7 @@ GLIBC = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
 
 _COUNT_ARENAS = """
 import ctypes, sys, threading
-from tryon_demo.pictures.images import limit_malloc_arenas
+from tryon_demo.pictures import limit_malloc_arenas
 
 if sys.argv[1] == "limited":
     limit_malloc_arenas()
@@ -419,6 +418,6 @@ def test_six_allocating_threads_share_the_two_malloc_arenas_the_app_allows() -> 
 
 @pytest.mark.skipif(not GLIBC, reason="malloc_trim is glibc's")
 def test_malloc_trim_is_found_on_glibc_and_answers_whether_it_freed_memory() -> None:
-    trim = images._load_malloc_trim()
+    trim = memory._load_malloc_trim()
     assert trim is not None
     assert trim(0) in {0, 1}

@@ -14,7 +14,7 @@ from tests import pictures
 from tests.conftest import StartSimulator
 from tryon_demo.errors import ImageError, InputError
 from tryon_demo.flow.studio import Studio
-from tryon_demo.pictures.images import prepare_image
+from tryon_demo.pictures import prepare_image
 from tryon_demo.pictures.outfit import CANVAS_WIDTH, MARGIN, check_combination, compose_outfit
 from tryon_demo.settings import Settings
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigurationError, InputError, TryOnError, UnsafeURLError
-from .pictures.images import ImageLimits, prepare_image
+from .pictures import ImageLimits, prepare_image
 from .settings import DEFAULT_MODEL, MODELS, Settings, load_settings
 from .text.i18n import Language, choose
 from .text.messages import msg, text

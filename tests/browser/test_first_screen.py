@@ -115,6 +115,44 @@ def test_a_webp_garment_says_it_will_be_sent_as_jpeg(fresh: Page, tmp_path: Path
     expect(fresh.locator("#cloth-check")).not_to_have_class(ERROR)
 
 
+#: A cut-out portrait, 1200 x 1600 with a transparent border: Run flattens it and shrinks it.
+CUT_OUT_NOTES = {
+    "en": (
+        "PNG, 1200 x 1600 — will be sent as JPEG, 1125 x 1500: flattened onto white "
+        "(transparent parts turn white), downscaled 1200 x 1600 to 1125 x 1500.",
+        "Person image: flattened onto white (transparent parts turn white), downscaled "
+        "1200 x 1600 to 1125 x 1500",
+    ),
+    "zh-CN": (
+        "PNG 图片，1200 x 1600——将以 JPEG、1125 x 1500 发送：铺在白底上（透明部分变为白色）；"
+        "从 1200 x 1600 缩小到 1125 x 1500。",
+        "人物图片：铺在白底上（透明部分变为白色）；从 1200 x 1600 缩小到 1125 x 1500",
+    ),
+}
+
+
+@pytest.mark.parametrize("locale", list(CUT_OUT_NOTES))
+def test_the_note_under_a_transparent_photo_says_what_run_will_send(
+    browser: Browser, app_url: str, tmp_path: Path, locale: str
+) -> None:
+    cut_out = pictures.person((1200, 1600)).convert("RGBA")
+    cut_out.paste((0, 0, 0, 0), (0, 0, 1200, 80))
+    photo = tmp_path / "cut-out.png"
+    photo.write_bytes(pictures.encode(cut_out, "PNG"))
+    page = open_page(browser, app_url, viewport={"width": 1440, "height": 900}, locale=locale)
+    note, done = CUT_OUT_NOTES[locale]
+    page.locator("#human-image input[type=file]").set_input_files(str(photo))
+    expect(page.locator("#human-check")).to_have_text(note)
+    expect(page.locator("#human-check")).not_to_have_class(ERROR)
+    page.locator("#human-check").scroll_into_view_if_needed()
+    save_screenshot(page, f"note-{locale}")
+    upload(page, str(photo))
+    page.click("#run-button")
+    expect(page.locator("#status")).to_have_class(DONE, timeout=30_000)
+    expect(page.locator("#prep-notes")).to_contain_text(done)  # what Run did, as the note said
+    page.context.close()
+
+
 def test_an_error_looks_like_one_and_the_answer_pane_says_whose_it_is(fresh: Page) -> None:
     fresh.click("#run-button")  # nothing chosen: refused by the app, nothing sent
     expect(fresh.locator("#status")).to_have_class(ERROR)

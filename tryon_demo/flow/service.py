@@ -13,7 +13,7 @@ from ..api.auth import BearerAuth
 from ..api.client import TryOnClient
 from ..errors import ConfigurationError, InputError
 from ..hosting.netpolicy import is_loopback_host
-from ..pictures.images import ImageLimits, ImageSource, PreparedImage, prepare_image
+from ..pictures import ImageLimits, ImageSource, PreparedImage, prepare_image
 from ..settings import DEFAULT_MODEL, Settings
 from ..text.messages import msg, text
 

@@ -44,7 +44,7 @@ from ..hosting.callback_urls import check_callback_url
 from ..hosting.capacity import Capacity, Place, Ticket
 from ..hosting.limits import limiter_for
 from ..hosting.netpolicy import download
-from ..pictures.images import ImageLimits, ImageSource, limit_malloc_arenas, prepare_image
+from ..pictures import ImageLimits, ImageSource, limit_malloc_arenas, prepare_image
 from ..pictures.outfit import check_combination, compose_outfit
 from ..settings import DEFAULT_MODEL, MODELS, Settings, ensure_state_dir
 from ..text.i18n import Language

@@ -16,7 +16,8 @@ from PIL import Image, ImageChops, PngImagePlugin
 
 from ..errors import ImageError, InputError
 from ..text.messages import Msg, msg
-from .images import ImageSource, prepare_image
+from .prepare import prepare_image
+from .sources import ImageSource
 
 GarmentKind = Literal["top", "bottom", "one-piece"]
 GARMENTS_KEY = "kolors-garments"

@@ -12,7 +12,7 @@ import gradio as gr
 
 from ..flow.studio import Studio, api_image_source
 from ..hosting import access
-from ..pictures.images import ImageSource
+from ..pictures import ImageSource
 from ..settings import MODELS, Settings
 from ..text.i18n import Language, choose, language_choices, ui_translations
 from ..text.messages import Msg

@@ -10,7 +10,7 @@ import gradio as gr
 from gradio.i18n import I18nData
 
 from ..errors import TryOnError
-from ..pictures.images import ImageLimits, quick_check
+from ..pictures import ImageLimits, quick_check
 from ..settings import MODELS
 from ..text.messages import msg, text
 from .common import (
@@ -139,8 +139,6 @@ def check_note(
     if not path or path.startswith("data:"):
         return gr.Markdown(value="", elem_classes=["check"])
     said = quick_check(path, msg(field), limits)
-    if said is None:
-        return gr.Markdown(value="", elem_classes=["check"])
     refused = said.key == "check.refused"
     classes = ["check", "state", "state-error" if refused else "state-done"]
     return gr.Markdown(value=said.markdown(lang_of(request, choice)), elem_classes=classes)
