@@ -331,5 +331,6 @@ def test_the_schedule_is_timed_unless_growing_is_asked_for() -> None:
 
 
 def test_an_unknown_schedule_is_refused_at_start() -> None:
-    with pytest.raises(ConfigurationError, match="TRYON_POLL_SCHEDULE must be timed"):
+    with pytest.raises(ConfigurationError, match="TRYON_POLL_SCHEDULE must be 'timed'") as caught:
         load_settings({"TRYON_POLL_SCHEDULE": "fast"}, dotenv_path=None)
+    assert "TRYON_POLL_SCHEDULE 必须是 'timed'" in caught.value.render("zh")

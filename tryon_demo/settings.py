@@ -260,7 +260,9 @@ def load_settings(
         raise ConfigurationError(msg("settings.public_url", value=repr(public_url)))
     schedule = (text("TRYON_POLL_SCHEDULE") or defaults.poll_schedule).lower()
     if schedule not in ("timed", "growing"):
-        raise ConfigurationError(msg("settings.poll_schedule", value=repr(schedule)))
+        raise ConfigurationError(
+            msg("settings.poll_schedule", name="TRYON_POLL_SCHEDULE", value=repr(schedule))
+        )
     for name in ("TRYON_RATE_PER_SESSION", "TRYON_RATE_GLOBAL", "TRYON_RATE_QUERY"):
         Rate.parse(text(name), name)  # refuse a malformed rate at start-up, not at first use
     return Settings(
