@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import random
+from typing import Any
 
 from PIL import Image, ImageDraw
 
@@ -153,3 +154,43 @@ def jpeg_with_orientation(stored: Image.Image, orientation: int) -> bytes:
     exif = Image.Exif()
     exif[0x0112] = orientation
     return encode(stored, "JPEG", quality=90, exif=exif.tobytes())
+
+
+def camera_photo(
+    size: tuple[int, int] = (3000, 4000), *, seed: int = 1, orientation: int = 1
+) -> bytes:
+    """A 12 MP phone-camera photo as the camera writes it: a figure on a shaded backdrop with
+    blotches, fine texture and sensor noise (about 2.6 MB as a quality-92 JPEG, like a phone's).
+
+    ``size`` is the picture upright. With ``orientation`` 6 it is stored on its side, as
+    phones held upright store it, with the EXIF tag that turns it back.
+    """
+    import numpy as np
+
+    width, height = size
+    rng = np.random.default_rng(seed)
+    blotches = rng.integers(0, 256, (height // 150 + 2, width // 150 + 2, 3), dtype=np.uint8)
+    texture = rng.integers(78, 179, (height // 6 + 1, width // 6 + 1, 3), dtype=np.uint8)
+    shade = np.asarray(Image.linear_gradient("L").resize(size), dtype=np.int16)[..., None]
+    pixels = (
+        np.asarray(person(size), dtype=np.int16) * 7 // 10
+        + (_fitted(blotches, size, Image.Resampling.BICUBIC) - 128) * 4 // 10
+        + (_fitted(texture, size, Image.Resampling.BILINEAR) - 128) * 6 // 10
+        + shade // 5
+        + rng.integers(-6, 7, (height, width, 3), dtype=np.int16)  # sensor noise
+        + 60
+    )
+    photo = Image.fromarray(pixels.clip(0, 255).astype(np.uint8))
+    if orientation == 6:
+        photo = photo.transpose(Image.Transpose.ROTATE_90)  # what the sensor saved
+    exif = Image.Exif()
+    exif[0x010F] = "Pillow phone"  # Make
+    exif[0x0112] = orientation
+    return encode(photo, "JPEG", quality=92, exif=exif.tobytes())
+
+
+def _fitted(pixels: Any, size: tuple[int, int], resample: Image.Resampling) -> Any:
+    """Small random pixels stretched to ``size``, as signed numbers to add up."""
+    import numpy as np
+
+    return np.asarray(Image.fromarray(pixels).resize(size, resample), dtype=np.int16)

@@ -23,10 +23,15 @@ from mcp.client.streamable_http import streamable_http_client
 
 from tests import pictures
 from tests.conftest import FAKE_KEY
+from tests.flows import make_pipeline
 from tests.test_app import free_port
-from tests.test_studio import make_studio
+from tryon_demo.flow import outfit, reattach
+from tryon_demo.flow.admit import Visitor
+from tryon_demo.flow.batch import lookbook
 from tryon_demo.flow.lookbook import Garment
-from tryon_demo.flow.studio import Step, Studio
+from tryon_demo.flow.pipeline import Pipeline
+from tryon_demo.flow.run import run
+from tryon_demo.flow.step import Step
 from tryon_demo.hosting.access import LoginThrottle, client_address
 from tryon_demo.hosting.limits import LimitExceededError
 from tryon_demo.settings import Settings
@@ -376,7 +381,8 @@ def test_mcp_callers_are_counted_like_every_other_visitor(
 def test_a_restart_keeps_the_days_count(
     simulator: SimulatorServer, files: dict[str, str], tmp_path: Path
 ) -> None:
-    settings = online(simulator, tmp_path, daily_cap=2)
+    # One address may spend the whole (small) day here: it is the day's total that must last.
+    settings = online(simulator, tmp_path, daily_cap=2, daily_cap_per_address=2)
     with RunningApp(settings, tmp_path / "work") as running:
         submit(running.client, files)
         submit(running.client, files)
@@ -417,11 +423,14 @@ def test_task_lookups_past_the_query_rate_are_not_forwarded(
     assert all("You have looked up 3 tasks" in text for text in answers[3:])  # the app did
 
 
-def over_the_limit(simulator: SimulatorServer, tmp_path: Path) -> Studio:
-    """A studio whose visitor "me" has used up a 1/minute allowance."""
-    studio = make_studio(simulator, tmp_path, rate_per_session="1/minute")
-    studio.limiter.acquire("ip:me")
-    return studio
+ME = Visitor("ip:me")
+
+
+def over_the_limit(simulator: SimulatorServer, tmp_path: Path) -> Pipeline:
+    """A pipeline whose visitor "me" has used up a 1/minute allowance."""
+    pipeline = make_pipeline(simulator, tmp_path, rate_per_session="1/minute")
+    pipeline.limiter.acquire("ip:me")
+    return pipeline
 
 
 def test_a_run_over_the_limit_ends_before_its_pictures_are_read(
@@ -429,11 +438,10 @@ def test_a_run_over_the_limit_ends_before_its_pictures_are_read(
 ) -> None:
     not_a_picture = tmp_path / "notes.jpg"
     not_a_picture.write_bytes(pictures.text_file())
-    studio = over_the_limit(simulator, tmp_path)
+    pipeline = over_the_limit(simulator, tmp_path)
 
     async def steps() -> list[Step]:
-        run = studio.run(not_a_picture, not_a_picture, session="ip:me")
-        return [step async for step in run]
+        return [step async for step in run(pipeline, not_a_picture, not_a_picture, visitor=ME)]
 
     final = asyncio.run(steps())[-1]
     assert isinstance(final.error, LimitExceededError)
@@ -445,11 +453,11 @@ def test_a_lookbook_over_the_limit_ends_before_the_person_is_read(
 ) -> None:
     not_a_picture = tmp_path / "notes.jpg"
     not_a_picture.write_bytes(pictures.text_file())
-    studio = over_the_limit(simulator, tmp_path)
+    pipeline = over_the_limit(simulator, tmp_path)
 
     async def batch() -> None:
         garments = [Garment("shirt.png", not_a_picture)]
-        async for _ in studio.lookbook(not_a_picture, garments, session="ip:me"):
+        async for _ in lookbook(pipeline, not_a_picture, garments, visitor=ME):
             pass
 
     with pytest.raises(LimitExceededError):
@@ -459,15 +467,15 @@ def test_a_lookbook_over_the_limit_ends_before_the_person_is_read(
 def test_re_attaching_past_the_query_rate_is_not_forwarded(
     simulator: SimulatorServer, tmp_path: Path
 ) -> None:
-    studio = make_studio(simulator, tmp_path, rate_query="2/minute")
+    pipeline = make_pipeline(simulator, tmp_path, rate_query="2/minute")
 
-    async def reattach() -> Step:
+    async def re_attach() -> Step:
         # With its owner token, so the lookup gets past the ownership check to the API.
-        token = studio.owner_token("no-such-task")
-        steps = studio.follow("no-such-task", owner_token=token, session="ip:me")
+        token = pipeline.owners.token("no-such-task")
+        steps = reattach.follow(pipeline, "no-such-task", owner_token=token, visitor=ME)
         return [step async for step in steps][-1]
 
-    answers = [asyncio.run(reattach()) for _ in range(3)]
+    answers = [asyncio.run(re_attach()) for _ in range(3)]
     assert all("No task with that id" in str(step.error) for step in answers[:2])
     assert isinstance(answers[2].error, LimitExceededError)
     assert "You have looked up 2 tasks" in str(answers[2].error)
@@ -477,14 +485,17 @@ def test_composing_outfits_past_the_lookup_rate_is_refused_before_any_picture_is
     simulator: SimulatorServer, tmp_path: Path
 ) -> None:
     # It spends no credits, but two decodes each: an attack run kept a core busy with it.
-    studio = make_studio(simulator, tmp_path, rate_query="2/minute")
+    pipeline = make_pipeline(simulator, tmp_path, rate_query="2/minute")
     top, bottom = tmp_path / "top.png", tmp_path / "bottom.png"
     top.write_bytes(pictures.garment_png())
     bottom.write_bytes(pictures.garment_png())
     for _ in range(2):
-        studio.compose_outfit(top, bottom, ("top", "bottom"), session="ip:me")
+        asyncio.run(outfit.compose(pipeline, top, bottom, ("top", "bottom"), visitor=ME))
     not_a_picture = tmp_path / "notes.png"
     not_a_picture.write_bytes(pictures.text_file())
     with pytest.raises(LimitExceededError):
-        studio.compose_outfit(not_a_picture, not_a_picture, ("top", "bottom"), session="ip:me")
-    studio.compose_outfit(top, bottom, ("top", "bottom"), session="ip:someone-else")
+        asyncio.run(
+            outfit.compose(pipeline, not_a_picture, not_a_picture, ("top", "bottom"), visitor=ME)
+        )
+    elsewhere = Visitor("ip:someone-else")
+    asyncio.run(outfit.compose(pipeline, top, bottom, ("top", "bottom"), visitor=elsewhere))

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,6 +20,7 @@ from PIL import Image
 
 from tests import pictures
 from tests.conftest import FAKE_KEY
+from tryon_demo.errors import ConfigurationError
 from tryon_demo.settings import Settings
 from tryon_demo.simulator import Faults, SimulatorConfig, SimulatorServer
 from tryon_demo.ui import build_demo, launch_options
@@ -433,3 +437,44 @@ def test_with_an_access_password_the_app_asks_for_it(
         assert "open-sesame-123" not in login.text
     finally:
         demo.close()
+
+
+# --- start-up ---------------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_a_remote_api_base_without_a_key_stops_the_app_at_start_up(tmp_path: Path) -> None:
+    # The page would otherwise start "offline" and fail only at the first Run.
+    with pytest.raises(ConfigurationError, match=r"KLING_API_BASE is set .* but no API key"):
+        build_demo(Settings(api_base="https://api.example.com/kling"), workdir=tmp_path)
+    env = {
+        **os.environ,
+        "KLING_API_KEY": "",
+        "KLING_API_BASE": "https://api.example.com/kling",
+        "GRADIO_SERVER_PORT": str(free_port()),
+    }
+    started = subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert started.returncode == 2
+    assert "KLING_API_BASE is set (https://api.example.com/kling) but no API key is" in (
+        started.stderr
+    )
+    assert "Traceback" not in started.stderr
+
+
+def test_a_remote_api_base_starts_when_offline_is_asked_for_or_a_key_is_set(
+    tmp_path: Path,
+) -> None:
+    for settings in (
+        Settings(api_base="https://api.example.com/kling", force_offline=True),
+        Settings(api_base="https://api.example.com/kling", api_key=FAKE_KEY),
+    ):
+        build_demo(settings, workdir=tmp_path)

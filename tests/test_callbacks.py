@@ -24,8 +24,10 @@ from starlette.types import ASGIApp
 from tests.conftest import FAKE_KEY, StartSimulator
 from tests.test_app import RunningApp
 from tryon_demo.errors import ConfigurationError
-from tryon_demo.flow import service
-from tryon_demo.flow.studio import Step, Studio
+from tryon_demo.flow import clients
+from tryon_demo.flow.pipeline import Pipeline
+from tryon_demo.flow.run import run
+from tryon_demo.flow.step import Step
 from tryon_demo.hosting.access import AccessGuard
 from tryon_demo.hosting.callback_inbox import Inbox
 from tryon_demo.hosting.callback_route import CallbackEndpoint, callback_routes, loopback_url
@@ -78,10 +80,10 @@ def route(inbox: Inbox) -> Iterator[LoopbackServer]:
         yield server
 
 
-def callback_studio(
+def callback_pipeline(
     simulator: SimulatorServer, route: LoopbackServer, inbox: Inbox, tmp_path: Path, **options: Any
-) -> Studio:
-    """A studio on the simulator whose public address is the route's server."""
+) -> Pipeline:
+    """A pipeline on the simulator whose public address is the route's server."""
     options.setdefault("callback_backstop", 10.0)
     settings = Settings(
         api_key=FAKE_KEY,
@@ -91,15 +93,15 @@ def callback_studio(
         poll_max_interval=0.2,
         **options,
     )
-    return Studio(settings, tmp_path / "work", inbox=inbox)
+    return Pipeline.build(settings, tmp_path / "work", inbox=inbox)
 
 
 def run_steps(
-    studio: Studio, files: tuple[Path, Path], callback_url: str | None = None
+    pipeline: Pipeline, files: tuple[Path, Path], callback_url: str | None = None
 ) -> list[Step]:
     async def gather() -> list[Step]:
         steps = []
-        async for step in studio.run(*files, callback_url=callback_url, compare=False):
+        async for step in run(pipeline, *files, callback_url=callback_url, compare=False):
             steps.append(step)
         return steps
 
@@ -136,7 +138,7 @@ def test_a_run_with_callbacks_ends_right_after_its_task_with_at_most_two_queries
     tmp_path: Path,
 ) -> None:
     simulator = start_simulator(task_seconds=1.0)
-    steps = run_steps(callback_studio(simulator, route, inbox, tmp_path), image_files)
+    steps = run_steps(callback_pipeline(simulator, route, inbox, tmp_path), image_files)
     ended = time.time()
     final = steps[-1]
     assert final.phase == "succeed" and final.result_path is not None
@@ -155,8 +157,8 @@ def test_the_status_says_the_callback_arrived_and_the_panel_shows_its_body(
     tmp_path: Path,
 ) -> None:
     simulator = start_simulator(task_seconds=0.6)
-    final = run_steps(callback_studio(simulator, route, inbox, tmp_path), image_files)[-1]
-    assert "Callback received: succeed" in final.status_text()
+    final = run_steps(callback_pipeline(simulator, route, inbox, tmp_path), image_files)[-1]
+    assert "Callback received: done (API: succeed)" in final.status_text()
     panel = final.task_json
     assert panel is not None
     assert panel["callback"]["task_status"] == "succeed"
@@ -174,7 +176,7 @@ def test_the_callback_body_on_the_page_is_redacted(
     simulator = start_simulator(
         task_seconds=0.6, faults=Faults(fail_share=1.0, fail_message=f"echo {FAKE_KEY}")
     )
-    steps = run_steps(callback_studio(simulator, route, inbox, tmp_path), image_files)
+    steps = run_steps(callback_pipeline(simulator, route, inbox, tmp_path), image_files)
     final = steps[-1]
     assert final.phase == "failed" and final.callback is not None
     assert final.callback["task_status"] == "failed"
@@ -190,8 +192,8 @@ def test_a_lost_callback_is_caught_by_the_backstop(
     tmp_path: Path,
 ) -> None:
     simulator = start_simulator(task_seconds=0.5, faults=Faults(drop_callbacks=True))
-    studio = callback_studio(simulator, route, inbox, tmp_path, callback_backstop=0.4)
-    final = run_steps(studio, image_files)[-1]
+    pipeline = callback_pipeline(simulator, route, inbox, tmp_path, callback_backstop=0.4)
+    final = run_steps(pipeline, image_files)[-1]
     assert final.phase == "succeed" and final.result_path is not None
     assert simulator.simulator.callbacks_sent == []
     assert final.callback is None
@@ -205,7 +207,7 @@ def test_the_token_is_forgotten_when_the_run_ends(
     tmp_path: Path,
 ) -> None:
     simulator = start_simulator(task_seconds=0.4)
-    final = run_steps(callback_studio(simulator, route, inbox, tmp_path), image_files)[-1]
+    final = run_steps(callback_pipeline(simulator, route, inbox, tmp_path), image_files)[-1]
     assert len(inbox) == 0
     task = simulator.simulator.tasks[final.task.task_id]  # type: ignore[union-attr]
     assert task.callback_url is not None and task.callback_url.startswith(route.url)
@@ -221,7 +223,7 @@ def test_the_page_shows_the_callback_url_without_its_token(
     tmp_path: Path,
 ) -> None:
     simulator = start_simulator(task_seconds=0.3)
-    steps = run_steps(callback_studio(simulator, route, inbox, tmp_path), image_files)
+    steps = run_steps(callback_pipeline(simulator, route, inbox, tmp_path), image_files)
     task = simulator.simulator.tasks[steps[-1].task.task_id]  # type: ignore[union-attr]
     token = (task.callback_url or "").rsplit("/", 1)[1]
     shown = json.dumps([s.request for s in steps], ensure_ascii=False)
@@ -237,7 +239,7 @@ def test_a_forged_callback_cannot_end_the_run_with_its_own_result(
     tmp_path: Path,
 ) -> None:
     simulator = start_simulator(task_seconds=1.2)
-    studio = callback_studio(simulator, route, inbox, tmp_path, callback_backstop=0.5)
+    pipeline = callback_pipeline(simulator, route, inbox, tmp_path, callback_backstop=0.5)
     forged_url = "http://127.0.0.1:9/forged.png"
     answers: list[int] = []
 
@@ -255,13 +257,96 @@ def test_a_forged_callback_cannot_end_the_run_with_its_own_result(
     forger = threading.Thread(target=forge)
     forger.start()
     started = time.time()
-    final = run_steps(studio, image_files)[-1]
+    final = run_steps(pipeline, image_files)[-1]
     forger.join()
     assert answers == [204]  # the token was right, so the door took it
     assert final.phase == "succeed" and final.task is not None
     assert final.task.result_url != forged_url  # the result came from the run's own query
     assert final.task.result_url.startswith(simulator.url)  # type: ignore[union-attr]
     assert time.time() - started >= 1.2  # it did not end before the task did
+
+
+def forge_end_claims(simulator: SimulatorServer, count: int) -> list[int]:
+    """What someone who learned a running task's callback URL can do: claim, ``count`` times,
+    that it succeeded. The door's answers."""
+    while not simulator.simulator.tasks:
+        time.sleep(0.01)
+    task = next(iter(simulator.simulator.tasks.values()))
+    body = {
+        "task_id": task.task_id,
+        "task_status": "succeed",
+        "task_result": {"images": [{"index": 0, "url": "http://127.0.0.1:9/forged.png"}]},
+    }
+    return [post(task.callback_url or "", body).status_code for _ in range(count)]
+
+
+def settled(count: Any, quiet: float = 0.6) -> int:
+    """``count()`` once it has stopped changing for ``quiet`` seconds."""
+    last, since = count(), time.monotonic()
+    while time.monotonic() - since < quiet:
+        time.sleep(0.05)
+        now = count()
+        if now != last:
+            last, since = now, time.monotonic()
+    return int(last)
+
+
+def test_forty_forged_end_callbacks_cause_at_most_three_queries(
+    start_simulator: StartSimulator,
+    route: LoopbackServer,
+    inbox: Inbox,
+    image_files: tuple[Path, Path],
+    tmp_path: Path,
+) -> None:
+    simulator = start_simulator(task_seconds=30.0)
+    pipeline = callback_pipeline(simulator, route, inbox, tmp_path, callback_backstop=60.0)
+    shown: list[Step] = []
+
+    async def scenario() -> int:
+        steps = run(pipeline, *image_files, compare=False)
+        async for step in steps:
+            shown.append(step)
+            if step.task is not None:
+                break
+        following = asyncio.create_task(collect_into(steps, shown))
+        answers = await asyncio.to_thread(forge_end_claims, simulator, 40)
+        made = await asyncio.to_thread(settled, lambda: queries(simulator))
+        following.cancel()
+        await asyncio.gather(following, return_exceptions=True)
+        await steps.aclose()
+        assert answers.count(204) <= 3  # the door takes a few claims, then no more
+        return made
+
+    assert asyncio.run(scenario()) <= 3
+    assert all(step.phase != "succeed" for step in shown)  # the task never ended
+
+
+async def collect_into(steps: Any, into: list[Step]) -> None:
+    async for step in steps:
+        into.append(step)
+
+
+def test_an_unconfirmed_callback_is_never_shown_in_the_panel_or_the_status(
+    start_simulator: StartSimulator,
+    route: LoopbackServer,
+    inbox: Inbox,
+    image_files: tuple[Path, Path],
+    tmp_path: Path,
+) -> None:
+    simulator = start_simulator(task_seconds=2.0)
+    pipeline = callback_pipeline(simulator, route, inbox, tmp_path, callback_backstop=5.0)
+    forger = threading.Thread(target=forge_end_claims, args=(simulator, 2))
+    forger.start()
+    steps = run_steps(pipeline, image_files)
+    forger.join()
+    final = steps[-1]
+    before_the_end = [step for step in steps if not step.done]
+    assert final.phase == "succeed" and final.task is not None
+    for step in before_the_end:
+        assert step.callback is None
+        assert "Callback received" not in step.status_text()
+        assert "forged" not in json.dumps(step.task_json)
+    assert final.task.result_url != "http://127.0.0.1:9/forged.png"
 
 
 def test_the_visitors_own_callback_url_passes_through_untouched_and_the_run_polls(
@@ -273,7 +358,7 @@ def test_the_visitors_own_callback_url_passes_through_untouched_and_the_run_poll
 ) -> None:
     simulator = start_simulator(task_seconds=0.4)
     own = route.url + "/my-hook/?source=tryon&x=%2F"
-    steps = run_steps(callback_studio(simulator, route, inbox, tmp_path), image_files, own)
+    steps = run_steps(callback_pipeline(simulator, route, inbox, tmp_path), image_files, own)
     final = steps[-1]
     assert final.phase == "succeed"
     assert simulator.simulator.tasks[final.task.task_id].callback_url == own  # type: ignore[union-attr]
@@ -288,9 +373,9 @@ def test_each_lookbook_garment_is_woken_by_its_own_callback(
     from tests.test_lookbook import garment_files, person_file, snapshots
 
     simulator = start_simulator(task_seconds=0.6)
-    studio = callback_studio(simulator, route, inbox, tmp_path)  # a 10 s backstop
+    pipeline = callback_pipeline(simulator, route, inbox, tmp_path)  # a 10 s backstop
     started = time.monotonic()
-    final = snapshots(studio, person_file(tmp_path), garment_files(tmp_path, 3))[-1]
+    final = snapshots(pipeline, person_file(tmp_path), garment_files(tmp_path, 3))[-1]
     assert [item.state for item in final] == ["succeed"] * 3
     assert time.monotonic() - started < 8  # none waited for the backstop
     assert queries(simulator) <= 2 * 3
@@ -303,7 +388,7 @@ def test_without_a_public_address_creates_carry_no_callback(
     simulator: SimulatorServer, image_files: tuple[Path, Path], tmp_path: Path
 ) -> None:
     settings = Settings(api_key=FAKE_KEY, api_base=simulator.gateway_base, poll_interval=0.05)
-    final = run_steps(Studio(settings, tmp_path / "work", inbox=Inbox()), image_files)[-1]
+    final = run_steps(Pipeline.build(settings, tmp_path / "work", inbox=Inbox()), image_files)[-1]
     assert final.phase == "succeed"
     assert simulator.simulator.tasks[final.task.task_id].callback_url is None  # type: ignore[union-attr]
 
@@ -413,13 +498,28 @@ def test_a_forged_end_the_query_disproves_leaves_the_door_open_for_the_real_one(
     forged = {"task_id": "task-1", "task_status": "succeed"}
     assert post(url, forged).status_code == 204
     assert asyncio.run(inbox.wait(token, 1.0)) == forged
-    inbox.unsee(token, "succeed")  # what a run does when its query finds the task still running
+    inbox.disproved(token, "succeed")  # what a run does when its query finds it still running
     real = {"task_id": "task-1", "task_status": "succeed", "task_result": {"images": []}}
     assert post(url, real).status_code == 204
     assert asyncio.run(inbox.wait(token, 1.0)) == real
 
 
 # --- the password leaves this one door open, and only it -------------------------------------
+
+
+def test_a_token_takes_three_end_claims_at_most_disproved_or_not(
+    route: LoopbackServer, inbox: Inbox
+) -> None:
+    token, url = expected(inbox, route)
+    forged = {"task_id": "task-1", "task_status": "succeed"}
+    answers = []
+    for _ in range(10):
+        answers.append(post(url, forged).status_code)
+        asyncio.run(inbox.wait(token, 1.0))
+        inbox.disproved(token, "succeed")  # the run's query found the task still running
+    assert answers == [204, 204, 204] + [404] * 7
+    # A state that is not an end claims nothing: it wakes no query.
+    assert post(url, {"task_id": "task-1", "task_status": "processing"}).status_code == 204
 
 
 def test_the_password_lets_callbacks_through_and_keeps_every_other_path_locked(
@@ -466,7 +566,7 @@ def test_the_app_offline_receives_the_simulators_callbacks(
 
     settings = Settings(simulator_task_seconds=1.0, state_dir=tmp_path / "state")
     with RunningApp(settings, tmp_path / "work") as app:
-        sim = service.shared_simulator(settings).simulator
+        sim = clients.shared_simulator(settings).simulator
         before = sim.requests_seen - sim.creates_received
         _, final = app.client.predict(
             handle_file(str(image_files[0])),

@@ -16,7 +16,14 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from tests.virtual_time import now, run_virtual
-from tryon_demo.hosting.capacity import Capacity, Place, Ticket, rounded_seconds
+from tryon_demo.hosting.capacity import (
+    Capacity,
+    Place,
+    QueueFullError,
+    QueueWaitError,
+    Ticket,
+    rounded_seconds,
+)
 
 Scenario = Callable[[], Awaitable[object]]
 
@@ -699,3 +706,77 @@ def test_a_limit_below_one_means_no_limit() -> None:
     for limit in (0, -2):
         capacity = Capacity(limit)
         assert (capacity.limit, capacity.limited) == (0, False)
+
+
+# --- bounded waiting: per address, in total, and for how long --------------------------------
+
+
+def test_an_address_may_park_four_waiters_and_the_fifth_is_refused_at_once() -> None:
+    async def scenario() -> None:
+        capacity = queue(1, per_address=4, most=50)
+        running(capacity, "A")
+        waiting = [capacity.join("ip:one") for _ in range(4)]
+        with pytest.raises(QueueFullError) as refused:
+            capacity.join("ip:one")
+        assert refused.value.reason == "queue_full"
+        assert "You already have 4 try-ons waiting for a free slot" in refused.value.render("en")
+        assert "4" in refused.value.render("zh") and "等待" in refused.value.render("zh")
+        assert capacity.waiting == 4
+        capacity.join("ip:two")  # another address still gets in line
+        assert capacity.waiting == 5
+        waiting[0].close()
+        capacity.join("ip:one")  # one of its own left: room for one more
+        assert capacity.waiting == 5
+
+    run_virtual(scenario)
+
+
+def test_past_the_total_the_next_waiter_is_refused_at_once_whoever_it_is() -> None:
+    async def scenario() -> None:
+        capacity = queue(1, per_address=4, most=3)
+        running(capacity, "A")
+        for n in range(3):
+            capacity.join(f"ip:{n}")
+        with pytest.raises(QueueFullError) as refused:
+            capacity.join("ip:new")
+        assert "3 try-ons are already waiting" in refused.value.render("en")
+        assert capacity.waiting == 3
+
+    run_virtual(scenario)
+
+
+def test_a_create_granted_at_once_never_counts_as_waiting() -> None:
+    async def scenario() -> None:
+        capacity = queue(5, per_address=1, most=1)
+        tickets = [capacity.join("ip:one") for _ in range(5)]  # five free slots
+        assert all(ticket.granted for ticket in tickets)
+
+    run_virtual(scenario)
+
+
+def test_a_waiter_past_the_longest_wait_leaves_the_line_with_a_plain_message() -> None:
+    async def scenario() -> float:
+        capacity = queue(1, max_wait=300.0)
+        running(capacity, "A")
+        started = now()
+        ticket = capacity.join("ip:one")
+        with pytest.raises(QueueWaitError) as refused:
+            async for _ in ticket.wait(tick=0.5):
+                pass
+        assert "nothing was created" in refused.value.render("en")
+        assert capacity.waiting == 0  # it left the line
+        return now() - started
+
+    assert run_virtual(scenario) == pytest.approx(300.0, abs=0.5)
+
+
+def test_a_waiter_granted_just_in_time_is_not_refused() -> None:
+    async def scenario() -> None:
+        capacity = queue(1, max_wait=300.0)
+        running(capacity, "A")
+        ticket = capacity.join("ip:one")
+        asyncio.get_running_loop().call_later(299.0, capacity.ended, "A")
+        places = [place async for place in ticket.wait()]
+        assert ticket.granted and places
+
+    run_virtual(scenario)

@@ -235,6 +235,12 @@ def check_cli(bench: Workbench, args: list[str]) -> None:
         bench.task_id = found[1]
 
 
+def check_installed_cli(bench: Workbench, args: list[str]) -> None:
+    """``tryon-demo X`` is ``python -m tryon_demo X`` installed (tests/test_install.py runs the
+    installed command itself)."""
+    check_cli(bench, ["python", "-m", "tryon_demo", *args[1:]])
+
+
 def check_bench(bench: Workbench, args: list[str]) -> None:
     done = subprocess.run(
         [sys.executable, *args[1:], "--help"], cwd=ROOT, capture_output=True, text=True, check=True
@@ -260,6 +266,7 @@ CHECKS: list[tuple[re.Pattern[str], Callable[[Workbench, list[str]], None]]] = [
     (re.compile(r"^(bash|python) scripts/\w+\.(sh|py)\b"), check_script_exists),
     (re.compile(r"^(ruff check \.|ruff format --check \.|mypy)$"), check_tool),
     (re.compile(r"^python -m tryon_demo \w+"), check_cli),
+    (re.compile(r"^tryon-demo \w+"), check_installed_cli),
     (re.compile(r"^python -m benchmarks\.\w+"), check_bench),
     (re.compile(r"^curl -X POST \S+"), check_curl_at_simulator),
 ]

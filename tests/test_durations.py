@@ -20,7 +20,7 @@ from tryon_demo.flow.durations import (
     quantile,
     window_of,
 )
-from tryon_demo.flow.schedule import Window
+from tryon_demo.flow.timetable import Window
 
 V1, V15 = "kolors-virtual-try-on-v1", "kolors-virtual-try-on-v1-5"
 GATEWAY = "https://api.gpt.ge/kling"

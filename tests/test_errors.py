@@ -186,3 +186,23 @@ def test_naming_no_task_changes_nothing_and_a_first_id_is_kept() -> None:
     assert error.with_task_id("t-2").task_id == "t-1"  # the id the error was made with stays
     assert errors.NetworkError("Gone.").task_id is None
     assert errors.ImageError("Too small.").field is None
+
+
+def test_an_own_key_error_keeps_its_values_and_drops_the_owners_settings() -> None:
+    from tryon_demo.errors import NetworkError, for_own_key
+    from tryon_demo.text.messages import Msg, msg
+
+    error = NetworkError(
+        Msg.join(
+            [
+                msg("network.failed", host="api.example", what=msg("network.refused")),
+                msg("network.check"),
+            ]
+        )
+    )
+    told = for_own_key(error)
+    assert told is error
+    for lang in ("en", "zh"):
+        assert "KLING_" not in told.render(lang)
+        assert "api.example" in told.render(lang)
+    assert "KLING_" not in str(told.to_dict())

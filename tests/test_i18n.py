@@ -23,10 +23,14 @@ from tryon_demo.api.auth import BearerAuth
 from tryon_demo.api.client import TryOnClient, raise_for_failed, wait_timeout_error
 from tryon_demo.api.models import Task, parse_task, parse_task_reply
 from tryon_demo.errors import _CODE_TABLE, NetworkError, TryOnError, api_error, error_text
+from tryon_demo.flow import batch, outfit
 from tryon_demo.flow.lookbook import LookItem, summary_msg, table_rows
-from tryon_demo.flow.service import prepare_submission
-from tryon_demo.flow.studio import Step, Studio, api_image_source
+from tryon_demo.flow.pipeline import Pipeline
+from tryon_demo.flow.prepare import api_image_source, prepare_submission
+from tryon_demo.flow.run import run
+from tryon_demo.flow.step import Step
 from tryon_demo.hosting.limits import LimitExceededError, SubmissionLimiter
+from tryon_demo.hosting.quota import Quota
 from tryon_demo.pictures import ImageLimits, prepare_image
 from tryon_demo.pictures.outfit import check_combination, compose_outfit
 from tryon_demo.settings import Rate, Settings, load_settings
@@ -299,10 +303,10 @@ def test_on_a_chinese_browser_the_garment_notes_are_all_chinese(
     """The bug: the old reverse translation read these notes as "服装 image: already
     acceptable: sent byte for byte", a garment named "image"."""
     settings = Settings(api_key=FAKE_KEY, api_base=simulator.gateway_base, poll_interval=0.05)
-    studio = Studio(settings, tmp_path / "work")
+    pipeline = Pipeline.build(settings, tmp_path / "work")
 
     async def first_with_notes() -> Step:
-        async for step in studio.run(*image_files, compare=False):
+        async for step in run(pipeline, *image_files, compare=False):
             if step.notes:
                 return step
         raise AssertionError("no step with notes")
@@ -379,12 +383,12 @@ def _refusals(tmp_path: Path) -> dict[str, Callable[[], object]]:
     garment = tmp_path / "garment.png"
     garment.write_bytes(pictures.garment_png())
     client = TryOnClient("http://127.0.0.1:9", BearerAuth(FAKE_KEY), get_retries=0)
-    studio = Studio(Settings(lookbook_max_items=1), tmp_path / "work")
+    pipeline = Pipeline.build(Settings(lookbook_max_items=1), tmp_path / "work")
     field = msg("field.person")
 
     def lookbook(count: int) -> object:
-        batch = studio.lookbook(person, [object()] * count)  # type: ignore[list-item]
-        return asyncio.run(batch.__anext__())
+        items = batch.lookbook(pipeline, person, [object()] * count)  # type: ignore[list-item]
+        return asyncio.run(items.__anext__())
 
     return {
         "nothing": lambda: prepare_image(None, field=field),
@@ -420,7 +424,9 @@ def _refusals(tmp_path: Path) -> dict[str, Callable[[], object]]:
         "two tops": lambda: check_combination(("top", "top")),
         "two bottoms": lambda: check_combination(("bottom", "bottom")),
         "one-piece with more": lambda: check_combination(("one-piece", "top")),
-        "outfit missing piece": lambda: studio.compose_outfit(garment, None, ("top", "bottom")),
+        "outfit missing piece": lambda: asyncio.run(
+            outfit.compose(pipeline, garment, None, ("top", "bottom"))
+        ),
         "outfit link": lambda: compose_outfit("https://example.com/a.jpg", garment),
         "outfit blank": lambda: compose_outfit(white, garment),
         "lookbook empty": lambda: lookbook(0),
@@ -480,11 +486,17 @@ def test_a_link_note_reads_in_chinese() -> None:
 
 def test_submission_limits_read_in_chinese() -> None:
     refusals = []
-    for per_session, overall, daily in (("1/minute", "", 0), ("", "1/minute", 0), ("", "", 1)):
-        limiter = SubmissionLimiter(Rate.parse(per_session, "x"), Rate.parse(overall, "y"), daily)
+    for per_session, overall in (("1/minute", ""), ("", "1/minute")):
+        limiter = SubmissionLimiter(Rate.parse(per_session, "x"), Rate.parse(overall, "y"))
         limiter.acquire("me")
         with pytest.raises(LimitExceededError) as caught:
             limiter.acquire("me")
+        refusals.append(caught.value.render("zh"))
+    for cap, share in ((1, 0), (0, 1)):  # the day's cap, and one address's share of it
+        quota = Quota(cap, share)
+        quota.reserve("me").commit()
+        with pytest.raises(LimitExceededError) as caught:
+            quota.reserve("me")
         refusals.append(caught.value.render("zh"))
     assert refusals[0].startswith("您在最近 60 秒内") and refusals[1].startswith("所有访客")
     for text in refusals:
@@ -531,7 +543,7 @@ def test_replies_the_app_cannot_read_are_explained_in_chinese(status: int, body:
 
 def test_a_result_that_cannot_be_fetched_reads_in_chinese(tmp_path: Path) -> None:
     with pytest.raises(TryOnError) as caught:
-        Studio(Settings(), tmp_path).fetch_result(_task("succeed"))
+        Pipeline.build(Settings(), tmp_path).results.fetch(_task("succeed"))
     assert_chinese(caught.value.render("zh"))
 
 
@@ -547,7 +559,9 @@ def test_the_lookbook_table_and_summary_read_in_chinese() -> None:
         LookItem(7, "g.png", "submitted"),
         LookItem(8, "h.png", "processing"),
     )
-    assert summary_msg(items).render("zh") == "已完成 1/8 · 1 个失败 · 2 个无法运行 · 4 个进行中"
+    assert summary_msg(items).render("zh") == (
+        "已完成 1/8 · 1 个失败 · 2 个无法运行 · 2 个进行中 · 1 个等待中（限流） · 1 个排队中"
+    )
     rows = table_rows(items, "zh")
     assert [row[2] for row in rows] == [
         "完成",
@@ -578,10 +592,14 @@ def test_the_pages_own_run_time_texts_read_in_chinese() -> None:
         "task_result": {"images": [{"index": 0, "url": "http://127.0.0.1:1/r.png"}]},
     }
     step = Step("succeed", 1.0, task=parse_task(data, raw=data))
-    for offline in (True, False):
+    for offline in (True, False):  # an address on this server is never shown
         link = ui._result_link(step, offline, "zh")
-        assert link.startswith("结果地址：") and "http://127.0.0.1:1/r.png" in link
+        assert "127.0.0.1" not in link and "下载" in link
         assert_chinese(link)
+    public = {**data, "task_result": {"images": [{"index": 0, "url": "https://cdn.example/r.png"}]}}
+    link = ui._result_link(Step("succeed", 1.0, task=parse_task(public, raw=public)), False, "zh")
+    assert link.startswith("结果地址：") and "https://cdn.example/r.png" in link
+    assert_chinese(link)
 
 
 def test_the_session_history_names_each_tasks_state_in_the_visitors_language() -> None:
@@ -590,3 +608,15 @@ def test_the_session_history_names_each_tasks_state_in_the_visitors_language() -
         caption for _, caption in ui._gallery([{**entry, "time": "12:00:00", "thumb": None}], "zh")
     ]
     assert captions == ["12:00:00 · 完成 · v1 · t-1"]
+
+
+def test_a_callbacks_state_is_named_in_the_visitors_language_beside_the_apis_word() -> None:
+    data = {"task_id": "t-1", "task_status": "processing"}
+    task = parse_task(data, raw=data)
+    step = Step("processing", 2.0, task=task, callback={"task_status": "succeed"})
+    chinese = step.status_text("zh")
+    assert "已收到回调：完成（API 原文：succeed）" in chinese
+    assert_chinese(chinese.replace("succeed", ""))
+    assert "Callback received: done (API: succeed)" in step.status_text("en")
+    odd = Step("processing", 2.0, task=task, callback={"task_status": "paused"})
+    assert "已收到回调：paused" in odd.status_text("zh")

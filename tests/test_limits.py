@@ -1,14 +1,15 @@
-"""Submission limits for a public deployment: per visitor, overall, per day, lookups."""
+"""Submission limits for a public deployment: per visitor, overall, lookups (the day's cap is
+the quota's: ``test_quota.py``)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from tryon_demo.errors import ConfigurationError
 from tryon_demo.hosting.limits import LimitExceededError, SubmissionLimiter, limiter_for
+from tryon_demo.hosting.quota import quota_for
 from tryon_demo.settings import Rate, Settings, load_settings
 
 
@@ -60,14 +61,15 @@ def test_no_limits_configured_means_no_limits() -> None:
 
 
 @pytest.mark.parametrize(
-    ("per_session", "overall", "daily_cap"),
-    [(Rate(1, 60), Rate(0, 60), 0), (Rate(0, 60), Rate(1, 60), 0), (Rate(0, 60), Rate(0, 60), 1)],
-    ids=["per-session", "global", "daily"],
+    ("per_session", "overall"),
+    [(Rate(1, 60), Rate(0, 60)), (Rate(0, 60), Rate(1, 60))],
+    ids=["per-session", "global"],
 )
 def test_any_one_limit_makes_the_limiter_active_and_refuse_the_second(
-    per_session: Rate, overall: Rate, daily_cap: int
+    per_session: Rate, overall: Rate
 ) -> None:
-    limiter = SubmissionLimiter(per_session, overall, daily_cap, clock=Clock())
+    # The day's cap is the quota's now (tests/test_quota.py).
+    limiter = SubmissionLimiter(per_session, overall, clock=Clock())
     assert limiter.active
     limiter.acquire("s")
     with pytest.raises(LimitExceededError):
@@ -151,72 +153,15 @@ def test_the_global_rate_counts_every_session() -> None:
         limiter.acquire("c")
 
 
-def test_the_daily_cap_resets_the_next_day() -> None:
-    clock = Clock()
-    limiter = SubmissionLimiter(Rate(0, 60), Rate(0, 60), daily_cap=2, clock=clock)
-    limiter.acquire("a")
-    limiter.acquire("b")
-    with pytest.raises(
-        LimitExceededError,
-        match=r"^This demo has reached its limit of 2 try-ons for today\. Try again tomorrow "
-        r"\(UTC\), or enter your own API key under Advanced\.$",
-    ) as caught:
-        limiter.acquire("c")
-    assert caught.value.retry_after is None  # waiting within the day would not help
-    clock.now += 86400
-    limiter.acquire("c")  # the whole cap again, not one less
-    limiter.acquire("d")
-    with pytest.raises(LimitExceededError):
-        limiter.acquire("e")
-
-
-def test_the_daily_cap_holds_all_day_long() -> None:
-    clock = Clock()
-    limiter = SubmissionLimiter(Rate(0, 60), Rate(0, 60), daily_cap=1, clock=clock)
-    limiter.acquire("a")
-    for _ in range(3):
-        clock.now += 3600 + 61  # hours and minutes pass, the day does not
-        with pytest.raises(LimitExceededError):
-            limiter.acquire("a")
-
-
 def test_a_refused_submission_is_not_counted() -> None:
     clock = Clock()
-    limiter = SubmissionLimiter(Rate(1, 60), Rate(0, 60), daily_cap=5, clock=clock)
+    limiter = SubmissionLimiter(Rate(1, 60), Rate(0, 60), clock=clock)
     limiter.acquire("a")
     for _ in range(10):
         with pytest.raises(LimitExceededError):
             limiter.acquire("a")
     clock.now += 61
     limiter.acquire("a")
-
-
-def test_the_days_count_survives_a_new_limiter_on_the_same_file(tmp_path: Path) -> None:
-    clock = Clock()
-    store = tmp_path / "daily-count.json"
-    first = SubmissionLimiter(Rate(0, 60), Rate(0, 60), daily_cap=2, clock=clock, store=store)
-    first.acquire("a")
-    first.acquire("b")
-    restarted = SubmissionLimiter(Rate(0, 60), Rate(0, 60), daily_cap=2, clock=clock, store=store)
-    with pytest.raises(LimitExceededError, match="limit of 2 try-ons for today"):
-        restarted.acquire("c")
-
-
-def test_yesterdays_saved_count_does_not_hold_today(tmp_path: Path) -> None:
-    clock = Clock()
-    store = tmp_path / "daily-count.json"
-    SubmissionLimiter(Rate(0, 60), Rate(0, 60), daily_cap=1, clock=clock, store=store).acquire("a")
-    clock.now += 86400
-    SubmissionLimiter(Rate(0, 60), Rate(0, 60), daily_cap=1, clock=clock, store=store).acquire("a")
-
-
-@pytest.mark.parametrize("content", ["{not json", '{"day": 5}', "[]", '{"day": "x", "count": "y"}'])
-def test_an_unreadable_count_file_starts_the_day_afresh(tmp_path: Path, content: str) -> None:
-    store = tmp_path / "daily-count.json"
-    store.write_text(content)
-    limiter = SubmissionLimiter(Rate(0, 60), Rate(0, 60), daily_cap=1, clock=Clock(), store=store)
-    limiter.acquire("a")
-    assert json.loads(store.read_text())["count"] == 1  # and the file is whole again
 
 
 def test_a_check_counts_nothing() -> None:
@@ -325,19 +270,7 @@ def test_the_settings_rates_and_daily_cap_reach_the_limiter(tmp_path: Path) -> N
     )
     limiter = limiter_for(settings)
     assert (limiter.per_session, limiter.overall) == (Rate(3, 60), Rate(50, 3600))
-    assert (limiter.per_visitor_queries, limiter.daily_cap) == (Rate(7, 30), 9)
-
-
-def test_a_daily_cap_from_the_settings_survives_a_restart(tmp_path: Path) -> None:
-    settings = Settings(state_dir=tmp_path / "state", daily_cap=1)
-    limiter_for(settings).acquire("a")
-    with pytest.raises(LimitExceededError, match="limit of 1 try-ons for today"):
-        limiter_for(settings).acquire("b")  # a new process: same state folder, same count
-
-
-def test_without_a_daily_cap_no_count_file_is_written(tmp_path: Path) -> None:
-    limiter_for(Settings(state_dir=tmp_path, rate_per_session="3/minute")).acquire("a")
-    assert list(tmp_path.iterdir()) == []
+    assert (limiter.per_visitor_queries, quota_for(settings).daily_cap) == (Rate(7, 30), 9)
 
 
 def test_an_offline_public_deployment_with_only_a_daily_cap_gets_no_default_rates(
@@ -375,44 +308,3 @@ def test_a_visitor_over_the_rate_stays_refused_while_a_thousand_others_come_and_
         limiter.acquire(f"visitor-{n}")
     with pytest.raises(LimitExceededError):
         limiter.acquire("busy")
-
-
-def test_a_negative_saved_count_counts_as_none(tmp_path: Path) -> None:
-    clock = Clock()
-    store = tmp_path / "daily-count.json"
-    SubmissionLimiter(Rate(0, 60), Rate(0, 60), daily_cap=1, clock=clock, store=store).acquire("a")
-    saved = json.loads(store.read_text())
-    store.write_text(json.dumps({**saved, "count": -5}))  # today's file, a count gone wrong
-    limiter = SubmissionLimiter(Rate(0, 60), Rate(0, 60), daily_cap=1, clock=clock, store=store)
-    limiter.acquire("b")  # the whole cap: not one more, not one less
-    with pytest.raises(LimitExceededError):
-        limiter.acquire("c")
-
-
-def test_an_unreadable_count_file_is_named_in_a_warning(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    store = tmp_path / "daily-count.json"
-    store.write_text("{not json")
-    SubmissionLimiter(Rate(0, 60), Rate(0, 60), daily_cap=1, clock=Clock(), store=store)
-    (record,) = caplog.records
-    assert record.levelname == "WARNING"
-    assert record.getMessage().startswith(f"ignoring the unreadable daily count in {store} (")
-    assert "line 1 column 2" in record.getMessage()  # and why: the parser's own words
-
-
-def test_a_count_that_cannot_be_saved_still_holds_in_memory_with_a_warning(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    blocker = tmp_path / "not-a-folder"
-    blocker.write_text("a file where the state folder should be")
-    store = blocker / "daily-count.json"
-    limiter = SubmissionLimiter(Rate(0, 60), Rate(0, 60), daily_cap=1, clock=Clock(), store=store)
-    limiter.acquire("a")
-    with pytest.raises(LimitExceededError):
-        limiter.acquire("b")
-    messages = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
-    assert any(
-        m.startswith(f"could not save the daily count to {store} (") and "Not a directory" in m
-        for m in messages
-    )

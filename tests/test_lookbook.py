@@ -16,9 +16,10 @@ import pytest
 
 from tests import pictures
 from tests.conftest import StartSimulator, fast_client
-from tests.test_studio import make_studio
+from tests.flows import make_pipeline
 from tryon_demo.api.models import Task
 from tryon_demo.errors import InputError, RateLimitError, TryOnError
+from tryon_demo.flow.batch import lookbook
 from tryon_demo.flow.lookbook import (
     Backoff,
     Follow,
@@ -32,7 +33,7 @@ from tryon_demo.flow.lookbook import (
     table_rows,
     write_zip,
 )
-from tryon_demo.flow.studio import Studio
+from tryon_demo.flow.pipeline import Pipeline
 from tryon_demo.hosting.limits import LimitExceededError
 from tryon_demo.simulator import Faults, SimulatorConfig, SimulatorServer
 from tryon_demo.text.messages import msg
@@ -56,9 +57,10 @@ def person_file(tmp_path: Path) -> Path:
     return path
 
 
-def snapshots(studio: Studio, *args: object, **kwargs: object) -> list[tuple[LookItem, ...]]:
+def snapshots(pipeline: Pipeline, *args: object, **kwargs: object) -> list[tuple[LookItem, ...]]:
     async def gather() -> list[tuple[LookItem, ...]]:
-        return [items async for items in studio.lookbook(*args, **kwargs)]  # type: ignore[arg-type]
+        batch = lookbook(pipeline, *args, **kwargs)  # type: ignore[arg-type]
+        return [items async for items in batch]
 
     return asyncio.run(gather())
 
@@ -67,7 +69,7 @@ def test_every_garment_ends_with_a_result_of_its_own(
     simulator: SimulatorServer, tmp_path: Path
 ) -> None:
     garments = garment_files(tmp_path, 4)
-    seen = snapshots(make_studio(simulator, tmp_path), person_file(tmp_path), garments)
+    seen = snapshots(make_pipeline(simulator, tmp_path), person_file(tmp_path), garments)
     final = seen[-1]
     assert [item.garment for item in final] == [g.name for g in garments]
     assert all(item.state == "succeed" for item in final)
@@ -80,7 +82,7 @@ def test_the_table_starts_queued_and_reports_progress_before_the_end(
     simulator: SimulatorServer, tmp_path: Path
 ) -> None:
     seen = snapshots(
-        make_studio(simulator, tmp_path), person_file(tmp_path), garment_files(tmp_path, 2)
+        make_pipeline(simulator, tmp_path), person_file(tmp_path), garment_files(tmp_path, 2)
     )
     assert all(item.state == "queued" for item in seen[0])
     states = {item.state for items in seen[1:-1] for item in items}
@@ -91,8 +93,8 @@ def test_no_more_than_the_configured_number_run_at_once(
     start_simulator: StartSimulator, tmp_path: Path
 ) -> None:
     server = start_simulator(task_seconds=0.5)
-    studio = make_studio(server, tmp_path, lookbook_concurrency=2)
-    seen = snapshots(studio, person_file(tmp_path), garment_files(tmp_path, 5))
+    pipeline = make_pipeline(server, tmp_path, lookbook_concurrency=2)
+    seen = snapshots(pipeline, person_file(tmp_path), garment_files(tmp_path, 5))
     busiest = max(
         sum(1 for item in items if item.state in ("submitted", "processing")) for items in seen
     )
@@ -110,8 +112,8 @@ def test_rate_limited_creates_are_retried_until_every_item_succeeds_once(
         )
     )
     garments = garment_files(tmp_path, 6)
-    studio = make_studio(server, tmp_path, lookbook_concurrency=3)
-    seen = snapshots(studio, person_file(tmp_path), garments, backoff=QUICK)
+    pipeline = make_pipeline(server, tmp_path, lookbook_concurrency=3)
+    seen = snapshots(pipeline, person_file(tmp_path), garments, backoff=QUICK)
     final = seen[-1]
     assert all(item.state == "succeed" for item in final), table_rows(final)
     assert sum(item.rate_limited for item in final) > 0  # the faults really fired
@@ -127,8 +129,10 @@ def test_the_api_concurrency_limit_is_waited_out(
 ) -> None:
     # The account allows 2 running tasks; the app is set to run 4 at once and must back off.
     server = start_simulator(SimulatorConfig(task_seconds=0.4, max_concurrent_tasks=2))
-    studio = make_studio(server, tmp_path, lookbook_concurrency=4)
-    final = snapshots(studio, person_file(tmp_path), garment_files(tmp_path, 5), backoff=QUICK)[-1]
+    pipeline = make_pipeline(server, tmp_path, lookbook_concurrency=4)
+    final = snapshots(pipeline, person_file(tmp_path), garment_files(tmp_path, 5), backoff=QUICK)[
+        -1
+    ]
     assert all(item.state == "succeed" for item in final), table_rows(final)
     assert sum(item.rate_limited for item in final) > 0
     assert len(server.simulator.tasks) == 5
@@ -139,7 +143,7 @@ def test_a_bad_garment_ends_only_its_own_row(simulator: SimulatorServer, tmp_pat
     broken = tmp_path / "notes.png"
     broken.write_bytes(pictures.text_file())
     garments.insert(1, Garment(broken.name, broken))
-    final = snapshots(make_studio(simulator, tmp_path), person_file(tmp_path), garments)[-1]
+    final = snapshots(make_pipeline(simulator, tmp_path), person_file(tmp_path), garments)[-1]
     assert [item.state for item in final] == ["succeed", "error", "succeed"]
     assert "notes.png" in final[1].message
     assert len(simulator.simulator.tasks) == 2
@@ -152,7 +156,7 @@ def test_a_failed_task_is_reported_with_the_api_reason(
         SimulatorConfig(task_seconds=0.2, faults=Faults(fail_share=1.0, fail_message="No person."))
     )
     final = snapshots(
-        make_studio(server, tmp_path), person_file(tmp_path), garment_files(tmp_path, 2)
+        make_pipeline(server, tmp_path), person_file(tmp_path), garment_files(tmp_path, 2)
     )[-1]
     assert [item.state for item in final] == ["failed", "failed"]
     assert all(item.message == "No person." for item in final)
@@ -165,18 +169,18 @@ def test_an_unusable_person_image_stops_the_batch_before_anything_is_sent(
     small = tmp_path / "small.png"
     small.write_bytes(pictures.small_image())
     with pytest.raises(TryOnError, match="Person image"):
-        snapshots(make_studio(simulator, tmp_path), small, garment_files(tmp_path, 2))
+        snapshots(make_pipeline(simulator, tmp_path), small, garment_files(tmp_path, 2))
     assert simulator.simulator.creates_received == 0
 
 
 def test_an_empty_or_oversized_batch_is_refused_with_a_reason(
     simulator: SimulatorServer, tmp_path: Path
 ) -> None:
-    studio = make_studio(simulator, tmp_path, lookbook_max_items=3)
+    pipeline = make_pipeline(simulator, tmp_path, lookbook_max_items=3)
     with pytest.raises(InputError, match="at least one garment"):
-        snapshots(studio, person_file(tmp_path), [])
+        snapshots(pipeline, person_file(tmp_path), [])
     with pytest.raises(InputError, match=r"4 garments .* \(3\)"):
-        snapshots(studio, person_file(tmp_path), garment_files(tmp_path, 4))
+        snapshots(pipeline, person_file(tmp_path), garment_files(tmp_path, 4))
 
 
 def test_a_rate_limit_that_never_clears_gives_up_after_the_last_attempt() -> None:
@@ -375,12 +379,29 @@ def test_the_summary_counts_done_failed_and_running() -> None:
     assert summary(items) == "1 of 4 done · 1 failed · 1 could not run · 1 running"
 
 
+def test_the_summary_counts_exactly_what_the_table_shows() -> None:
+    """Stop pressed with 3 done, 3 running and 1 waiting its turn: the line above the table
+    and the table agree, whatever the mix."""
+    states = ["succeed"] * 3 + ["submitted", "processing", "processing", "queued"]
+    items = [LookItem(n, "g", state) for n, state in enumerate(states)]  # type: ignore[arg-type]
+    shown = [row[2] for row in table_rows(items)]
+    assert shown.count("done") == 3
+    assert shown.count("submitted") + shown.count("processing") == 3
+    assert shown.count("queued") == 1
+    assert summary(items) == "3 of 7 done · 3 running · 1 queued"
+    for mix in itertools.product([*states[3:], "waiting", "failed", "error"], repeat=3):
+        items = [LookItem(n, "g", state) for n, state in enumerate(mix)]  # type: ignore[arg-type]
+        said = summary(items)
+        counted = sum(int(part.split()[0]) for part in said.split(" · ")[1:])
+        assert counted + mix.count("succeed") == len(mix), said
+
+
 def test_the_person_photo_given_as_a_garment_ends_only_that_row(
     simulator: SimulatorServer, tmp_path: Path
 ) -> None:
     person = person_file(tmp_path)
     garments = [*garment_files(tmp_path, 1), Garment("me-again.jpg", person)]
-    final = snapshots(make_studio(simulator, tmp_path), person, garments)[-1]
+    final = snapshots(make_pipeline(simulator, tmp_path), person, garments)[-1]
     assert [item.state for item in final] == ["succeed", "error"]
     assert "same picture as the person image" in final[1].message
 
@@ -389,11 +410,11 @@ def test_stop_ends_the_batch_and_tasks_already_created_keep_running(
     start_simulator: StartSimulator, tmp_path: Path
 ) -> None:
     server = start_simulator(task_seconds=0.5)
-    studio = make_studio(server, tmp_path, lookbook_concurrency=1)
+    pipeline = make_pipeline(server, tmp_path, lookbook_concurrency=1)
     garments = garment_files(tmp_path, 3)
 
     async def stop_once_one_is_created() -> tuple[LookItem, ...]:
-        batch = studio.lookbook(person_file(tmp_path), garments)
+        batch = lookbook(pipeline, person_file(tmp_path), garments)
         async for items in batch:
             if any(item.task_id for item in items):
                 await batch.aclose()  # what Stop does
@@ -518,8 +539,9 @@ def test_the_table_shows_every_state_in_words() -> None:
     [
         (["succeed", "succeed"], "2 of 2 done"),
         (["succeed", "failed"], "1 of 2 done · 1 failed"),
-        (["error", "queued"], "0 of 2 done · 1 could not run · 1 running"),
-        (["waiting"], "0 of 1 done · 1 running"),
+        (["error", "queued"], "0 of 2 done · 1 could not run · 1 queued"),
+        (["waiting"], "0 of 1 done · 1 waiting (rate limit)"),
+        (["submitted", "processing", "queued"], "0 of 3 done · 2 running · 1 queued"),
     ],
 )
 def test_the_summary_leaves_out_what_is_zero(states: list[str], text: str) -> None:
@@ -577,7 +599,7 @@ def test_the_table_and_summary_speak_the_readers_language() -> None:
         ["3", "c.png", "处理中", "t-3", "plain words"],
     ]
     assert table_rows(items)[1][2:] == ["waiting (rate limit)", "", "not sent"]
-    assert summary(items, "zh") == "已完成 1/3 · 2 个进行中"
+    assert summary(items, "zh") == "已完成 1/3 · 1 个进行中 · 1 个等待中（限流）"
 
 
 @pytest.mark.parametrize("value", ['=HYPERLINK("http://x")', "+1", "-2", "@SUM(A1)", "\tx"])

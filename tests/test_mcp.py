@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import asyncio
 import base64
 import json
@@ -12,6 +11,7 @@ from typing import Any
 
 import pytest
 import requests
+from gradio_client import Client
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
@@ -112,6 +112,25 @@ def test_submit_then_query_through_the_tools(mcp_url: str) -> None:
     )
 
 
+def test_the_tools_answer_json_text_and_the_http_api_still_answers_objects(
+    mcp_url: str,
+) -> None:
+    arguments = {
+        "human_image": data_url(pictures.person_jpeg(), "image/jpeg"),
+        "cloth_image": data_url(pictures.garment_png(), "image/png"),
+    }
+    created = with_session(mcp_url, lambda s: s.call_tool("submit", arguments))
+    text = created.content[0].text
+    assert text.lstrip().startswith("{") and '"task_id"' in text  # JSON, not a Python dict
+    task = json.loads(text)
+    assert task["data"]["task_status"] == "submitted" and task["owner_token"]
+    client = Client(mcp_url.removesuffix("gradio_api/mcp/"), verbose=False)
+    via_http = client.predict(
+        arguments["human_image"], arguments["cloth_image"], api_name="/submit"
+    )
+    assert isinstance(via_http, dict) and via_http["data"]["task_id"]
+
+
 def test_a_tool_called_with_a_too_small_image_answers_with_the_rule(mcp_url: str) -> None:
     arguments = {
         "human_image": data_url(pictures.small_image(), "image/png"),
@@ -131,10 +150,7 @@ def test_without_the_setting_there_is_no_mcp_server(tmp_path: Path) -> None:
 
 
 def _task(text: str) -> dict[str, Any]:
-    """The task JSON of a tool's text reply (Gradio writes dicts there with ``str()``)."""
-    try:
-        task = json.loads(text)
-    except json.JSONDecodeError:
-        task = ast.literal_eval(text)
+    """The task of a tool's text reply, which must be JSON (an agent parses it as such)."""
+    task = json.loads(text)
     assert isinstance(task, dict)
     return task

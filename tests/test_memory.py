@@ -330,12 +330,8 @@ def test_a_multipart_body_to_an_endpoint_named_upload_is_capped_too(
 
 def test_two_10_mb_pictures_as_data_urls_still_fit(app_url: str) -> None:
     data_url = "data:image/jpeg;base64," + "A" * (27 * MB // 2)  # 10 MB in base64
-    body: dict[str, Any] = {
-        "data": [data_url, data_url],
-        "fn_index": 0,
-        "session_hash": "fits01",
-    }
-    reply = requests.post(f"{app_url}/gradio_api/queue/join", json=body, timeout=30)
+    body: dict[str, Any] = {"data": [data_url, data_url, "kolors-virtual-try-on-v1", ""]}
+    reply = requests.post(f"{app_url}/gradio_api/call/submit", json=body, timeout=30)
     assert reply.status_code == 200
 
 

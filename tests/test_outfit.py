@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 from pathlib import Path
@@ -13,7 +14,8 @@ from PIL import Image
 from tests import pictures
 from tests.conftest import StartSimulator
 from tryon_demo.errors import ImageError, InputError
-from tryon_demo.flow.studio import Studio
+from tryon_demo.flow import outfit
+from tryon_demo.flow.pipeline import Pipeline
 from tryon_demo.pictures import prepare_image
 from tryon_demo.pictures.outfit import CANVAS_WIDTH, MARGIN, check_combination, compose_outfit
 from tryon_demo.settings import Settings
@@ -132,22 +134,22 @@ def test_very_long_pieces_are_shrunk_to_stay_within_the_size_limit() -> None:
     assert outfit.size[1] <= 1500
 
 
-def test_the_studio_saves_a_composed_outfit_for_the_garment_input(tmp_path: Path) -> None:
-    studio = Studio(Settings(), tmp_path)
+def test_the_pipeline_saves_a_composed_outfit_for_the_garment_input(tmp_path: Path) -> None:
+    pipeline = Pipeline.build(Settings(), tmp_path)
     top, bottom = tmp_path / "top.png", tmp_path / "bottom.jpg"
     top.write_bytes(pictures.garment_png())
     bottom.write_bytes(bottom_photo())
-    path = studio.compose_outfit(top, bottom, ("top", "bottom"))
+    path = asyncio.run(outfit.compose(pipeline, top, bottom, ("top", "bottom")))
     assert Image.open(path).text["kolors-garments"] == "top,bottom"
 
 
-def test_the_studio_names_the_missing_piece(tmp_path: Path) -> None:
-    studio = Studio(Settings(), tmp_path)
+def test_the_pipeline_names_the_missing_piece(tmp_path: Path) -> None:
+    pipeline = Pipeline.build(Settings(), tmp_path)
     with pytest.raises(ImageError, match="add the bottom garment too"):
-        studio.compose_outfit(pictures.garment_png(), None, ("top", "bottom"))
+        asyncio.run(outfit.compose(pipeline, pictures.garment_png(), None, ("top", "bottom")))
 
 
-def test_the_studio_refuses_marked_combinations_before_composing(tmp_path: Path) -> None:
-    studio = Studio(Settings(), tmp_path)
+def test_the_pipeline_refuses_marked_combinations_before_composing(tmp_path: Path) -> None:
+    pipeline = Pipeline.build(Settings(), tmp_path)
     with pytest.raises(InputError, match="a one-piece garment is worn alone"):
-        studio.compose_outfit(None, None, ("one-piece", "top"))
+        asyncio.run(outfit.compose(pipeline, None, None, ("one-piece", "top")))

@@ -13,7 +13,7 @@ from tests import pictures
 from tests.payloads import assert_api_acceptable, decoded, said
 from tests.pictures import jpeg_with_orientation
 from tryon_demo.errors import ImageError
-from tryon_demo.flow.service import prepare_submission
+from tryon_demo.flow.prepare import prepare_submission
 from tryon_demo.pictures import prepare_image
 from tryon_demo.pictures.rules import API_MAX_BYTES
 

@@ -31,13 +31,15 @@ from mcp import ClientSession
 
 from tests import pictures
 from tests.conftest import FAKE_KEY, StartSimulator
+from tests.flows import collect, make_pipeline
 from tests.test_app import SEED_CLOTH, SEED_HUMAN, RunningApp
 from tests.test_mcp import _task, data_url, with_session
-from tests.test_studio import collect, make_studio
 from tryon_demo.api.models import ResultImage, Task
 from tryon_demo.errors import InputError, api_error
+from tryon_demo.flow import reattach
+from tryon_demo.flow.admit import Visitor
 from tryon_demo.flow.lookbook import LookItem, write_zip
-from tryon_demo.flow.studio import Step
+from tryon_demo.flow.step import Step
 from tryon_demo.hosting import ownership, workfiles
 from tryon_demo.hosting.callback_urls import check_callback_url
 from tryon_demo.settings import Settings, load_settings
@@ -338,12 +340,13 @@ def test_a_visitors_own_key_looks_up_any_task_of_that_key(
     start_simulator: StartSimulator, image_files: tuple[Path, Path], tmp_path: Path
 ) -> None:
     server = start_simulator(api_keys=frozenset({FAKE_KEY, "sk-visitor"}), task_seconds=0.3)
-    studio = make_studio(server, tmp_path, state_dir=tmp_path / "state")
-    created = collect(studio, *image_files, api_key="sk-visitor")[-1].task
+    pipeline = make_pipeline(server, tmp_path, state_dir=tmp_path / "state")
+    created = collect(pipeline, *image_files, visitor=Visitor(own_key="sk-visitor"))[-1].task
     assert created is not None
 
     async def follow(key: str | None) -> Step:
-        return [step async for step in studio.follow(created.task_id, api_key=key)][-1]
+        steps = reattach.follow(pipeline, created.task_id, visitor=Visitor(own_key=key))
+        return [step async for step in steps][-1]
 
     with_key = asyncio.run(follow("sk-visitor"))
     assert with_key.phase == "succeed"
@@ -357,14 +360,14 @@ def test_a_visitors_own_key_looks_up_any_task_of_that_key(
 def test_result_and_before_files_have_random_names_without_the_task_id(
     simulator: SimulatorServer, image_files: tuple[Path, Path], tmp_path: Path
 ) -> None:
-    studio = make_studio(simulator, tmp_path, state_dir=tmp_path / "state")
-    finals = [collect(studio, *image_files)[-1] for _ in range(2)]
+    pipeline = make_pipeline(simulator, tmp_path, state_dir=tmp_path / "state")
+    finals = [collect(pipeline, *image_files)[-1] for _ in range(2)]
     folders = set()
     for final in finals:
         assert final.phase == "succeed" and final.task is not None
         assert final.result_path is not None and final.comparison is not None
         for path in (final.result_path, final.comparison[0]):
-            relative = path.relative_to(studio.workdir)
+            relative = path.relative_to(pipeline.files.workdir)
             assert final.task.task_id not in str(path)
             folder = relative.parts[0]
             # URL-safe base64: 6 bits a character; 128 bits need 22 characters.
@@ -390,14 +393,14 @@ def test_work_files_older_than_the_ttl_are_deleted(
     simulator: SimulatorServer, tmp_path: Path
 ) -> None:
     now = [1_000_000.0]
-    studio = make_studio(simulator, tmp_path, state_dir=tmp_path / "state", work_ttl=60.0)
-    studio.clock = lambda: now[0]
-    old = studio.work_path("result.png")
+    pipeline = make_pipeline(simulator, tmp_path, state_dir=tmp_path / "state", work_ttl=60.0)
+    pipeline.files.clock = lambda: now[0]
+    old = pipeline.files.path("result.png")
     old.write_bytes(b"old")
     os.utime(old, (now[0], now[0]))
     os.utime(old.parent, (now[0], now[0]))
     now[0] += 61
-    young = studio.work_path("before.jpg")  # a new work file sweeps what has expired
+    young = pipeline.files.path("before.jpg")  # a new work file sweeps what has expired
     young.write_bytes(b"young")
     os.utime(young, (now[0], now[0]))
     os.utime(young.parent, (now[0], now[0]))
@@ -477,6 +480,18 @@ def test_escaped_text_renders_as_the_same_literal_text() -> None:
     assert "&lt;img src=x onerror=alert(1)&gt; **loud** [click](http://evil) `tick`" in html
 
 
+@pytest.mark.parametrize(
+    "bare",
+    ["https://evil.example/x", "HTTP://evil.example", "www.evil.example", "me@evil.example"],
+)
+def test_a_bare_link_or_address_is_written_so_no_renderer_links_it(bare: str) -> None:
+    # GitHub's Markdown (Gradio's) links these with no markup at all; the browser test
+    # tests/browser/test_hostile_text.py shows it with Gradio's own renderer.
+    escaped = escape(f"see {bare} now")
+    assert "://" not in escaped and "@" not in escaped and "www." not in escaped.lower()
+    assert rendered(escaped) == f"<p>see {bare} now</p>\n"  # the same characters on the page
+
+
 @pytest.mark.parametrize("start", ["# ", "- ", "+ ", "1. ", "= ", "> "])
 def test_escaped_text_cannot_open_a_block(start: str) -> None:
     html = rendered(escape(f"{start}text\n# second line"))
@@ -508,7 +523,7 @@ def test_a_failed_tasks_reason_from_the_api_reaches_the_page_as_text(
         faults=Faults(fail_share=1.0, fail_message="<img src=x onerror=alert(1)>"),
         task_seconds=0.2,
     )
-    final = collect(make_studio(server, tmp_path, state_dir=tmp_path / "state"), *image_files)[-1]
+    final = collect(make_pipeline(server, tmp_path, state_dir=tmp_path / "state"), *image_files)[-1]
     assert final.phase == "failed"
     html = rendered(final.status_text())
     assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html

@@ -29,7 +29,9 @@ from tryon_demo import cli, errors
 from tryon_demo.api.auth import BearerAuth, JwtAuth
 from tryon_demo.api.client import TryOnClient
 from tryon_demo.api.models import ResultImage, Task
-from tryon_demo.flow.studio import Step, Studio
+from tryon_demo.flow.pipeline import Pipeline
+from tryon_demo.flow.run import run
+from tryon_demo.flow.step import Step
 from tryon_demo.hosting.netpolicy import check_public_url
 from tryon_demo.settings import Settings
 from tryon_demo.simulator import Faults
@@ -276,7 +278,7 @@ def test_a_wait_cut_off_mid_query_still_names_the_last_status_it_saw(
     assert f"Task {TASK_ID} was still processing after 1 s." in caught.value.message
 
 
-def test_the_studio_ends_a_run_at_the_wait_limit_while_a_query_is_in_flight(
+def test_a_run_ends_at_the_wait_limit_while_a_query_is_in_flight(
     hostile: Callable[[Respond], HostileApi], image_files: tuple[Path, Path], tmp_path: Path
 ) -> None:
     def respond(method: str, path: str, headers: dict[str, str], conn: socket.socket) -> None:
@@ -295,7 +297,7 @@ def test_the_studio_ends_a_run_at_the_wait_limit_while_a_query_is_in_flight(
         get_retries=0,
     )
     started = time.monotonic()
-    final = collect(Studio(settings, tmp_path / "work").run(*image_files))[-1]
+    final = collect(run(Pipeline.build(settings, tmp_path / "work"), *image_files))[-1]
     assert time.monotonic() - started < 4.0
     assert isinstance(final.error, errors.WaitTimeoutError)
     assert TASK_ID in final.status_text()
@@ -494,9 +496,11 @@ def succeeded(url: str) -> Task:
 def test_a_result_link_into_the_servers_own_network_is_refused_before_any_socket(
     url: str, no_sockets: list[tuple[Any, ...]], tmp_path: Path
 ) -> None:
-    studio = Studio(Settings(api_key=FAKE_KEY, api_base="https://api.gpt.ge/kling"), tmp_path)
+    pipeline = Pipeline.build(
+        Settings(api_key=FAKE_KEY, api_base="https://api.gpt.ge/kling"), tmp_path
+    )
     with pytest.raises(errors.UnexpectedResponseError, match="not a public http"):
-        studio.fetch_result(succeeded(url))
+        pipeline.results.fetch(succeeded(url))
     assert no_sockets == []
 
 
@@ -522,9 +526,9 @@ def test_a_loopback_result_link_from_a_host_that_is_not_the_api_is_refused_witho
 ) -> None:
     internal = hostile(answer(b"\x89PNG secret internal page"))
     simulator = start_simulator()
-    studio = Studio(Settings(api_key=FAKE_KEY, api_base=simulator.gateway_base), tmp_path)
+    pipeline = Pipeline.build(Settings(api_key=FAKE_KEY, api_base=simulator.gateway_base), tmp_path)
     with pytest.raises(errors.UnexpectedResponseError, match="not a public http"):
-        studio.fetch_result(succeeded(internal.url + "/admin"))
+        pipeline.results.fetch(succeeded(internal.url + "/admin"))
     assert internal.connections == 0
 
 
@@ -540,9 +544,9 @@ def test_a_redirect_from_the_api_host_into_the_servers_network_is_refused_withou
         )
 
     api = hostile(redirect)
-    studio = Studio(Settings(api_key=FAKE_KEY, api_base=api.gateway_base), tmp_path)
+    pipeline = Pipeline.build(Settings(api_key=FAKE_KEY, api_base=api.gateway_base), tmp_path)
     with pytest.raises(errors.UnexpectedResponseError, match="not a public http"):
-        studio.fetch_result(succeeded(api.url + "/result.png"))
+        pipeline.results.fetch(succeeded(api.url + "/result.png"))
     assert len(api.requests) == 1
     assert internal.connections == 0
 
@@ -567,9 +571,11 @@ def test_a_name_that_resolves_to_loopback_on_the_second_lookup_is_refused(
 
     monkeypatch.setattr(socket, "getaddrinfo", rebinding_dns)
     monkeypatch.setattr(socket.socket, "connect", loopback_only)
-    studio = Studio(Settings(api_key=FAKE_KEY, api_base="https://api.gpt.ge/kling"), tmp_path)
+    pipeline = Pipeline.build(
+        Settings(api_key=FAKE_KEY, api_base="https://api.gpt.ge/kling"), tmp_path
+    )
     with pytest.raises(errors.UnexpectedResponseError, match="not a public http"):
-        studio.fetch_result(succeeded(f"http://cdn.example.com:{port}/result.png"))
+        pipeline.results.fetch(succeeded(f"http://cdn.example.com:{port}/result.png"))
     assert internal.connections == 0
 
 
@@ -586,8 +592,8 @@ def test_the_cli_refuses_a_loopback_result_link_from_a_host_that_is_not_the_api(
 def test_offline_results_from_the_simulator_still_download(
     image_files: tuple[Path, Path], tmp_path: Path
 ) -> None:
-    studio = Studio(Settings(force_offline=True, simulator_task_seconds=0.2), tmp_path)
-    final = collect(studio.run(*image_files, compare=False))[-1]
+    pipeline = Pipeline.build(Settings(force_offline=True, simulator_task_seconds=0.2), tmp_path)
+    final = collect(run(pipeline, *image_files, compare=False))[-1]
     assert final.phase == "succeed", final.error
     assert final.result_path is not None and final.result_path.is_file()
 
@@ -606,7 +612,7 @@ def test_a_query_error_after_the_create_names_the_task(
     settings = Settings(
         api_key=FAKE_KEY, api_base=server.gateway_base, poll_interval=0.05, get_retries=0
     )
-    final = collect(Studio(settings, tmp_path).run(*image_files))[-1]
+    final = collect(run(Pipeline.build(settings, tmp_path), *image_files))[-1]
     (task_id,) = server.simulator.tasks
     assert final.error is not None and final.error.task_id == task_id
     assert f"Task id: {task_id}." in final.status_text()

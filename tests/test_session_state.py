@@ -1,4 +1,4 @@
-"""Lazy session configs: the same page state as Gradio's own, built only when it is read."""
+"""What a session keeps: no component configs up front, and no copy of what a visitor sent."""
 
 from __future__ import annotations
 
@@ -38,14 +38,19 @@ def test_a_new_session_builds_no_component_configs(tmp_path: Path) -> None:
     assert len(original_session(demo).config_values) > 50  # what Gradio would build up front
 
 
-def test_the_components_read_later_match_gradios_own(tmp_path: Path) -> None:
+def test_the_components_read_later_match_gradios_own_for_a_fresh_session(tmp_path: Path) -> None:
     demo = build_demo(Settings(), workdir=tmp_path)
-    lazy, eager = SessionState(demo), original_session(demo)
+    assert list(SessionState(demo).components) == original_components(original_session(demo))
+
+
+def test_a_session_keeps_no_copy_of_a_value_an_event_sent(tmp_path: Path) -> None:
+    demo = build_demo(Settings(), workdir=tmp_path)
+    state = SessionState(demo)
     some_id = next(iter(demo.blocks))
-    for state in (lazy, eager):
-        state._update_value_in_config(some_id, "changed")
-    assert list(lazy.components) == original_components(eager)
-    assert any(c.get("props", {}).get("value") == "changed" for c in lazy.components)
+    state._update_value_in_config(some_id, "STUFFED" * 1000)
+    state.config_values[some_id] = {"props": {"value": "STUFFED"}}
+    assert state.config_values == {}
+    assert "STUFFED" not in json.dumps(list(state.components), default=str)
 
 
 def test_a_deep_link_never_carries_the_visitors_key(tmp_path: Path) -> None:
@@ -54,4 +59,4 @@ def test_a_deep_link_never_carries_the_visitors_key(tmp_path: Path) -> None:
     state = SessionState(demo)
     state._update_value_in_config(key_field, FAKE_KEY)
     assert FAKE_KEY not in json.dumps(list(state.components), default=str)
-    assert state.config_values[key_field]["props"]["value"] == FAKE_KEY  # Gradio's own copy
+    assert key_field not in state.config_values  # not kept at all

@@ -336,3 +336,22 @@ def test_the_simulator_keeps_the_last_1000_tasks_and_forgets_older_ones(
     for task_id in ids[1:]:
         kept = requests.get(f"{server.url}{PATH}/{task_id}", headers=HEADERS, timeout=10)
         assert kept.json()["data"]["task_id"] == task_id
+
+
+def test_a_held_simulator_keeps_tasks_running_until_released(
+    start_simulator: StartSimulator,
+) -> None:
+    server = start_simulator(task_seconds=0.05)
+    server.simulator.hold()
+    task_id = post(server, {"human_image": SEED_HUMAN, "cloth_image": SEED_CLOTH}).json()["data"][
+        "task_id"
+    ]
+    time.sleep(0.3)  # six times the task's length: it would have ended by now
+
+    def status() -> str:
+        reply = requests.get(f"{server.url}{PATH}/{task_id}", headers=HEADERS, timeout=10)
+        return str(reply.json()["data"]["task_status"])
+
+    assert status() == "submitted"
+    server.simulator.release()
+    assert status() == "succeed"

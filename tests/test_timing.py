@@ -1,5 +1,6 @@
-"""Runs timed to the task: the follow loop against the simulator on loopback, counting the
-status queries it received; what the waiting person is told; what is learnt and kept."""
+"""Runs timed to the task: the pipeline's follow step against the simulator on loopback,
+counting the status queries it received; what the waiting person is told; what is learnt and
+kept."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ import pytest
 
 from tests.conftest import FAKE_KEY, StartSimulator
 from tests.fake_api import FakeApi, Reply, Seen, envelope, task_data
+from tests.flows import collect
 from tests.test_callbacks import (
     LoopbackServer,
-    callback_studio,
+    callback_pipeline,
     inbox,  # noqa: F401 - a fixture
     queries,
     route,  # noqa: F401 - a fixture
@@ -22,20 +24,26 @@ from tests.test_callbacks import (
 from tests.test_lookbook import garment_files, person_file, snapshots
 from tryon_demo.api.models import Task
 from tryon_demo.errors import ConfigurationError
+from tryon_demo.flow import reattach
+from tryon_demo.flow.admit import Visitor
 from tryon_demo.flow.durations import FILE_NAME, KLING_WINDOW, Durations
 from tryon_demo.flow.lookbook import table_rows
-from tryon_demo.flow.schedule import Pace
-from tryon_demo.flow.studio import Step, Studio
-from tryon_demo.flow.timing import Timing, duration_of, task_age
+from tryon_demo.flow.pipeline import Pipeline
+from tryon_demo.flow.run import run
+from tryon_demo.flow.step import Step
+from tryon_demo.flow.timetable import Pace
+from tryon_demo.flow.timing import TimedSchedule, duration_of, task_age
 from tryon_demo.hosting.callback_inbox import Inbox
 from tryon_demo.settings import Settings, load_settings
 from tryon_demo.simulator import Faults, SimulatorServer
 
 V1 = "kolors-virtual-try-on-v1"
+#: Any task: the timed plan reads only its ``created_at``, and only for a task looked up again.
+NEW = Task("t", "submitted")
 
 
-def studio_on(server: SimulatorServer, tmp_path: Path, **options: object) -> Studio:
-    """A studio on the simulator with pauses a fifth of the defaults (0.2 s growing to 1 s),
+def pipeline_on(server: SimulatorServer, tmp_path: Path, **options: object) -> Pipeline:
+    """A pipeline on the simulator with pauses a fifth of the defaults (0.2 s growing to 1 s),
     its durations kept in a state folder of its own."""
     settings = Settings(
         api_key=FAKE_KEY,
@@ -45,19 +53,25 @@ def studio_on(server: SimulatorServer, tmp_path: Path, **options: object) -> Stu
         state_dir=tmp_path / "state",
         **options,  # type: ignore[arg-type]
     )
-    return Studio(settings, tmp_path / "work", inbox=Inbox())
+    return Pipeline.build(settings, tmp_path / "work", inbox=Inbox())
 
 
-def run(studio: Studio, files: tuple[Path, Path], **options: object) -> list[Step]:
-    async def gather() -> list[Step]:
-        return [s async for s in studio.run(*files, compare=False, **options)]  # type: ignore[arg-type]
+def timing(pipeline: Pipeline) -> TimedSchedule:
+    """The pipeline's schedule, the timed one by default."""
+    schedule = pipeline.follower.schedule
+    assert isinstance(schedule, TimedSchedule)
+    return schedule
 
-    return asyncio.run(gather())
+
+def one_run(pipeline: Pipeline, files: tuple[Path, Path], **options: object) -> list[Step]:
+    return collect(pipeline, *files, compare=False, **options)
 
 
-def queries_of_one_run(server: SimulatorServer, studio: Studio, files: tuple[Path, Path]) -> int:
+def queries_of_one_run(
+    server: SimulatorServer, pipeline: Pipeline, files: tuple[Path, Path]
+) -> int:
     before = queries(server)
-    assert run(studio, files)[-1].phase == "succeed"
+    assert one_run(pipeline, files)[-1].phase == "succeed"
     return queries(server) - before
 
 
@@ -68,11 +82,11 @@ def test_after_two_tasks_to_learn_from_a_task_costs_fewer_queries(
     start_simulator: StartSimulator, image_files: tuple[Path, Path], tmp_path: Path
 ) -> None:
     server = start_simulator(task_seconds=2.5)
-    timed = studio_on(server, tmp_path / "timed")
+    timed = pipeline_on(server, tmp_path / "timed")
     learning = [queries_of_one_run(server, timed, image_files) for _ in range(2)]
     learnt = queries_of_one_run(server, timed, image_files)
     old = queries_of_one_run(
-        server, studio_on(server, tmp_path / "old", poll_schedule="growing"), image_files
+        server, pipeline_on(server, tmp_path / "old", poll_schedule="growing"), image_files
     )
     # The growing pauses (0.2 s x1.25 up to 1 s) ask 7 times before a 2.5 s task is seen done;
     # timed, the third task is asked once on the way and then through the window around 2.5 s.
@@ -85,53 +99,53 @@ def test_the_duration_learnt_is_the_apis_own_not_when_the_app_saw_the_end(
     start_simulator: StartSimulator, image_files: tuple[Path, Path], tmp_path: Path
 ) -> None:
     server = start_simulator(task_seconds=0.7)
-    studio = studio_on(server, tmp_path)
-    run(studio, image_files)
-    assert studio.timing.durations.recent(V1) == (0.7,)  # the simulator's 700 ms, exactly
+    pipeline = pipeline_on(server, tmp_path)
+    one_run(pipeline, image_files)
+    assert timing(pipeline).durations.recent(V1) == (0.7,)  # the simulator's 700 ms, exactly
 
 
 def test_each_model_learns_its_own_duration(
     start_simulator: StartSimulator, image_files: tuple[Path, Path], tmp_path: Path
 ) -> None:
     server = start_simulator(task_seconds=0.7)
-    studio = studio_on(server, tmp_path)
-    run(studio, image_files, model_name="kolors-virtual-try-on-v1-5")
-    assert studio.timing.durations.recent("kolors-virtual-try-on-v1-5") == (0.7,)
-    assert studio.timing.durations.recent(V1) == ()
+    pipeline = pipeline_on(server, tmp_path)
+    one_run(pipeline, image_files, model_name="kolors-virtual-try-on-v1-5")
+    assert timing(pipeline).durations.recent("kolors-virtual-try-on-v1-5") == (0.7,)
+    assert timing(pipeline).durations.recent(V1) == ()
 
 
 def test_what_was_learnt_outlives_a_restart(
     start_simulator: StartSimulator, image_files: tuple[Path, Path], tmp_path: Path
 ) -> None:
     server = start_simulator(task_seconds=0.7)
-    first = studio_on(server, tmp_path)
-    run(first, image_files)
-    first.timing.durations.flush()
+    first = pipeline_on(server, tmp_path)
+    one_run(first, image_files)
+    timing(first).durations.flush()
     assert (tmp_path / "state" / FILE_NAME).is_file()
-    again = studio_on(server, tmp_path)
-    assert again.timing.durations.recent(V1) == (0.7,)
-    assert again.timing.plan(V1).window is not None
+    again = pipeline_on(server, tmp_path)
+    assert timing(again).durations.recent(V1) == (0.7,)
+    assert timing(again).plan(NEW, V1).window is not None
 
 
 def test_a_failed_task_teaches_nothing(
     start_simulator: StartSimulator, image_files: tuple[Path, Path], tmp_path: Path
 ) -> None:
     server = start_simulator(task_seconds=0.5, faults=Faults(fail_share=1.0))
-    studio = studio_on(server, tmp_path)
-    assert run(studio, image_files)[-1].phase == "failed"
-    assert studio.timing.durations.recent(V1) == ()
+    pipeline = pipeline_on(server, tmp_path)
+    assert one_run(pipeline, image_files)[-1].phase == "failed"
+    assert timing(pipeline).durations.recent(V1) == ()
 
 
 def test_a_slow_page_does_not_make_the_queries_late(
     start_simulator: StartSimulator, image_files: tuple[Path, Path], tmp_path: Path
 ) -> None:
     server = start_simulator(task_seconds=20.0)  # processing from 4 s
-    studio = studio_on(server, tmp_path)
+    pipeline = pipeline_on(server, tmp_path)
     for _ in range(2):  # the window is 9.6-14.4 s: one look at 4.8 s on the way
-        studio.timing.durations.record(V1, 12.0)
+        timing(pipeline).durations.record(V1, 12.0)
 
     async def created_then_processing() -> tuple[Step, Step]:
-        steps = studio.run(*image_files, compare=False)
+        steps = run(pipeline, *image_files, compare=False)
         created: Step | None = None
         async for step in steps:
             created = created or (step if step.task is not None else None)
@@ -154,10 +168,10 @@ def test_the_status_says_the_time_usually_left_then_that_it_takes_longer(
     start_simulator: StartSimulator, image_files: tuple[Path, Path], tmp_path: Path
 ) -> None:
     server = start_simulator(task_seconds=3.0)
-    studio = studio_on(server, tmp_path)
+    pipeline = pipeline_on(server, tmp_path)
     for _ in range(2):  # this API's tasks usually take 1.5 s; this one will take 3 s
-        studio.timing.durations.record(V1, 1.5)
-    steps = run(studio, image_files)
+        timing(pipeline).durations.record(V1, 1.5)
+    steps = one_run(pipeline, image_files)
     waiting = [s for s in steps if s.phase in ("submitted", "processing")]
     english = [s.status_text("en") for s in waiting]
     chinese = [s.status_text("zh") for s in waiting]
@@ -177,7 +191,7 @@ def test_an_api_nobody_measured_gets_no_guess(
     start_simulator: StartSimulator, image_files: tuple[Path, Path], tmp_path: Path
 ) -> None:
     server = start_simulator(task_seconds=0.5)
-    steps = run(studio_on(server, tmp_path), image_files)
+    steps = one_run(pipeline_on(server, tmp_path), image_files)
     assert all(s.outlook is None for s in steps)
     assert not any("usually" in s.status_text() for s in steps)
 
@@ -193,12 +207,13 @@ def test_a_re_attached_task_counts_its_time_left_from_its_creation(tmp_path: Pat
         settings = Settings(
             api_key=FAKE_KEY, api_base=api.url, poll_interval=0.05, state_dir=tmp_path
         )
-        studio = Studio(settings, tmp_path / "work", inbox=Inbox())
+        pipeline = Pipeline.build(settings, tmp_path / "work", inbox=Inbox())
         for _ in range(2):
-            studio.timing.durations.record(V1, 10.0)
+            timing(pipeline).durations.record(V1, 10.0)
 
         async def first_step() -> Step:
-            async for step in studio.follow("t-1", api_key="sk-visitor"):
+            visitor = Visitor("ip:me", own_key="sk-visitor")
+            async for step in reattach.follow(pipeline, "t-1", visitor=visitor):
                 return step
             raise AssertionError("no step")
 
@@ -211,10 +226,10 @@ def test_each_lookbook_row_says_the_time_usually_left(
     start_simulator: StartSimulator, tmp_path: Path
 ) -> None:
     server = start_simulator(task_seconds=1.5)
-    studio = studio_on(server, tmp_path)
+    pipeline = pipeline_on(server, tmp_path)
     for _ in range(2):
-        studio.timing.durations.record(V1, 1.5)
-    tables = snapshots(studio, person_file(tmp_path), garment_files(tmp_path, 2))
+        timing(pipeline).durations.record(V1, 1.5)
+    tables = snapshots(pipeline, person_file(tmp_path), garment_files(tmp_path, 2))
     notes = [row[4] for items in tables for row in table_rows(items, "en")]
     assert "usually ready in about 2 s" in notes
     notes_zh = [row[4] for items in tables for row in table_rows(items, "zh")]
@@ -233,10 +248,10 @@ def test_with_callbacks_a_task_of_the_usual_length_costs_one_query(
     tmp_path: Path,
 ) -> None:
     server = start_simulator(task_seconds=1.0)
-    studio = callback_studio(server, route, inbox, tmp_path, callback_backstop=0.9)
+    pipeline = callback_pipeline(server, route, inbox, tmp_path, callback_backstop=0.9)
     for _ in range(2):
-        studio.timing.durations.record(V1, 1.0)
-    final = run_steps(studio, image_files)[-1]
+        timing(pipeline).durations.record(V1, 1.0)
+    final = run_steps(pipeline, image_files)[-1]
     assert final.phase == "succeed" and final.callback is not None
     # No backstop query while the task surely runs (before 0.8 s) nor through the window (its
     # callback is due there, and came): only the query that confirms the callback's end. The
@@ -252,10 +267,10 @@ def test_a_lost_callback_is_caught_just_after_the_usual_time(
     tmp_path: Path,
 ) -> None:
     server = start_simulator(task_seconds=1.0, faults=Faults(drop_callbacks=True))
-    studio = callback_studio(server, route, inbox, tmp_path, callback_backstop=30.0)
+    pipeline = callback_pipeline(server, route, inbox, tmp_path, callback_backstop=30.0)
     for _ in range(2):
-        studio.timing.durations.record(V1, 1.0)
-    final = run_steps(studio, image_files)[-1]
+        timing(pipeline).durations.record(V1, 1.0)
+    final = run_steps(pipeline, image_files)[-1]
     assert final.phase == "succeed" and final.callback is None
     assert queries(server) == 1
     assert final.elapsed < 15  # asked at 2.2 s (window end + 1 s), not at the 30 s backstop
@@ -274,8 +289,10 @@ class Clock:
 
 def test_growing_keeps_the_old_pauses_and_backstop_while_still_learning() -> None:
     clock = Clock()
-    timing = Timing(Durations(None, "api", KLING_WINDOW), Pace(), kind="growing", clock=clock)
-    plan = timing.plan(V1)
+    schedule = TimedSchedule(
+        Durations(None, "api", KLING_WINDOW), Pace(), kind="growing", clock=clock
+    )
+    plan = schedule.plan(NEW, V1)
     assert [round(plan.pause(), 4) for _ in range(4)] == [1.0, 1.25, 1.5625, 1.9531]
     assert plan.backstop(15.0) == 15.0
     assert plan.outlook() is not None  # the time left is shown all the same
@@ -283,28 +300,29 @@ def test_growing_keeps_the_old_pauses_and_backstop_while_still_learning() -> Non
 
 def test_the_timed_plan_counts_from_the_tasks_creation() -> None:
     clock = Clock()
-    timing = Timing(Durations(None, "api", KLING_WINDOW), Pace(), clock=clock)
-    plan = timing.plan(V1)
+    schedule = TimedSchedule(Durations(None, "api", KLING_WINDOW), Pace(), clock=clock)
+    plan = schedule.plan(NEW, V1)
     assert plan.pause() == 6.0
     clock.now += 6.0
     assert plan.pause() == 6.0
     clock.now += 6.0
     assert plan.pause() == 1.0
-    assert timing.plan(V1, age=13.5).pause() == 0.5
+    looked_up = Task("t", "processing", created_at=int((time.time() - 13.5) * 1000))
+    assert 0.4 < schedule.plan(looked_up, None).pause() <= 0.5
 
 
 def test_offline_the_simulators_task_time_is_the_guess_and_nothing_is_written(
     tmp_path: Path,
 ) -> None:
-    timing = Timing.from_settings(Settings(simulator_task_seconds=5.0, state_dir=tmp_path))
-    assert timing.durations.path is None
-    window = timing.plan(V1).window
+    schedule = TimedSchedule.from_settings(Settings(simulator_task_seconds=5.0, state_dir=tmp_path))
+    assert schedule.durations.path is None
+    window = schedule.plan(NEW, V1).window
     assert window is not None and window.typical == 5.0
 
 
 def test_the_kling_api_starts_from_its_documented_times(tmp_path: Path) -> None:
-    timing = Timing.from_settings(Settings(api_key=FAKE_KEY, state_dir=tmp_path))
-    assert timing.plan(V1).window == KLING_WINDOW
+    schedule = TimedSchedule.from_settings(Settings(api_key=FAKE_KEY, state_dir=tmp_path))
+    assert schedule.plan(NEW, V1).window == KLING_WINDOW
 
 
 def test_a_duration_is_the_apis_timestamps_when_they_are_believable() -> None:

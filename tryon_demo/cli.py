@@ -1,6 +1,11 @@
-"""Command line: ``python -m tryon_demo simulate | submit | query | list | prepare``.
+"""Command line: ``tryon-demo simulate | submit | query | list | prepare`` (installed with
+``pip install -e .``; ``python -m tryon_demo`` is the same command).
 
 Exit codes: 0 success, 1 the API or the task failed, 2 bad input or settings.
+
+With no key, each command starts the built-in simulator inside its own process; its tasks are
+kept in the state folder between commands (see :mod:`tryon_demo.simulator.journal`), so a
+``query`` or ``list`` finds what an earlier ``submit`` created.
 
 Each command imports only what it uses: ``prepare`` needs neither HTTP nor the simulator (whose
 FastAPI alone takes half a second to import), so those are imported where they are used.
@@ -9,22 +14,30 @@ FastAPI alone takes half a second to import), so those are imported where they a
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import json
 import logging
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigurationError, InputError, TryOnError, UnsafeURLError
 from .pictures import ImageLimits, prepare_image
-from .settings import DEFAULT_MODEL, MODELS, Settings, load_settings
+from .settings import DEFAULT_MODEL, MODELS, Settings, ensure_state_dir, load_settings
 from .text.i18n import Language, choose
 from .text.messages import msg, text
 
 if TYPE_CHECKING:
+    from .api.client import TryOnClient
     from .api.models import Task
+    from .flow.admit import Pass
+
+#: Where the built-in simulator's tasks are kept between commands, inside the state folder.
+OFFLINE_TASKS = "offline-simulator"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,7 +60,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m tryon_demo", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="tryon-demo", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
     sim = sub.add_parser("simulate", help="serve the offline API simulator")
@@ -96,6 +111,7 @@ def _parser() -> argparse.ArgumentParser:
 
     query = sub.add_parser("query", help="show one task")
     query.add_argument("task_id")
+    query.add_argument("--out", type=Path, help="save the result image here (a folder)")
     query.add_argument("--json", action="store_true")
     query.set_defaults(run=_query)
 
@@ -175,65 +191,129 @@ def _simulate(args: argparse.Namespace) -> int:
         server.stop()
 
 
+@contextlib.contextmanager
+def _journal(settings: Settings) -> Iterator[None]:
+    """With the built-in simulator, the tasks earlier commands created are known for the
+    command's length, and this command's tasks are left for the next."""
+    from .flow.clients import shared_simulator, uses_built_in_simulator
+
+    if not uses_built_in_simulator(settings):
+        yield
+        return
+    from .simulator import journal
+
+    simulator = shared_simulator(settings).simulator
+    folder = ensure_state_dir(settings) / OFFLINE_TASKS
+    journal.load(simulator, folder)
+    try:
+        yield
+    finally:
+        journal.save(simulator, folder)
+
+
 def _submit(args: argparse.Namespace) -> int:
-    from .flow.service import make_client, mode_banner, prepare_submission
+    from .flow import prepare
+    from .flow.clients import mode_banner
+    from .flow.create import create_task
 
     settings = _settings()
-    limits = ImageLimits.from_settings(settings)
-    submission = prepare_submission(
-        args.human, args.cloth, args.model, args.callback_url, limits=limits
-    )
     lang = _lang()
-    with make_client(settings) as client:
-        if not args.json:
-            print(mode_banner(settings, lang), file=sys.stderr)
-            preview = json.dumps(submission.preview(), indent=2)
-            print(text("cli.request", lang, json=preview), file=sys.stderr)
-        task = client.submit_body(submission.body)
-        if not args.wait:
-            said = text("cli.task", lang, task_id=task.task_id, status=task.task_status)
-            _emit(args, task.raw, said)
-            return 0
-        started = time.monotonic()
-        for update in client.wait(task.task_id):
-            task = update
+
+    async def submit() -> int:
+        async with await _owner_pass(settings) as passed:
+            submission = await prepare.submission(
+                passed, args.human, args.cloth, args.model, args.callback_url
+            )
             if not args.json:
-                seconds = time.monotonic() - started
-                progress = text("cli.progress", lang, seconds=seconds, status=task.task_status)
-                print(progress, file=sys.stderr)
-        saved = (
-            _save_result(task, args.out, client.base_url) if args.out and task.result_url else None
-        )
-        summary = text("cli.task", lang, task_id=task.task_id, status=task.task_status)
-        if task.task_status == "failed":
-            reason = task.task_status_msg or text("cli.no_reason", lang)
-            summary = text("cli.failed_reason", lang, summary=summary, reason=reason)
-        elif task.result_url:
-            summary += "\n" + text("cli.result", lang, url=task.result_url)
-            summary += "\n" + text("cli.result_expires", lang)
-        if saved:
-            summary += "\n" + text("cli.saved", lang, path=saved)
-        _emit(args, task.raw, summary)
-        return 0 if task.task_status == "succeed" else 1
+                print(mode_banner(settings, lang), file=sys.stderr)
+                preview = json.dumps(submission.preview(), indent=2)
+                print(text("cli.request", lang, json=preview), file=sys.stderr)
+            task = await create_task(passed, submission.body)
+            if not args.wait:
+                said = text("cli.task", lang, task_id=task.task_id, status=task.task_status)
+                _emit(args, task.raw, said)
+                return 0
+            return _wait(args, passed.client, task, lang, settings)
+
+    with _journal(settings):
+        return asyncio.run(submit())
+
+
+def _wait(
+    args: argparse.Namespace, client: TryOnClient, task: Task, lang: Language, settings: Settings
+) -> int:
+    """Follow ``task`` to its end, printing each change; save the result with ``--out``."""
+    started = time.monotonic()
+    for update in client.wait(task.task_id):
+        task = update
+        if not args.json:
+            seconds = time.monotonic() - started
+            progress = text("cli.progress", lang, seconds=seconds, status=task.task_status)
+            print(progress, file=sys.stderr)
+    saved = _save_result(task, args.out, client.base_url) if args.out and task.result_url else None
+    summary = text("cli.task", lang, task_id=task.task_id, status=task.task_status)
+    if task.task_status == "failed":
+        reason = task.task_status_msg or text("cli.no_reason", lang)
+        summary = text("cli.failed_reason", lang, summary=summary, reason=reason)
+    elif task.result_url:
+        summary += "\n" + text("cli.result", lang, url=task.result_url)
+        offline = _built_in(settings) and not saved
+        summary += "\n" + text("cli.offline_result" if offline else "cli.result_expires", lang)
+    if saved:
+        summary += "\n" + text("cli.saved", lang, path=saved)
+    _emit(args, task.raw, summary)
+    return 0 if task.task_status == "succeed" else 1
 
 
 def _query(args: argparse.Namespace) -> int:
-    from .flow.service import make_client
+    settings = _settings()
+    lang = _lang()
 
-    with make_client(_settings()) as client:
-        task = client.get(args.task_id)
-    _emit(args, task.raw, _describe(task))
+    async def query() -> tuple[Task, Path | None]:
+        async with await _owner_pass(settings, lookup=True) as passed:
+            task = passed.client.get(args.task_id)
+            if args.out and task.result_url:
+                return task, _save_result(task, args.out, passed.client.base_url)
+            return task, None
+
+    with _journal(settings):
+        task, saved = asyncio.run(query())
+    said = _describe(task)
+    if saved:
+        said += "\n" + text("cli.saved", lang, path=saved)
+    elif task.result_url and _built_in(settings):
+        said += "\n" + text("cli.offline_result", lang)
+    _emit(args, task.raw, said)
     return 0
 
 
 def _list(args: argparse.Namespace) -> int:
-    from .flow.service import make_client
+    settings = _settings()
 
-    with make_client(_settings()) as client:
-        tasks = client.list(args.page, args.size)
+    async def listing() -> list[Task]:
+        async with await _owner_pass(settings, lookup=True) as passed:
+            return passed.client.list(args.page, args.size)
+
+    with _journal(settings):
+        tasks = asyncio.run(listing())
     listed = "\n".join(_describe(t) for t in tasks) or text("cli.no_tasks", _lang())
     _emit(args, [t.raw for t in tasks], listed)
     return 0
+
+
+async def _owner_pass(settings: Settings, *, lookup: bool = False) -> Pass:
+    """A pass through the app's one admission path, as the machine's owner (no password, no
+    visitor limits, the app's queue not shared), for a create or, with ``lookup``, a lookup."""
+    from .flow.admit import Admission, Door, Need, Visitor
+
+    need = Need.LOOKUP if lookup else Need.CREATE
+    return await Admission.build(settings).enter(Visitor.local_owner(), Door.CLI, need)
+
+
+def _built_in(settings: Settings) -> bool:
+    from .flow.clients import uses_built_in_simulator
+
+    return uses_built_in_simulator(settings)
 
 
 def _prepare(args: argparse.Namespace) -> int:

@@ -254,6 +254,29 @@ class CancelledError(TryOnError):
         self.task_id = task_id
 
 
+#: Advice that names the owner's settings (KLING_API_BASE, KLING_API_KEY), and what someone who
+#: entered a key of their own on the page reads instead: something they can do themselves.
+OWN_KEY_ADVICE = {
+    "network.check": "network.check_own_key",
+    "error.code.1000": "error.code.1000_own_key",
+    "error.code.1001": "error.code.1001_own_key",
+    "error.code.1202": "error.code.1202_own_key",
+    "response.unknown_format": "response.unknown_format_own_key",
+    "response.hint.404": "response.hint.404_own_key",
+}
+
+
+def for_own_key(error: TryOnError) -> TryOnError:
+    """``error`` as told to a visitor who entered their own key: the owner's advice replaced
+    (see :data:`OWN_KEY_ADVICE`). Returns the error itself."""
+    told = error.msg.replaced(OWN_KEY_ADVICE)
+    if told != error.msg:
+        error.msg = told
+        error.message = told.render("en")
+        error.args = (error.message,)
+    return error
+
+
 def error_text(error: TryOnError, lang: str) -> str:
     """An error's message in ``lang``, with the API's request_id when there is one."""
     return error.render(lang)

@@ -43,7 +43,7 @@ class Settings:
     read_timeout: float = 60.0
     poll_interval: float = 1.0
     poll_max_interval: float = 5.0
-    #: ``timed``: status queries timed to how long tasks usually take (flow/schedule.py);
+    #: ``timed``: status queries timed to how long tasks usually take (flow/timetable.py);
     #: ``growing``: the plain pauses, ``poll_interval`` growing x1.25 up to the maximum.
     poll_schedule: PollSchedule = "timed"
     wait_timeout: float = 300.0
@@ -55,6 +55,9 @@ class Settings:
     #: Bytes one client address may upload per hour (files the page and API clients send):
     #: uploads land on the server's disk until the work-file time passes.
     upload_budget_bytes: int = 1000 * 2**20
+    #: Seconds a connection has to send its request headers (``TRYON_HEADER_TIMEOUT``); one
+    #: that is late (half-open, or idle after connecting) is closed. 0 turns it off.
+    header_timeout: float = 10.0
     simulator_task_seconds: float = 3.0
     #: Public deployments: a password for the page (user name ``access_user``), and limits on
     #: submissions that spend the owner's key ("5/minute" style rates, a daily cap).
@@ -63,6 +66,9 @@ class Settings:
     rate_per_session: str = ""
     rate_global: str = ""
     daily_cap: int = 0
+    #: Of the day's cap, the most one address may use (``None``: a tenth of the cap, rounded
+    #: up; 0: no share, only the day's total).
+    daily_cap_per_address: int | None = None
     #: Task lookups (``/query``, re-attach) one visitor may make with the owner's key.
     rate_query: str = "60/minute"
     #: How many proxies in front of the app add an X-Forwarded-For entry (1 on Spaces): the
@@ -74,6 +80,11 @@ class Settings:
     lookbook_concurrency: int = 3
     #: Tasks the account may run at the API at once (0: unlimited); creates queue for a slot.
     api_concurrency: int = 0
+    #: The queue's bounds: waiters one address may park, waiters in all, and the longest any
+    #: one waits for a slot (seconds) before it is told to come back later.
+    queue_per_address: int = 4
+    queue_max: int = 50
+    queue_max_wait: float = 300.0
     #: Offer the try-on as tools on Gradio's MCP server (needs ``gradio[mcp]``).
     mcp_server: bool = False
     #: Where the app keeps what must outlive a restart (the daily count, the signing secret).
@@ -289,6 +300,7 @@ def load_settings(
             _number(merged, "TRYON_UPLOAD_BUDGET_MB", float, defaults.upload_budget_bytes / 2**20)
             * 2**20
         ),
+        header_timeout=_number(merged, "TRYON_HEADER_TIMEOUT", float, defaults.header_timeout),
         simulator_task_seconds=_number(
             merged, "TRYON_SIM_TASK_SECONDS", float, defaults.simulator_task_seconds
         ),
@@ -297,6 +309,11 @@ def load_settings(
         rate_per_session=text("TRYON_RATE_PER_SESSION") or "",
         rate_global=text("TRYON_RATE_GLOBAL") or "",
         daily_cap=_number(merged, "TRYON_DAILY_CAP", int, 0),
+        daily_cap_per_address=(
+            _number(merged, "TRYON_DAILY_CAP_PER_ADDRESS", int, 0)
+            if text("TRYON_DAILY_CAP_PER_ADDRESS")
+            else None
+        ),
         rate_query=text("TRYON_RATE_QUERY") or defaults.rate_query,
         trusted_proxies=_number(merged, "TRYON_TRUSTED_PROXIES", int, 1 if text("SPACE_ID") else 0),
         lookbook_max_items=max(
@@ -306,6 +323,13 @@ def load_settings(
             1, _number(merged, "TRYON_LOOKBOOK_CONCURRENCY", int, defaults.lookbook_concurrency)
         ),
         api_concurrency=_number(merged, "TRYON_API_CONCURRENCY", int, defaults.api_concurrency),
+        queue_per_address=max(
+            1, _number(merged, "TRYON_QUEUE_PER_ADDRESS", int, defaults.queue_per_address)
+        ),
+        queue_max=max(1, _number(merged, "TRYON_QUEUE_MAX", int, defaults.queue_max)),
+        queue_max_wait=max(
+            1.0, _number(merged, "TRYON_QUEUE_MAX_WAIT", float, defaults.queue_max_wait)
+        ),
         mcp_server=_flag(text("TRYON_MCP_SERVER")),
         # At least a minute: a file must outlive the moment Gradio copies it to the page.
         work_ttl=max(60.0, _number(merged, "TRYON_WORK_TTL", float, defaults.work_ttl)),

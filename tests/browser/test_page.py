@@ -11,9 +11,9 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests import pictures
 from tests.browser.conftest import ROOT, save_screenshot
-from tryon_demo.flow.service import shared_simulator
-from tryon_demo.flow.studio import Studio
+from tryon_demo.flow.clients import shared_simulator
 from tryon_demo.settings import Settings
+from tryon_demo.ui import lookbook as lookbook_tab
 
 pytestmark = pytest.mark.browser
 
@@ -284,7 +284,7 @@ def test_a_fault_inside_the_lookbook_is_a_sentence_and_gives_the_button_back(
     def full_disk(*_: object) -> Path:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(Studio, "lookbook_zip", full_disk)
+    monkeypatch.setattr(lookbook_tab, "lookbook_zip", full_disk)
     page.locator("#human-image input[type=file]").set_input_files(PERSON)
     page.get_by_role("tab", name="Lookbook").click()
     page.locator("#lookbook-garments input[type=file]").set_input_files(GARMENT)

@@ -9,7 +9,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import ROOT, save_screenshot
 from tests.browser.test_page import PERSON, upload
-from tryon_demo.flow.service import shared_simulator
+from tryon_demo.flow.clients import shared_simulator
 from tryon_demo.settings import Settings
 
 pytestmark = pytest.mark.browser

@@ -8,6 +8,7 @@ reached the server, because a second create would bill twice.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import email.message
 import json
 import logging
@@ -34,6 +35,7 @@ from ..errors import (
     UnexpectedResponseError,
     WaitTimeoutError,
     api_says,
+    for_own_key,
     redact,
     redact_json,
 )
@@ -90,8 +92,11 @@ class TryOnClient:
         sleep: Callable[[float], None] = time.sleep,
         request_deadline: float | None = None,
         reply_max_bytes: int = REPLY_MAX_BYTES,
+        own_key: bool = False,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        #: A visitor's own key: its errors give advice a visitor can follow, not the owner's.
+        self.own_key = own_key
         self.timeout = (connect_timeout, read_timeout)
         #: The longest one request may take from connect to the last byte of its reply: the
         #: read timeout alone is per read, which a server sending a byte at a time never trips.
@@ -114,10 +119,15 @@ class TryOnClient:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, base_url: str | None = None, auth: AuthBase | None = None
+        cls,
+        settings: Settings,
+        base_url: str | None = None,
+        auth: AuthBase | None = None,
+        *,
+        own_key: bool = False,
     ) -> TryOnClient:
         """A client configured from :class:`Settings`; ``base_url`` and ``auth`` override them
-        (the simulator's address and token)."""
+        (the simulator's address and token); ``own_key`` for a key a visitor entered."""
         url = base_url or settings.base_url
         if not url:
             raise InputError(msg("client.no_base_url"))
@@ -131,6 +141,7 @@ class TryOnClient:
             poll_max_interval=settings.poll_max_interval,
             wait_timeout=settings.wait_timeout,
             secrets=settings.secrets(),
+            own_key=own_key,
         )
 
     def __repr__(self) -> str:
@@ -200,8 +211,9 @@ class TryOnClient:
 
     def submit_body(self, body: dict[str, str]) -> Task:
         """Send a create body made by :meth:`create_body` (once, never retried)."""
-        status, text, retry_after = self._send("POST", self.endpoint, json_body=body)
-        return parse_task_reply(status, text, retry_after)
+        with self._told():
+            status, text, retry_after = self._send("POST", self.endpoint, json_body=body)
+            return parse_task_reply(status, text, retry_after)
 
     def get(self, task_id: str, *, deadline: float | None = None) -> Task:
         """Query one task, retrying transient failures with backoff.
@@ -212,18 +224,20 @@ class TryOnClient:
         """
         task_id = check_task_id(task_id)
         url = f"{self.endpoint}/{quote(task_id, safe='')}"
-        return self._with_retries(
-            lambda: parse_task_reply(*self._send("GET", url, until=deadline)), until=deadline
-        )
+        with self._told():
+            return self._with_retries(
+                lambda: parse_task_reply(*self._send("GET", url, until=deadline)), until=deadline
+            )
 
     def list(self, page_num: int = 1, page_size: int = 30) -> list[Task]:
         """One page of this key's tasks, newest first (pageNum 1..1000, pageSize 1..500)."""
         if not 1 <= page_num <= 1000 or not 1 <= page_size <= 500:
             raise InputError(msg("client.page_range"))
         params = {"pageNum": page_num, "pageSize": page_size}
-        return self._with_retries(
-            lambda: parse_task_list_reply(*self._send("GET", self.endpoint, params=params))
-        )
+        with self._told():
+            return self._with_retries(
+                lambda: parse_task_list_reply(*self._send("GET", self.endpoint, params=params))
+            )
 
     def wait(
         self,
@@ -289,6 +303,16 @@ class TryOnClient:
         return task
 
     # --- transport ------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _told(self) -> Iterator[None]:
+        """Errors raised inside, with advice for whoever holds this client's key."""
+        try:
+            yield
+        except TryOnError as exc:
+            if self.own_key:
+                for_own_key(exc)  # the same error, its advice reworded
+            raise
 
     def _with_retries(self, call: Callable[[], _T], *, until: float | None = None) -> _T:
         attempt = 0

@@ -1,6 +1,6 @@
 """How long tasks take, learnt per model from the recent ones and kept across restarts.
 
-The estimate is a :class:`~.schedule.Window` from quantiles of the last :data:`KEEP` successful
+The estimate is a :class:`~.timetable.Window` from quantiles of the last :data:`KEEP` successful
 durations of a model: the median is the typical time, the 10th and 90th percentiles bound the
 window. Quantiles, not a mean, so one task stuck for minutes hardly moves it. While few
 durations are known the window is widened (a fifth either side of the median with two, a
@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .schedule import Window
+from .timetable import Window
 
 try:  # POSIX; elsewhere concurrent writers may lose a duration, never the file
     import fcntl

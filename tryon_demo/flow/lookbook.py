@@ -56,7 +56,7 @@ class LookItem:
     note: Msg | None = None
     #: Creates the API refused with a rate limit before one was accepted.
     rate_limited: int = 0
-    #: While its task runs: the time usually left (flow/schedule.py), shown in the note column.
+    #: While its task runs: the time usually left (flow/timetable.py), shown in the note column.
     outlook: Msg | None = None
 
     @property
@@ -259,17 +259,30 @@ def _note(item: LookItem, lang: str) -> str:
     return item.message
 
 
+#: How the summary line counts each state the table shows: one count per group, so the line
+#: and the table always agree (a garment waiting its turn is queued, not running).
+SUMMARY_GROUPS: dict[str, str] = {
+    "failed": "failed",
+    "error": "error",
+    "submitted": "running",
+    "processing": "running",
+    "waiting": "waiting",
+    "queued": "queued",
+}
+
+
 def summary_msg(items: Sequence[LookItem]) -> Msg:
-    """``"3 of 5 done · 1 failed · 1 running"`` for the line above the table, as a message."""
-    counts = {state: sum(1 for item in items if item.state == state) for state in TERMINAL}
-    running = len(items) - sum(counts.values())
-    parts = [msg("lookbook.summary_done", done=counts["succeed"], total=len(items))]
-    if counts["failed"]:
-        parts.append(msg("lookbook.summary_failed", count=counts["failed"]))
-    if counts["error"]:
-        parts.append(msg("lookbook.summary_error", count=counts["error"]))
-    if running:
-        parts.append(msg("lookbook.summary_running", count=running))
+    """``"3 of 7 done · 3 running · 1 queued"`` for the line above the table, as a message:
+    counted from the same states the table shows (see :data:`SUMMARY_GROUPS`)."""
+    counts = dict.fromkeys(SUMMARY_GROUPS.values(), 0)
+    for item in items:
+        if item.state in SUMMARY_GROUPS:
+            counts[SUMMARY_GROUPS[item.state]] += 1
+    done = sum(1 for item in items if item.state == "succeed")
+    parts = [msg("lookbook.summary_done", done=done, total=len(items))]
+    parts += [
+        msg(f"lookbook.summary_{group}", count=count) for group, count in counts.items() if count
+    ]
     return Msg.join(parts, sep="summary")
 
 

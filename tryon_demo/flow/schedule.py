@@ -1,139 +1,86 @@
-"""When to ask the API about a running task, and what to tell the person waiting: pure functions
-of the time since the task was created and how long such tasks usually take.
+"""When the follow step asks the API about a task, and what it tells the person waiting: the
+pipeline's schedule hook.
 
-Without a callback the only way to see a task end is to ask. Asking often wastes the account's
-request rate while the task surely runs; asking rarely shows the result late. So the schedule
-follows the estimate (a :class:`Window`, learnt in :mod:`.durations`): one query half-way to the
-window (the task is alive, and a quick failure is not missed for long), then about one a
-second through the window where tasks usually end (one on the typical time), then, for a task
-running past it, the growing pauses of old (``TRYON_POLL_INTERVAL`` x1.25 up to
-``TRYON_POLL_MAX_INTERVAL``).
-
-With a callback the end comes by itself; the slow backstop query that catches a lost callback
-is timed just after the window, where a lost one would have arrived.
-
-Everything here is a function of numbers: tests run it under virtual time, and the follow loop
-only asks for the next pause.
+The follow step takes a :class:`TaskPlan` per task from whatever :class:`PollSchedule` the
+pipeline was built with (``Pipeline.build(schedule=...)``) and only asks it for pauses, the time
+left, and, at the end, tells it how the task ended. By default (:func:`schedule_for`) that is
+:class:`~.timing.TimedSchedule`: polls timed to how long the model's tasks usually take, learnt
+as they end (``TRYON_POLL_SCHEDULE``). :class:`GrowingPauses` is the plain schedule of old, for
+a pipeline that wants nothing learnt.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import Protocol
 
-from ..text.messages import Msg, msg
-
-#: The shortest step of a schedule, whatever the settings say: polling never becomes a busy loop.
-MIN_PAUSE = 0.05
-#: A moment this close behind the present has just been asked (clocks wake a hair early).
-_JUST_ASKED = 0.001
-#: At most this many queries through the window, however wide it is: a task that usually takes
-#: a minute is asked every few seconds, not 24 times.
-MAX_WINDOW_QUERIES = 10
+from ..api.models import Task
+from ..settings import Settings
+from ..text.messages import Msg
+from .timetable import Pace, growing_pauses
+from .timing import TimedSchedule
 
 
-@dataclass(frozen=True)
-class Window:
-    """How long tasks usually take, in seconds from their creation: they rarely end before
-    ``start``, typically at ``typical``, and rarely after ``end``."""
+class TaskPlan(Protocol):
+    """The timing of one task, from the moment the follow step takes it on."""
 
-    start: float
-    typical: float
-    end: float
+    def pause(self) -> float:
+        """Seconds to wait before the next status query of a task followed without a callback
+        (the follow step never waits past the wait limit, whatever it says)."""
 
-    def __post_init__(self) -> None:
-        if not 0 <= self.start <= self.typical <= self.end or not math.isfinite(self.end):
-            raise ValueError(f"not a window: {self}")
+    def backstop(self, every: float) -> float:
+        """Seconds to wait for a callback before asking anyway; ``every`` is the settings'
+        backstop (``TRYON_CALLBACK_BACKSTOP``)."""
 
+    def outlook(self) -> Msg | None:
+        """The time left as the person waiting is told it; ``None`` when nothing is known."""
 
-@dataclass(frozen=True)
-class Pace:
-    """The settings' pauses: ``interval`` (``TRYON_POLL_INTERVAL``) through the window and at
-    first past it, growing by ``growth`` up to ``max_interval`` (``TRYON_POLL_MAX_INTERVAL``)."""
-
-    interval: float = 1.0
-    max_interval: float = 5.0
-    growth: float = 1.25
-
-    @property
-    def step(self) -> float:
-        """The interval, never so small that polling becomes a busy loop."""
-        return max(self.interval, MIN_PAUSE)
+    def ended(self, task: Task) -> None:
+        """``task`` has ended at the API (succeeded or failed): learn from it if it can."""
 
 
-def growing_pauses(pace: Pace) -> Iterator[float]:
-    """The old schedule, pause by pause: ``interval``, then x``growth`` up to the maximum."""
-    pause = pace.step
-    while True:
-        yield pause
-        pause = min(pause * pace.growth, max(pace.max_interval, pace.step))
+class PollSchedule(Protocol):
+    """Makes the plan of each task the follow step takes on."""
+
+    def plan(self, task: Task, model: str | None) -> TaskPlan:
+        """The plan for ``task``: ``model`` is the model this app just created it with, or
+        ``None`` for a task looked up again (its age then counts from its ``created_at``)."""
 
 
-def poll_moments(window: Window, pace: Pace) -> Iterator[float]:
-    """Every moment (seconds since the task was created) a status query is due, in order."""
-    step = pace.step
-    if window.start / 2 >= step:
-        yield window.start / 2  # surely running: one look, half-way to the window
-    # In step with the typical time, so that one query falls on it (tasks of a steady length
-    # are seen at once), from the first step in the window to the first at or past its end.
-    through = max(step, (window.end - window.start) / MAX_WINDOW_QUERIES)
-    moment = window.typical - math.floor((window.typical - window.start) / through + 1e-9) * through
-    yield moment
-    while moment < window.end - 1e-9:
-        moment += through
-        yield moment
-    for pause in growing_pauses(pace):  # running past the window: the old schedule, afresh
-        moment += pause
-        yield moment
+class GrowingPauses:
+    """``first`` seconds, growing x1.25 each time up to ``most`` (``TRYON_POLL_INTERVAL``,
+    ``TRYON_POLL_MAX_INTERVAL``), the backstop as the settings say, no time left shown and
+    nothing learnt: short tasks end early, long ones are not asked too often."""
+
+    def __init__(self, first: float = 1.0, most: float = 5.0, factor: float = 1.25) -> None:
+        self.first = first
+        self.most = most
+        self.factor = factor
+
+    def plan(self, task: Task, model: str | None) -> TaskPlan:
+        del task, model  # the same for every task
+        return _Growing(growing_pauses(Pace(self.first, self.most, self.factor)))
 
 
-def next_poll(elapsed: float, window: Window, pace: Pace) -> float:
-    """Seconds from ``elapsed`` (since the task was created) until the next status query."""
-    return _until_next(elapsed, poll_moments(window, pace))
+class _Growing:
+    def __init__(self, pauses: Iterator[float]) -> None:
+        self._pauses = pauses
+
+    def pause(self) -> float:
+        return next(self._pauses)
+
+    def backstop(self, every: float) -> float:
+        return every
+
+    def outlook(self) -> Msg | None:
+        return None
+
+    def ended(self, task: Task) -> None:
+        del task
 
 
-def backstop_moments(window: Window, every: float) -> Iterator[float]:
-    """The moments a run that expects a callback still asks for itself: every ``every`` seconds
-    while the task surely runs, then just after the window (where a callback that never came
-    would have), then every ``every`` seconds again."""
-    every = max(every, MIN_PAUSE)
-    moment = every
-    while moment < window.start:
-        yield moment
-        moment += every
-    moment = window.end + min(every, 1.0)
-    while True:
-        yield moment
-        moment += every
-
-
-def next_backstop(elapsed: float, window: Window, every: float) -> float:
-    """Seconds from ``elapsed`` until the next backstop query of a run awaiting a callback."""
-    return _until_next(elapsed, backstop_moments(window, every))
-
-
-def _until_next(elapsed: float, moments: Iterator[float]) -> float:
-    earliest = elapsed + _JUST_ASKED
-    for moment in moments:  # the moments grow without bound, so this ends
-        if moment >= earliest:
-            return moment - elapsed
-    raise AssertionError("a schedule never runs out of moments")
-
-
-def about_seconds(seconds: float) -> int:
-    """An estimate as a person reads it: whole seconds under 10, else to the nearest 5."""
-    if seconds < 10:
-        return max(1, math.ceil(seconds))
-    return int(5 * round(seconds / 5))
-
-
-def outlook(elapsed: float, window: Window) -> Msg:
-    """What the person waiting is told: the time usually left, "any moment now" through the
-    window, then that this task is taking longer than usual. Never a percentage: the task's
-    progress is unknown, only how long others took."""
-    if elapsed < window.typical:
-        return msg("eta.left", seconds=about_seconds(window.typical - elapsed))
-    if elapsed <= window.end:
-        return msg("eta.any_moment")
-    return msg("eta.longer", seconds=about_seconds(window.typical))
+def schedule_for(settings: Settings) -> PollSchedule:
+    """The settings' schedule: polls timed to the task, learning from each one's end (with
+    ``TRYON_POLL_SCHEDULE=growing`` at the plain growing pauses, still learning and telling
+    the time left)."""
+    return TimedSchedule.from_settings(settings)

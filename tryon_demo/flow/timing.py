@@ -1,11 +1,10 @@
-"""One task's timing, for the loop that follows it: when to ask next, what to tell the person
-waiting, and, once it ends, how long it took (learnt for the next tasks).
+"""Polls timed to the task: the default :class:`~.schedule.PollSchedule` of the pipeline.
 
-The follow loop makes a :class:`TaskPlan` per task (:meth:`Timing.plan`) and only asks it for
-pauses and the outlook: the schedule itself is in :mod:`.schedule`, the learning in
-:mod:`.durations`. ``TRYON_POLL_SCHEDULE=growing`` keeps the old pauses (1 s growing x1.25 up
-to 5 s, a callback's backstop every ``TRYON_CALLBACK_BACKSTOP`` seconds) while still learning
-and showing the time left.
+The follow step takes a :class:`TimedPlan` per task (:meth:`TimedSchedule.plan`) and only asks
+it for pauses and the time left: the moments themselves are in :mod:`.timetable`, the learning
+in :mod:`.durations`. ``TRYON_POLL_SCHEDULE=growing`` keeps the old pauses (1 s growing x1.25
+up to 5 s, a callback's backstop every ``TRYON_CALLBACK_BACKSTOP`` seconds) while still
+learning and showing the time left.
 """
 
 from __future__ import annotations
@@ -17,9 +16,9 @@ from typing import Literal
 from ..api.models import Task
 from ..settings import Settings
 from ..text.messages import Msg
-from . import schedule
+from . import timetable
 from .durations import FILE_NAME, OFFLINE_SOURCE, Durations, plausible, prior_for
-from .schedule import Pace, Window
+from .timetable import Pace, Window
 
 Kind = Literal["timed", "growing"]
 #: A duration the API's own timestamps give is believed if it is no longer than what the app
@@ -27,7 +26,7 @@ Kind = Literal["timed", "growing"]
 TIMESTAMP_SLACK = 5.0
 
 
-class Timing:
+class TimedSchedule:
     """Plans for every task of one app: the pace, the schedule's kind and the durations."""
 
     def __init__(
@@ -44,7 +43,7 @@ class Timing:
         self.clock = clock
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Timing:
+    def from_settings(cls, settings: Settings) -> TimedSchedule:
         """Offline the simulator's task time is the prior and nothing is written to disk (a
         changed ``TRYON_SIM_TASK_SECONDS`` counts at once); otherwise durations are kept per
         API address in the state folder."""
@@ -57,22 +56,26 @@ class Timing:
         pace = Pace(settings.poll_interval, settings.poll_max_interval)
         return cls(durations, pace, kind=settings.poll_schedule)
 
-    def plan(self, model: str | None, *, age: float = 0.0) -> TaskPlan:
-        """The plan for a task of ``model`` (``None``: not known, as for a re-attach) created
-        ``age`` seconds ago (0 for one created just now)."""
-        return TaskPlan(self, model, self.durations.window(model), self.clock() - max(0.0, age))
+    def plan(self, task: Task, model: str | None) -> TimedPlan:
+        """The plan for ``task``: one this app just created with ``model`` counts from now
+        (the API's clock may differ from ours); one looked up again (``model`` ``None``, so
+        every model's durations give its window) from its ``created_at``."""
+        age = 0.0 if model is not None else task_age(task)
+        return TimedPlan(self, model, self.durations.window(model), self.clock() - age)
 
 
-class TaskPlan:
+class TimedPlan:
     """The timing of one task, from the moment it was created (``begun``, on ``clock``)."""
 
-    def __init__(self, timing: Timing, model: str | None, window: Window | None, begun: float):
+    def __init__(
+        self, timing: TimedSchedule, model: str | None, window: Window | None, begun: float
+    ):
         self.timing = timing
         self.model = model
         #: The window expected when the task began (``None``: nothing known, polled as of old).
         self.window = window
         self.begun = begun
-        self._growing = schedule.growing_pauses(timing.pace)
+        self._growing = timetable.growing_pauses(timing.pace)
 
     def elapsed(self) -> float:
         """Seconds since the task was created."""
@@ -82,24 +85,28 @@ class TaskPlan:
         """Seconds until the next status query of a task followed without a callback."""
         if self.timing.kind == "growing" or self.window is None:
             return next(self._growing)
-        return schedule.next_poll(self.elapsed(), self.window, self.timing.pace)
+        return timetable.next_poll(self.elapsed(), self.window, self.timing.pace)
 
     def backstop(self, every: float) -> float:
         """Seconds until the next query of a task whose callback is awaited; ``every`` is the
         longest the backstop waits (``TRYON_CALLBACK_BACKSTOP``)."""
         if self.timing.kind == "growing" or self.window is None:
             return every
-        return schedule.next_backstop(self.elapsed(), self.window, every)
+        return timetable.next_backstop(self.elapsed(), self.window, every)
 
     def outlook(self) -> Msg | None:
         """The time left as the person waiting is told it (``None`` when nothing is known)."""
         if self.window is None:
             return None
-        return schedule.outlook(self.elapsed(), self.window)
+        return timetable.outlook(self.elapsed(), self.window)
 
-    def ended(self, task: Task) -> float | None:
-        """The task has ended: learn how long it took if it succeeded and its model is known;
-        returns the duration learnt."""
+    def ended(self, task: Task) -> None:
+        """The task has ended: learn how long it took if it succeeded (a failure may come at
+        any moment) and its model is known."""
+        self.learn(task)
+
+    def learn(self, task: Task) -> float | None:
+        """What :meth:`ended` learns: the duration recorded, or ``None``."""
         if task.task_status != "succeed" or self.model is None:
             return None
         seconds = duration_of(task, seen_end=self.elapsed())

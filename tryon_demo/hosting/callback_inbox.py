@@ -5,7 +5,10 @@ reached (``TRYON_PUBLIC_URL``, or offline on loopback), each create it makes car
 ``<app url>/callbacks/<token>``: an unguessable token per task, known only to the app and the API.
 A callback for a known token wakes the run waiting on it (:meth:`Inbox.wait`); the run then
 confirms with one status query, so nothing in a callback body is ever taken as the task's result.
-The token is forgotten when the run ends (or, should a run vanish, after its time-to-live).
+A token takes at most :data:`MAX_END_CLAIMS` claims of an end, disproved or not, so whoever learns
+a callback URL cannot make the run query the API at will: past them the run's slow backstop poll
+still ends it. The token is forgotten when the run ends (or, should a run vanish, after its
+time-to-live).
 """
 
 from __future__ import annotations
@@ -29,6 +32,10 @@ TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}")
 STATES = ("submitted", "processing", "succeed", "failed")
 #: The most tokens kept at once; beyond it the oldest is dropped (its run falls back to polling).
 MAX_TOKENS = 10_000
+#: The states that end a task: a claim of one costs the run a status query to confirm.
+ENDS = ("succeed", "failed")
+#: Claims of an end one token takes: the genuine one, and room for two forgeries before it.
+MAX_END_CLAIMS = 3
 
 
 @dataclass
@@ -37,6 +44,8 @@ class _Expected:
     task_id: str | None = None
     #: States already delivered once: a repeat (the API retries, or a replay) changes nothing.
     seen: set[str] = field(default_factory=set)
+    #: Claims of an end this token still takes (each costs the run a query).
+    end_claims: int = MAX_END_CLAIMS
     pending: deque[dict[str, Any]] = field(default_factory=deque)
     waiter: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None
 
@@ -95,7 +104,8 @@ class Inbox:
         """Hand a callback body to the run waiting on ``token``; ``False`` if refused.
 
         Refused: an unknown or forgotten token, a state outside :data:`STATES`, a state this
-        token already delivered, or another task's id once the task is known.
+        token already delivered, another task's id once the task is known, or a claim of an end
+        past the token's :data:`MAX_END_CLAIMS`.
         """
         status = body.get("task_status")
         if not isinstance(status, str) or status not in STATES:
@@ -108,6 +118,10 @@ class Inbox:
                 return False
             if status in entry.seen:
                 return False
+            if status in ENDS:
+                if entry.end_claims <= 0:
+                    return False
+                entry.end_claims -= 1
             entry.seen.add(status)
             entry.pending.append(dict(body))
             waiter = entry.waiter
@@ -118,10 +132,10 @@ class Inbox:
                 loop.call_soon_threadsafe(event.set)
         return True
 
-    def unsee(self, token: str | None, status: str) -> None:
-        """Accept ``status`` for ``token`` once more: the run's own query found the task not in
-        that state, so the callback that claimed it was not the API's (a forgery must not make
-        the genuine callback look like a repeat and leave the run to the slow backstop)."""
+    def disproved(self, token: str | None, status: str) -> None:
+        """The run's own query found the task not in ``status``, so the callback that claimed it
+        was not the API's: accept that state once more (a forgery must not make the genuine
+        callback look like a repeat), as long as the token has end claims left."""
         if token is None:
             return
         with self._lock:

@@ -12,6 +12,11 @@ A 1303 that arrives anyway (another app sharing the account) created nothing: th
 back to the head of the queue, every create pauses, and the queue believes the other app holds
 the remaining slots until one of our tasks ends (or, slot by slot, after each pause).
 
+Waiting is bounded: one address may park ``per_address`` waiters and all together ``most``
+(the next is refused at once, :class:`QueueFullError`), and none waits longer than ``max_wait``
+seconds (:class:`QueueWaitError`). A waiter holds a ticket and nothing else; what it will send
+is prepared once its turn has come.
+
 Plain asyncio, no Gradio: everything runs on the event loop that serves the visitors, so no
 locks are needed. With no limit set the queue is a pass-through.
 """
@@ -29,6 +34,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from ..text.messages import Msg, msg
+from .limits import LimitExceededError
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +58,15 @@ class Place:
         return msg("queue.waiting_about", who=who, seconds=rounded_seconds(self.estimate))
 
 
+class QueueFullError(LimitExceededError):
+    """The queue has no room: this address already waits ``per_address`` times, or everyone
+    together ``most`` times. Nothing was prepared or sent."""
+
+
+class QueueWaitError(LimitExceededError):
+    """No slot came free within the longest wait; the waiter left the line, nothing was sent."""
+
+
 def rounded_seconds(seconds: float) -> int:
     """An estimate as a person reads it: whole seconds under 10, else to the nearest 5."""
     if seconds < 10:
@@ -67,9 +82,13 @@ class Ticket:
     queue or frees a slot that created nothing.
     """
 
-    def __init__(self, capacity: Capacity, seq: int) -> None:
+    def __init__(self, capacity: Capacity, seq: int, who: str = "") -> None:
         self._capacity = capacity
         self.seq = seq
+        #: The address that waits (``ip:<address>``), for the per-address bound.
+        self.who = who
+        #: When it joined, on the queue's clock (for the longest wait).
+        self.joined = capacity._clock()
         self.granted = False
         self.task_id: str | None = None
         #: A create is on its way: the slot follows its answer, even if the caller has left.
@@ -85,7 +104,9 @@ class Ticket:
         """Yield this ticket's place whenever it changes (and every ``tick`` seconds, if
         given, so a page can show time passing); return once a slot is granted.
 
-        Cancelling the waiting task leaves the queue at once (with :meth:`close`)."""
+        Raises :class:`QueueWaitError`, having left the queue, once it has waited the longest
+        wait. Cancelling the waiting task leaves the queue at once (with :meth:`close`)."""
+        capacity = self._capacity
         last: Place | None = None
         while not self.granted:
             place = self.place
@@ -94,13 +115,20 @@ class Ticket:
                 yield place
             if self.granted:  # granted while the caller handled the place
                 return
+            left = self.joined + capacity.max_wait - capacity._clock()
+            if left <= 0:
+                await asyncio.sleep(0)  # a slot freed at this very moment still counts
+                if self.granted:
+                    return
+                self.close()
+                seconds = round(capacity.max_wait)
+                raise QueueWaitError(
+                    msg("queue.waited_too_long", seconds=seconds), reason="queue_wait"
+                )
             wake = asyncio.get_running_loop().create_future()
             self._wake = wake
             try:
-                if tick is None:
-                    await wake
-                else:
-                    await asyncio.wait([wake], timeout=tick)
+                await asyncio.wait([wake], timeout=left if tick is None else min(tick, left))
             finally:
                 self._wake = None
 
@@ -129,7 +157,8 @@ class Capacity:
     ``still_running`` checks an unfollowed task every ``check_every`` seconds (every
     ``busy_check_every`` while creates wait for a slot); a slot is given back at the latest
     ``hold_limit`` seconds after its task was created. ``typical`` is the
-    task duration assumed for estimates until real ones have been seen.
+    task duration assumed for estimates until real ones have been seen. ``per_address``,
+    ``most`` and ``max_wait`` bound the waiting (see the module's docstring).
     """
 
     def __init__(
@@ -143,9 +172,15 @@ class Capacity:
         typical: float = 25.0,
         pause: float = 1.0,
         max_pause: float = 30.0,
+        per_address: int = 4,
+        most: int = 50,
+        max_wait: float = 300.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.limit = max(0, limit)
+        self.per_address = per_address
+        self.most = most
+        self.max_wait = max_wait
         self.hold_limit = hold_limit
         self.check_every = check_every
         self.busy_check_every = busy_check_every
@@ -185,15 +220,33 @@ class Capacity:
         """Creates waiting for a slot."""
         return len(self._queue)
 
-    def join(self) -> Ticket:
-        """Queue a create at the back; wait for its turn with :meth:`Ticket.wait`."""
-        ticket = Ticket(self, next(self._seq))
+    def join(self, who: str = "") -> Ticket:
+        """Queue a create of ``who`` (an address) at the back; wait for its turn with
+        :meth:`Ticket.wait`. Raises :class:`QueueFullError` when it would have to wait and the
+        queue has no room for it."""
+        ticket = Ticket(self, next(self._seq), who)
         if not self.limited:
             ticket.granted = True
             return ticket
         self._queue.append(ticket)
         self._pump()
+        if not ticket.granted:
+            self._refuse_if_full(ticket)
         return ticket
+
+    def _refuse_if_full(self, ticket: Ticket) -> None:
+        """Take ``ticket`` back out of the queue and refuse it if it overfills a bound (an
+        unnamed ``who``, a caller in code rather than a visitor, has no share of its own)."""
+        mine = sum(1 for waiting in self._queue if waiting.who == ticket.who)
+        if ticket.who and mine > self.per_address:
+            refusal = msg("queue.full_address", count=self.per_address)
+        elif len(self._queue) > self.most:
+            refusal = msg("queue.full", count=self.most)
+        else:
+            return
+        self._queue.remove(ticket)
+        self._pump()
+        raise QueueFullError(refusal, reason="queue_full")
 
     def ended(self, task_id: str) -> None:
         """A follower saw ``task_id`` end at the API: its slot is free (and its time counts

@@ -1,29 +1,25 @@
-"""Submission limits for a public deployment that spends the owner's credits.
+"""Submission rates for a public deployment: how often one visitor, and everyone together,
+may start a try-on, and how often one visitor may look a task up.
 
-A per-visitor and a global sliding-window rate, and a daily cap that resets at midnight UTC.
-All are off unless configured (an offline public deployment gets defaults, see
-:func:`limiter_for`). They guard the owner's key: a visitor who brings their own key spends
-their own credits and is not counted. A visitor is whatever key the caller passes, in the app
-the client address (:func:`tryon_demo.hosting.access.visitor_key`), never something the client
-picks.
-The day's count is kept in a file in the state folder, so a restart does not reset it.
+Sliding windows, off unless configured (an offline public deployment gets defaults, see
+:func:`limiter_for`). They count attempts, whoever's key pays: they bound the server's work as
+much as the owner's credits. A visitor is whatever key the caller passes, in the app the client
+address (:func:`tryon_demo.hosting.access.visitor_key`), never something the client picks. The
+day's cap on the owner's credits is :mod:`tryon_demo.hosting.quota`'s.
 """
 
 from __future__ import annotations
 
-import json
+import asyncio
 import logging
-import os
-import tempfile
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from pathlib import Path
 
 from ..errors import TryOnError
-from ..settings import Rate, Settings, ensure_state_dir
-from ..text.messages import msg
+from ..settings import Rate, Settings
+from ..text.messages import Msg, msg
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +27,6 @@ log = logging.getLogger(__name__)
 #: simulator costs no credits, but it costs the server memory and CPU.
 OFFLINE_PUBLIC_PER_VISITOR = "10/minute"
 OFFLINE_PUBLIC_GLOBAL = "120/minute"
-#: The file in the state folder that keeps the day's count across restarts.
-DAILY_FILE = "daily-count.json"
 
 
 class LimitExceededError(TryOnError):
@@ -40,6 +34,14 @@ class LimitExceededError(TryOnError):
 
     kind = "limit_reached"
     retryable = True
+
+    def __init__(
+        self, message: str | Msg, *, reason: str = "rate", retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, retry_after=retry_after)
+        #: Which limit refused, as a short key for the usage record: ``rate``, ``query_rate``,
+        #: ``daily_cap``, ``address_share``, ``queue_full``, ``queue_wait``.
+        self.reason = reason
 
 
 class SlidingWindows:
@@ -74,38 +76,30 @@ class SlidingWindows:
 
 
 class SubmissionLimiter:
-    """Counts submissions and refuses those over a limit, with the wait in the message.
-
-    ``store``, when given, is the file that keeps the day's count across restarts.
-    """
+    """Counts submissions and lookups and refuses those over a rate, with the wait in the
+    message."""
 
     def __init__(
         self,
         per_session: Rate,
         overall: Rate,
-        daily_cap: int = 0,
         clock: Callable[[], float] = time.time,
         *,
         per_visitor_queries: Rate | None = None,
-        store: Path | None = None,
     ) -> None:
         self.per_session = per_session
         self.overall = overall
-        self.daily_cap = daily_cap
         self.per_visitor_queries = per_visitor_queries or Rate(0, 60)
         self._clock = clock
         self._lock = threading.Lock()
         self._visitors = SlidingWindows(per_session)
         self._all = SlidingWindows(overall)
         self._queries = SlidingWindows(self.per_visitor_queries)
-        self._store = store
-        self._day = self._today()
-        self._today_count = self._load() if store is not None else 0
 
     @property
     def active(self) -> bool:
-        """Whether any submission limit is configured."""
-        return bool(self.per_session.count or self.overall.count or self.daily_cap)
+        """Whether any submission rate is configured."""
+        return bool(self.per_session.count or self.overall.count)
 
     def check(self, session: str) -> None:
         """Raise :class:`LimitExceededError` if ``session`` could not submit now; count nothing.
@@ -120,7 +114,7 @@ class SubmissionLimiter:
     def acquire(self, session: str) -> None:
         """Count one submission for ``session``, or raise :class:`LimitExceededError`.
 
-        Called before any image work, so a visitor over a limit costs the server nothing; an
+        Called before any image work, so a visitor over a rate costs the server nothing; an
         attempt whose pictures are then refused still counts (its image work was done).
         """
         if not self.active:
@@ -130,9 +124,6 @@ class SubmissionLimiter:
             self._refuse_if_over(session, now)
             self._visitors.add(session, now)
             self._all.add("", now)
-            self._today_count += 1
-            if self._store is not None and self.daily_cap:
-                self._save()
 
     def acquire_query(self, session: str) -> None:
         """Count one task lookup for ``session`` against the query rate, or raise."""
@@ -149,15 +140,12 @@ class SubmissionLimiter:
                         seconds=self.per_visitor_queries.seconds,
                         wait=wait,
                     ),
+                    reason="query_rate",
                     retry_after=wait,
                 )
             self._queries.add(session, now)
 
     def _refuse_if_over(self, session: str, now: float) -> None:
-        if self._today() != self._day:
-            self._day, self._today_count = self._today(), 0
-        if self.daily_cap and self._today_count >= self.daily_cap:
-            raise LimitExceededError(msg("limits.daily_cap", count=self.daily_cap))
         for windows, key, who in (
             (self._visitors, session, "limits.session_rate"),
             (self._all, "", "limits.global_rate"),
@@ -168,34 +156,6 @@ class SubmissionLimiter:
                     msg(who, count=count, seconds=windows.rate.seconds, wait=wait),
                     retry_after=wait,
                 )
-
-    def _load(self) -> int:
-        """The day's count saved by an earlier run; 0 for another day or an unreadable file."""
-        assert self._store is not None
-        try:
-            saved = json.loads(self._store.read_text(encoding="utf-8"))
-            if saved.get("day") == self._day:
-                return max(0, int(saved["count"]))
-        except FileNotFoundError:
-            pass
-        except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
-            log.warning("ignoring the unreadable daily count in %s (%s)", self._store, exc)
-        return 0
-
-    def _save(self) -> None:
-        """Write the count atomically: a crash mid-write leaves the old file, never half of one."""
-        assert self._store is not None
-        text = json.dumps({"day": self._day, "count": self._today_count})
-        try:
-            fd, temp = tempfile.mkstemp(dir=self._store.parent, prefix=".daily-", suffix=".tmp")
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            os.replace(temp, self._store)
-        except OSError as exc:  # a full disk must not stop the demo; the count stays in memory
-            log.warning("could not save the daily count to %s (%s)", self._store, exc)
-
-    def _today(self) -> str:
-        return time.strftime("%Y-%m-%d", time.gmtime(self._clock()))
 
 
 def limiter_for(settings: Settings) -> SubmissionLimiter:
@@ -209,11 +169,61 @@ def limiter_for(settings: Settings) -> SubmissionLimiter:
     unset = not (per_visitor or overall or settings.daily_cap)
     if settings.mode == "offline" and settings.public and unset:
         per_visitor, overall = OFFLINE_PUBLIC_PER_VISITOR, OFFLINE_PUBLIC_GLOBAL
-    store = ensure_state_dir(settings) / DAILY_FILE if settings.daily_cap else None
     return SubmissionLimiter(
         Rate.parse(per_visitor, "TRYON_RATE_PER_SESSION"),
         Rate.parse(overall, "TRYON_RATE_GLOBAL"),
-        settings.daily_cap,
         per_visitor_queries=Rate.parse(settings.rate_query, "TRYON_RATE_QUERY"),
-        store=store,
     )
+
+
+class Shares:
+    """At most ``each`` at once per key (a visitor's address): ``async with shares.of(key)``
+    waits while that key already holds ``each``; other keys are not held up. For work one
+    visitor must not be able to crowd out the others with, such as decoding pictures.
+
+    Runs on the event loop that serves the visitors (no locks); keys are forgotten when idle.
+    """
+
+    def __init__(self, each: int) -> None:
+        self.each = max(1, each)
+        self._held: dict[str, tuple[asyncio.Semaphore, int]] = {}
+
+    def of(self, key: str) -> _Share:
+        """One share of ``key``'s, to hold with ``async with``."""
+        return _Share(self, key)
+
+    def __len__(self) -> int:
+        """Keys that hold or wait for a share now."""
+        return len(self._held)
+
+    async def _enter(self, key: str) -> None:
+        gate, users = self._held.get(key) or (asyncio.Semaphore(self.each), 0)
+        self._held[key] = (gate, users + 1)
+        try:
+            await gate.acquire()
+        except BaseException:
+            self._leave(key)
+            raise
+
+    def _exit(self, key: str) -> None:
+        self._held[key][0].release()
+        self._leave(key)
+
+    def _leave(self, key: str) -> None:
+        gate, users = self._held[key]
+        if users <= 1:
+            del self._held[key]
+        else:
+            self._held[key] = (gate, users - 1)
+
+
+class _Share:
+    def __init__(self, shares: Shares, key: str) -> None:
+        self._shares = shares
+        self._key = key
+
+    async def __aenter__(self) -> None:
+        await self._shares._enter(self._key)
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._shares._exit(self._key)

@@ -1,15 +1,16 @@
-"""Gradio builds every component's config for each new session, API calls included; this app
-only needs them when a session is saved as a deep link, so they are built then.
+"""What Gradio keeps per session: nothing of what a visitor sent, and no component configs.
 
-Gradio 6.31's ``SessionState.__init__`` computes ``config_for_block`` for every block of the page
-(signature inspection and all) as soon as a session starts: about 0.2 ms per component, 20 ms
-for this page, on every ``/submit`` and ``/tryon`` call. Those configs are read only by
-``SessionState.components`` (the deep-link route); every other reader already computes a
-missing entry itself. :func:`install` makes the first step lazy and ``components`` fill in what
-is missing, so the result is the same whenever it is read, except that password fields come out
-empty: ``/gradio_api/deep_link`` writes ``components`` to a file, and the visitor's own API key
-(a password field) must never reach the disk. It patches only the Gradio version it was checked
-against, and otherwise leaves Gradio as it is.
+Gradio 6.31's ``SessionState`` keeps, beside the session's own component instances and
+``gr.State`` values, a config per component (``config_values``) holding the last value each
+event sent or answered for it. Only the deep-link route reads those (``SessionState.components``),
+and this app refuses deep links (:mod:`.closed_doors`). Kept, they let a visitor park megabytes
+per session (a history "row", a typed ``data:`` link) in each of up to 10,000 sessions, and
+building them all when a session started cost 20 ms on every ``/submit`` and ``/tryon`` call.
+
+:func:`install` makes that store one that keeps nothing and the value updates no-ops;
+``components`` still answers, with the page's own configs built when read and password fields
+empty (a visitor's own API key must never reach a file). It patches only the Gradio version it
+was checked against, and otherwise leaves Gradio as it is.
 """
 
 from __future__ import annotations
@@ -29,10 +30,17 @@ log = logging.getLogger(__name__)
 CHECKED_VERSIONS = frozenset({"6.31.0"})
 
 
-def _lazy_init(self: Any, blocks: Any) -> None:
+class KeepNothing(dict[int, Any]):
+    """A session's per-component configs: whatever Gradio stores here is dropped."""
+
+    def __setitem__(self, key: int, value: Any) -> None:
+        return None
+
+
+def _init(self: Any, blocks: Any) -> None:
     self.blocks_config = copy(blocks.default_config)
     self._page_block_ids = frozenset(blocks.blocks)
-    self.config_values = {}
+    self.config_values = KeepNothing()
     self.state_data = {}
     self._state_ttl = {}
     self.is_closed = False
@@ -40,11 +48,16 @@ def _lazy_init(self: Any, blocks: Any) -> None:
     self.STATE_TTL_WHEN_CLOSED = 1 if os.getenv("GRADIO_IS_E2E_TEST", None) else 3600
 
 
+def _keep_no_value(self: Any, key: int, value: Any) -> None:
+    """Gradio's ``_update_value_in_config``: the value an event sent or answered is not kept."""
+    return None
+
+
 def _components(self: Any) -> Iterator[dict[str, Any]]:
     for key, block in self.blocks_config.blocks.items():
-        if key not in self.config_values and key in self._page_block_ids:
-            self.config_values[key] = self.blocks_config.config_for_block(key, [], block)
-    for config in self.config_values.values():
+        if key not in self._page_block_ids:
+            continue
+        config = self.blocks_config.config_for_block(key, [], block)
         if not config:
             continue
         props = config.get("props", {})
@@ -56,19 +69,26 @@ def _components(self: Any) -> Iterator[dict[str, Any]]:
 
 _ORIGINAL_INIT = state_holder.SessionState.__init__
 _ORIGINAL_COMPONENTS = state_holder.SessionState.components
+_ORIGINAL_UPDATE_VALUE = state_holder.SessionState._update_value_in_config
 _installed = False
 
 
 def install() -> bool:
-    """Make session configs lazy if this Gradio is a checked version; True when installed."""
+    """Keep nothing of what visitors send, if this Gradio is a checked version; True when
+    installed."""
     global _installed
     if _installed:
         return True
     if gradio.__version__ not in CHECKED_VERSIONS:
-        log.info("gradio %s: session configs left as Gradio builds them", gradio.__version__)
+        log.warning(
+            "gradio %s: sessions keep what visitors send, as Gradio does (checked: %s)",
+            gradio.__version__,
+            ", ".join(sorted(CHECKED_VERSIONS)),
+        )
         return False
     cls = state_holder.SessionState
-    cls.__init__ = _lazy_init  # type: ignore[method-assign]
+    cls.__init__ = _init  # type: ignore[method-assign]
+    cls._update_value_in_config = _keep_no_value  # type: ignore[method-assign]
     cls.components = property(_components)  # type: ignore[assignment,method-assign]
     _installed = True
     return True

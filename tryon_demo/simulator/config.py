@@ -52,4 +52,6 @@ class SimulatorConfig:
     #: A fault for testing redaction: every reply's message, request_id and task_status_msg
     #: carry the received Authorization value (plain, JSON-escaped, base64, the JWT).
     echo_credentials: bool = False
+    #: Start with the tasks' clock stopped (``Simulator.release()`` starts it): for tests.
+    hold_tasks: bool = False
     faults: Faults = field(default_factory=Faults)

@@ -1,9 +1,11 @@
 """The garment picture: cut from its light background, what kind it is, and its parts.
 
 Kinds come from the ``kolors-garments`` metadata when the picture declares them, otherwise from
-the shape: two legs make trousers, a shape widening downward without sleeves is a skirt (short)
-or a one-piece (tall), two pieces stacked with a gap between them are a top + bottom, and the
-rest (wider at the shoulders, with sleeves) is a top. Shapes are read on a small copy of the
+the shape: two legs make trousers, a shape widening downward without sleeves is a skirt (short,
+from a waistband) or a one-piece (tall, or hanging from straps or shoulders), two pieces
+stacked with a gap between them are a top + bottom, and the rest (wider at the shoulders, with
+sleeves) is a top. :func:`measure` reads what fitting needs: where the garment's own body is,
+how long its sleeves are, how wide its chest and waist. Shapes are read on a small copy of the
 mask, row by row, so this costs a millisecond or two.
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
 Kind = Literal["top", "bottom", "one-piece"]
@@ -145,8 +148,14 @@ def _classify(cutout: Image.Image, runs: Runs) -> Piece:
     # Sleeves hanging beside the body show as three runs across the lower half.
     sleeves = any(len(row) >= 3 for row in runs[height // 2 :])
     widening = bottom_w > 1.2 * top_w and upper_w < 0.85 * bottom_w and not sleeves
-    if widening and aspect < 1.3:
+    # A skirt starts at a waistband, one piece across; a dress at two straps or shoulders
+    # either side of a neckline, over a bodice that narrows to a waist before it flares.
+    top_rows = [row for row in runs[round(height * 0.01) : round(height * 0.1) + 1] if row]
+    straps = bool(top_rows) and sum(len(row) >= 2 for row in top_rows) > 0.6 * len(top_rows)
+    if widening and aspect < 1.3 and not straps:
         return Piece(cutout, "bottom")
+    if widening and straps:
+        return Piece(cutout, "one-piece")
     if aspect >= 1.3:
         return Piece(cutout, "one-piece")
     return Piece(cutout, "top")
@@ -208,3 +217,59 @@ def _gap(runs: Runs) -> int | None:
 def _crop(image: Image.Image) -> Image.Image | None:
     box = image.getchannel("A").point(lambda v: 255 if v > 16 else 0).getbbox()
     return image.crop(box) if box else None
+
+
+@dataclass
+class Shape:
+    """What fitting needs from a garment picture, in its own pixels."""
+
+    #: The garment's body between its sides (its sleeves are outside): left and right column.
+    body: tuple[float, float]
+    #: Sleeve length, from the shoulder's corner to the cuff's farthest point (0: sleeveless).
+    sleeve: float
+    #: Sleeves reaching more than 60 % of the way down: long sleeves.
+    long_sleeves: bool
+    #: Width at the waistband (a bottom's top rows).
+    waist: float
+
+
+def measure(cutout: Image.Image, bodice: tuple[float, float] | None = None) -> Shape:
+    """The garment's body, sleeves and waist, read on a small copy of its outline.
+
+    A one-piece passes its ``bodice`` columns: its sleeves are then what stands out beside
+    the bodice above the waist (the skirt's flare below is no sleeve).
+    """
+    runs, scale = profile(cutout)
+    height = len(runs)
+    width = max((e for row in runs for _, e in row), default=1)
+    # The body's sides: the run through the middle near the hem (sleeves end higher).
+    probe = runs[min(height - 1, round(height * 0.8))] if height else []
+    centre = width / 2
+    body = next(((s, e) for s, e in probe if s <= centre < e), (0, width))
+    if body[1] - body[0] < 0.25 * width:
+        body = (0, width)
+    margin = 0.03 * width
+    if bodice is not None:
+        body = (round(bodice[0] * scale), round(bodice[1] * scale))
+        runs = runs[: round(0.4 * height)]
+        margin = 0.1 * width  # a flare starting high is no sleeve; sleeves stand well out
+    sleeve, low = 0.0, 0
+    for side, corner_x in ((-1, body[0]), (1, body[1])):
+        top = next((y for y, row in enumerate(runs) if any(s <= corner_x < e for s, e in row)), 0)
+        for y, row in enumerate(runs):
+            for s, e in row:
+                outside = e - 1 if side > 0 else s
+                if (side < 0 and s < body[0] - margin) or (side > 0 and e > body[1] + margin):
+                    reach = float(np.hypot(outside - corner_x, y - top))
+                    sleeve = max(sleeve, reach)
+                    low = max(low, y)
+    waist_rows = [row for row in runs[: max(1, height // 16)] if row]
+    waist = (
+        sum(row[-1][1] - row[0][0] for row in waist_rows) / len(waist_rows) if waist_rows else width
+    )
+    return Shape(
+        body=(body[0] / scale, body[1] / scale),
+        sleeve=sleeve / scale,
+        long_sleeves=sleeve > 0 and low > 0.6 * height,
+        waist=waist / scale,
+    )

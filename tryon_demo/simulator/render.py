@@ -14,14 +14,22 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from .body import Body, find_body
 from .dress import dress
-from .garment import cut_out_garment, split_pieces
+from .garment import Piece, cut_out_garment, split_pieces
 
-__all__ = ["compose_tryon", "cut_out_garment", "placeholder"]
+__all__ = ["compose_tryon", "compose_tryon_noted", "cut_out_garment", "placeholder", "refusal"]
 
 RESULT_LONG_SIDE = 1024  # about what the real model returns; keeps a render fast
 GARMENT_WORK_SIDE = 512
 PLACEHOLDER_SIZE = (768, 1024)
 FITTED_MODELS = frozenset({"kolors-virtual-try-on-v1-5"})
+NO_PERSON = (
+    "Simulated: no person was found in this picture, so nothing was put on. "
+    "Use a photo of one person standing against a plain background."
+)
+NO_LEGS = (
+    "Simulated: this photo shows the upper body only, and trousers or a skirt need the "
+    "person's legs. Use a full-length photo."
+)
 SUBTITLES = {
     False: "offline demo: garment laid flat over the body (v1), not a real try-on",
     True: "offline demo: garment fitted to the body (v1-5), not a real try-on",
@@ -40,6 +48,17 @@ def compose_tryon(
     metadata); without them the kind is read from the picture. ``model`` picks the dressing:
     laid flat (v1) or fitted (v1-5), see :mod:`.dress`.
     """
+    return compose_tryon_noted(person, garment, model, garments)[0]
+
+
+def compose_tryon_noted(
+    person: bytes | Image.Image,
+    garment: bytes | Image.Image,
+    model: str = "kolors-virtual-try-on-v1",
+    garments: Sequence[str] = (),
+) -> tuple[bytes, str | None]:
+    """:func:`compose_tryon`, and why the garment was not put on, when it was not (the
+    picture then shows the photo as it was with that note on it)."""
     base = _open(person).convert("RGB")
     base.thumbnail((RESULT_LONG_SIDE, RESULT_LONG_SIDE), Image.Resampling.BICUBIC)
     source = _open(garment)
@@ -49,7 +68,39 @@ def compose_tryon(
     pieces = split_pieces(cut_out_garment(source), list(garments))
     body = find_body(base)
     fitted = model in FITTED_MODELS
-    return _stamp(dress(base, pieces, body, fitted), SUBTITLES[fitted], body)
+    note = refusal(body, pieces)
+    if note is not None:
+        return _stamp(_noted(base, note), SUBTITLES[fitted], body), note
+    return _stamp(dress(base, pieces, body, fitted), SUBTITLES[fitted], body), None
+
+
+def refusal(body: Body, pieces: list[Piece]) -> str | None:
+    """Why this photo cannot take this garment, in plain words, or ``None`` when it can."""
+    if not body.found:
+        return NO_PERSON
+    if not body.legs_in_frame and all(p.kind == "bottom" for p in pieces):
+        return NO_LEGS
+    return None
+
+
+def _noted(image: Image.Image, note: str) -> Image.Image:
+    """The photo as it was, with ``note`` on a band just above the SIMULATED band (the
+    photo's middle stays in view)."""
+    noted = image.copy()
+    overlay = Image.new("RGBA", image.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(overlay)
+    width, height = image.size
+    size = max(14, width // 30)
+    font = _font(size)
+    lines = _wrap(note, max(16, int(width * 0.85 / (0.55 * size))))
+    line_height = round(size * 1.35)
+    band = line_height * len(lines) + 24
+    top = max(0, height - max(48, height // 13) - band)
+    draw.rectangle((0, top, width, top + band), fill=(20, 24, 33, 210))
+    for number, line in enumerate(lines):
+        y = top + 12 + number * line_height + line_height // 2
+        draw.text((width // 2, y), line, fill=(255, 255, 255, 255), font=font, anchor="mm")
+    return Image.alpha_composite(noted.convert("RGBA"), overlay).convert("RGB")
 
 
 def placeholder(note: str) -> bytes:

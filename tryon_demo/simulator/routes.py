@@ -14,11 +14,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 from functools import lru_cache
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
+from PIL import Image
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..settings import DEFAULT_MODEL, MODELS
@@ -26,8 +28,15 @@ from .checks import authenticate, callback_param, check_garments, image_param, i
 from .config import SimulatorConfig
 from .contract import API_PATH, MAX_BODY_BYTES, PREFIXES, RESULTS_PATH, Reject, new_id, now_ms
 from .faults import echo_text, escape_marks, inject
-from .render import compose_tryon, placeholder
+from .render import compose_tryon_noted, placeholder
 from .store import URL_NOTE, SimTask, Simulator
+
+log = logging.getLogger(__name__)
+
+RENDER_FAILED = (
+    "Simulated failure: the person or garment picture could not be read as a photo of a "
+    "person and a garment. Try another photo."
+)
 
 
 def create_app(config: SimulatorConfig | None = None) -> FastAPI:
@@ -192,14 +201,35 @@ def _new_task(sim: Simulator, body: dict[str, Any]) -> SimTask:
             # public offline demo would otherwise hold two full pictures per task. Results are
             # cached by their inputs: the demo sees the same example pictures over and over.
             assert human.image is not None and cloth.image is not None
-            png = compose_tryon(human.image, cloth.image, model, cloth.labels)
-            sim.renders.put(task.render_key, png)
+            png, note = _render(human.image, cloth.image, model, cloth.labels)
+            if png is None:
+                task.fails, task.note, task.render_key = True, note, None
+            else:
+                sim.renders.put(task.render_key, png)
+                sim.notes[task.render_key] = note
+        if task.render_key is not None:
+            task.note = sim.notes.get(task.render_key)
     finally:
         # The task's clock starts when its create is answered, as the client sees it: a render
         # must not eat into the time the task is reported "submitted".
         task.created_at = now_ms()
         task.rendered.set()
     return task
+
+
+def _render(
+    human: Image.Image, cloth: Image.Image, model: str, labels: list[str]
+) -> tuple[bytes | None, str | None]:
+    """The result's PNG and its note; no PNG when the pictures could not be rendered at all.
+
+    Whatever a picture that passed the checks does to the renderer, the caller gets a task
+    that fails with a message a person can act on, never an HTTP 500.
+    """
+    try:
+        return compose_tryon_noted(human, cloth, model, labels)
+    except Exception:  # any picture's failure is the task's, not the server's
+        log.warning("simulated try-on could not be rendered", exc_info=True)
+        return None, RENDER_FAILED
 
 
 @lru_cache(maxsize=1)

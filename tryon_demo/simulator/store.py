@@ -47,6 +47,9 @@ class SimTask:
     render_key: bytes | None = None
     #: Set once the result is rendered (a task is listed before, so limits hold at once).
     rendered: threading.Event = field(default_factory=threading.Event, repr=False)
+    #: What the task's ``task_status_msg`` says once it has ended, when something must be
+    #: said (the photo could not take the garment, or could not be read at all).
+    note: str | None = None
 
     @property
     def uses_links(self) -> bool:
@@ -85,6 +88,19 @@ class RenderStore:
         return len(self._items)
 
 
+class BoundedNotes(OrderedDict[bytes, str | None]):
+    """Notes by render key, the oldest forgotten past ``most`` (a note is a sentence)."""
+
+    def __init__(self, most: int = 4096) -> None:
+        super().__init__()
+        self.most = most
+
+    def __setitem__(self, key: bytes, value: str | None) -> None:
+        super().__setitem__(key, value)
+        while len(self) > self.most:
+            self.popitem(last=False)
+
+
 class Simulator:
     """The simulated API's state: its tasks, its fault dice and its clock."""
 
@@ -97,8 +113,27 @@ class Simulator:
         self.creates_received = 0
         self.callbacks_sent: list[dict[str, Any]] = []
         self.renders = RenderStore(self.config.max_result_bytes)
+        #: A rendered result's note (why the garment was not put on), by the render's key.
+        self.notes: BoundedNotes = BoundedNotes()
         self.dice = FaultDice(self.config.faults.seed)
         self._callback_jobs: set[asyncio.Task[None]] = set()
+        #: While held (see :meth:`hold`), the moment the tasks' clock stopped (ms).
+        self.held_since: int | None = now_ms() if self.config.hold_tasks else None
+
+    # --- holding time still, for tests -------------------------------------------------
+
+    def hold(self) -> None:
+        """Stop the tasks' clock: no task moves on (a task created now stays submitted)
+        until :meth:`release`. Tests use it to act while tasks are surely still running,
+        however slow the machine, instead of racing a timer."""
+        with self.lock:
+            if self.held_since is None:
+                self.held_since = now_ms()
+
+    def release(self) -> None:
+        """Let the tasks' clock run again (tasks past their time end at once)."""
+        with self.lock:
+            self.held_since = None
 
     @property
     def faults_fired(self) -> int:
@@ -139,6 +174,9 @@ class Simulator:
     def status(self, task: SimTask, now: int | None = None) -> tuple[str, int]:
         """The task's status at ``now`` (ms) and when it last changed (ms)."""
         now = now_ms() if now is None else now
+        held = self.held_since
+        if held is not None:
+            now = min(now, held)
         processing_at, done_at = self._milestones()
         elapsed = (now - task.created_at) / 1000
         if elapsed < processing_at:
@@ -154,9 +192,11 @@ class Simulator:
         status, updated = self.status(task, now)
         message = ""
         if status == "failed":
-            message = self.config.faults.fail_message
+            message = task.note or self.config.faults.fail_message
         elif status == "succeed" and task.uses_links:
             message = URL_NOTE
+        elif status == "succeed" and task.note:
+            message = task.note
         if echo:
             message = f"{message} {echo}".strip()
         result: dict[str, Any] = {"images": []}
@@ -206,6 +246,8 @@ class Simulator:
             delay = task.created_at / 1000 + moment - time.time()
             if delay > 0:
                 await asyncio.sleep(delay)
+            while self.held_since is not None and self.held_since < task.created_at + moment * 1000:
+                await asyncio.sleep(0.05)  # held: this status change has not happened yet
             body = self.task_object(task, base_url, now=task.created_at + round(moment * 1000) + 1)
             if self.config.faults.drop_callbacks:
                 continue

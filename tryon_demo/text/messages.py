@@ -69,6 +69,21 @@ class Msg:
     def __str__(self) -> str:
         return self.render(SOURCE_LANGUAGE)
 
+    def replaced(self, keys: Mapping[str, str]) -> Msg:
+        """This message with every key in ``keys`` (its own, a joined part's or a nested
+        value's) replaced by the key it maps to, the values kept: the same message told to
+        another reader (an owner's advice turned into a visitor's)."""
+
+        def swap(value: object) -> object:
+            if isinstance(value, Msg):
+                return value.replaced(keys)
+            if isinstance(value, tuple | list):
+                return type(value)(swap(item) for item in value)
+            return value
+
+        params = {name: swap(value) for name, value in self.params.items()}
+        return Msg(keys.get(self.key, self.key), params)
+
     @classmethod
     def verbatim(cls, value: str) -> Msg:
         """Text that is shown as it is in every language (the API's words, an unkeyed text)."""
@@ -94,6 +109,16 @@ class Code:
 def msg(key: str, **params: object) -> Msg:
     """Shorthand: ``msg("image.empty", field=...)``."""
     return Msg(key, params)
+
+
+def api_word(raw: object) -> Msg:
+    """One of the API's own words (a task state such as ``succeed``) for a person: in their
+    language with the API's word beside it ("完成（succeed）"), or as it is when the catalogue
+    has no name for it."""
+    word = str(raw)
+    if f"state.{word}" in catalogue(SOURCE_LANGUAGE):
+        return msg("api.word", label=msg(f"state.{word}"), raw=word)
+    return Msg.verbatim(word)
 
 
 def as_msg(value: Msg | str) -> Msg:

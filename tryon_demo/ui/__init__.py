@@ -1,4 +1,4 @@
-"""The Gradio Blocks page: layout and wiring only. Every decision lives in :mod:`studio`.
+"""The Gradio Blocks page: layout and wiring only. Every decision lives in :mod:`tryon_demo.flow`.
 
 One module per part of the page: :mod:`.header`, :mod:`.inputs` (person and garment),
 :mod:`.run_result` (result, model, Run, status), :mod:`.api_panel`, :mod:`.compare`,
@@ -11,11 +11,11 @@ from __future__ import annotations
 from ..text.i18n import language_choices
 from .common import ASSETS, SEED_EXAMPLE_URLS, WORKDIR, T
 from .common import lang_of as _lang
-from .header import APPLY_LOCALE_JS
 from .history import gallery as _gallery
 from .history import history_entry as _history_entry
 from .launch import CSS, launch_options
 from .page import build_demo
+from .relabel import APPLY_LOCALE_JS
 from .run_result import render as _render
 from .run_result import result_link as _result_link
 

@@ -9,10 +9,10 @@ from typing import Any
 import gradio as gr
 
 from ..errors import ApiError
-from ..flow.studio import Step, json_dumps_safe
+from ..flow.step import Step, json_dumps_safe
 from ..text.i18n import Language
 from ..text.messages import text
-from .common import T
+from .common import T, for_display
 
 
 @dataclass
@@ -62,4 +62,4 @@ def answer_update(step: Step, lang: Language) -> Any:
     if step.error is not None and not isinstance(step.error, ApiError):
         key = "page.json_app_error" if step.task is not None else "page.json_local"
     label = text(key, lang)
-    return gr.Code(value=json_dumps_safe(step.task_json), label=label)
+    return gr.Code(value=json_dumps_safe(for_display(step.task_json, lang)), label=label)

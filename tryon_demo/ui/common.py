@@ -1,23 +1,37 @@
 """What every part of the page shares: the labels, the visitor's language and the helpers that
-turn a visitor's inputs into what :mod:`tryon_demo.flow.studio` takes."""
+turn a visitor's inputs into what the flows of :mod:`tryon_demo.flow` take."""
 
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import gradio as gr
 
-from ..flow.studio import Studio, api_image_source
+from ..flow.admit import Visitor
+from ..flow.pipeline import Pipeline
+from ..flow.prepare import api_image_source
 from ..hosting import access
+from ..hosting.netpolicy import is_loopback_host
 from ..pictures import ImageSource
 from ..settings import MODELS, Settings
 from ..text.i18n import Language, choose, language_choices, ui_translations
-from ..text.messages import Msg
+from ..text.messages import Msg, text
 
-ASSETS = Path(__file__).resolve().parent.parent.parent / "assets"
+
+def _assets() -> Path:
+    """The pictures the page shows: ``tryon_demo/assets`` in an installed package (see
+    pyproject.toml), else ``assets/`` at the top of the repository this package runs from."""
+    package = Path(__file__).resolve().parent.parent
+    installed = package / "assets"
+    return installed if installed.is_dir() else package.parent / "assets"
+
+
+ASSETS = _assets()
 WORKDIR = Path(tempfile.gettempdir()) / "kolors-tryon-studio"
 SEED_EXAMPLE_URLS = (
     "https://gw.alicdn.com/imgextra/i1/1860536677/O1CN012wEzZ11zC7RDNm0Jr_!!1860536677.jpg",
@@ -43,9 +57,9 @@ STATE_CLASSES = {"error": "state-error", "done": "state-done", "busy": "state-bu
 
 @dataclass(frozen=True)
 class Context:
-    """What every part's handlers need: the studio, the settings and the mode."""
+    """What every part's handlers need: the pipeline, the settings and the mode."""
 
-    studio: Studio
+    pipeline: Pipeline
     settings: Settings
 
     @property
@@ -64,6 +78,17 @@ def session_of(request: gr.Request | None, settings: Settings) -> str:
     """The visitor a submission or lookup counts against: the client address (or the MCP
     caller's), never the Gradio session, which a client can make anew for free."""
     return access.visitor_key(request, settings.trusted_proxies)
+
+
+def visitor_of(
+    request: gr.Request | None,
+    settings: Settings,
+    own_key: str | None = None,
+    gone: Callable[[], Awaitable[bool]] | None = None,
+) -> Visitor:
+    """The visitor a flow works for: their address (see :func:`session_of`), the API key
+    they entered, if any, and how to tell that they hung up (see ``endpoints.caller_gone``)."""
+    return Visitor(session_of(request, settings), own_key, gone)
 
 
 def remember(known: dict[str, str] | None, new: dict[str, str]) -> dict[str, str]:
@@ -94,3 +119,26 @@ def state_panel(value: str, state: str | None) -> Any:
     :data:`STATE_CLASSES`, or ``None`` for a neutral line)."""
     classes = [STATE_CLASSES[state]] if state else []
     return gr.Markdown(value=value, elem_classes=["state", *classes])
+
+
+def public_url(url: str | None) -> str:
+    """``url`` when a visitor's browser could open it; ``""`` for an address on this server
+    (the offline simulator's results, the app's own callback route on loopback)."""
+    value = (url or "").strip()
+    host = urlsplit(value).hostname if value else None
+    return "" if host is None or is_loopback_host(host) else value
+
+
+def for_display(value: Any, lang: Language) -> Any:
+    """A copy of parsed JSON for the page, every URL on this server replaced by a note saying
+    so: a visitor can open none of them, and they name the server's internal ports."""
+    if isinstance(value, str):
+        looks_like_url = value.lower().startswith(("http://", "https://"))
+        return (
+            text("page.local_address", lang) if looks_like_url and not public_url(value) else value
+        )
+    if isinstance(value, list):
+        return [for_display(item, lang) for item in value]
+    if isinstance(value, dict):
+        return {key: for_display(item, lang) for key, item in value.items()}
+    return value

@@ -9,10 +9,12 @@ from typing import Any
 import gradio as gr
 
 from ..errors import TryOnError
-from ..flow.studio import Step
+from ..flow.compare import compare
+from ..flow.step import Step, json_dumps_safe
 from ..settings import MODELS
+from ..text.i18n import Language
 from ..text.messages import msg, text
-from .common import Context, T, lang_of, pick_source, remember, session_of
+from .common import Context, T, for_display, lang_of, pick_source, remember, visitor_of
 from .history import history_entry
 from .run_result import PICTURE_HEIGHT, status_update, step_state
 
@@ -52,8 +54,9 @@ def build_compare() -> Compare:
 
 def compare_handler(ctx: Context) -> Any:
     """The Compare button's handler. Its outputs: the tab's status, both images, the button,
-    the browser's tokens, the main status (a new action replaces its old state) and the new
-    history entries (merged into the history once it ends)."""
+    the browser's tokens, the main status (a new action replaces its old state), the new
+    history entries (merged into the history once it ends), and the API panel's request and
+    answer (each one object per model)."""
 
     async def compare_flow(
         human_file: str | None,
@@ -68,17 +71,30 @@ def compare_handler(ctx: Context) -> Any:
         lang = lang_of(request, choice)
         main = status_update(text("page.compare_started", lang), None)
         busy = status_update(Step("preparing", 0.0).status_text(lang), "busy")
-        yield busy, None, None, gr.Button(interactive=False), gr.skip(), main, []
+        empty = ("{}", gr.Code(value="{}", label=text("page.json_api", lang)))
+        yield busy, None, None, gr.Button(interactive=False), gr.skip(), main, [], *empty
         try:
             person = pick_source(human_file, human_link, msg("field.person"))
             garment = pick_source(cloth_file, cloth_link, msg("field.garment"))
         except TryOnError as exc:
-            failed = status_update(Step("error", 0.0, error=exc).status_text(lang), "error")
-            yield failed, None, None, gr.Button(interactive=True), gr.skip(), gr.skip(), []
+            refusal = Step("error", 0.0, error=exc)
+            failed = status_update(refusal.status_text(lang), "error")
+            answer = json_dumps_safe(dict.fromkeys(MODELS, refusal.task_json))
+            label = text("page.json_local", lang)
+            yield (
+                failed,
+                None,
+                None,
+                gr.Button(interactive=True),
+                gr.skip(),
+                gr.skip(),
+                [],
+                "{}",
+                gr.Code(value=answer, label=label),
+            )
             return
-        steps = ctx.studio.compare(
-            person, garment, api_key=visitor_key, session=session_of(request, ctx.settings)
-        )
+        visitor = visitor_of(request, ctx.settings, visitor_key)
+        steps = compare(ctx.pipeline, person, garment, visitor=visitor)
         tokens: dict[str, str] | None = None
         async for latest in steps:
             lines = [
@@ -108,6 +124,27 @@ def compare_handler(ctx: Context) -> Any:
                 if (entry := history_entry(step, model, "compare")) is not None
             ]
             shown = status_update("\n\n".join(lines), state)
-            yield shown, *results, gr.Button(interactive=done), stored, gr.skip(), entries
+            yield (
+                shown,
+                *results,
+                gr.Button(interactive=done),
+                stored,
+                gr.skip(),
+                entries,
+                *_api_panel(latest, lang),
+            )
 
     return compare_flow
+
+
+def _api_panel(latest: dict[str, Step], lang: Language) -> tuple[Any, Any]:
+    """The API panel for a compare: the request and the answer of each model, by model."""
+    sent = {m: for_display(s.request, lang) for m, s in latest.items() if s.request is not None}
+    said = {m: for_display(s.task_json, lang) for m, s in latest.items() if s.task_json}
+    request = json_dumps_safe(sent) if sent else gr.skip()
+    answer = (
+        gr.Code(value=json_dumps_safe(said), label=text("page.json_api", lang))
+        if said
+        else gr.skip()
+    )
+    return request, answer

@@ -2,42 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import gradio as gr
 
-from ..text.i18n import gradio_locales, language_choices
+from ..text.i18n import language_choices
 from .common import LANGUAGE_CODES, Context, T, lang_of
 
 #: Where the language switch is remembered in the browser (localStorage), across restarts.
 LANGUAGE_STORAGE_KEY = "kolors-tryon-language"
-#: Switches Gradio's own locale (the gr.I18n labels) to the chosen language. Gradio picks its
-#: locale from navigator.language once at start-up and exposes no public way to change it; its
-#: frontend module "core-*.js" exports the ``changeLocale`` its own settings panel uses, so the
-#: page imports that same (already loaded, hence the same instance) module. Best effort: if a
-#: Gradio version renames it, only the fixed labels stay in the browser's language.
-APPLY_LOCALE_JS = r"""
-async (choice) => {
-  const locales = __LOCALES__;
-  if (!choice || !(choice in locales)) return;
-  // The page starts in the browser's language: nothing to switch until the visitor does.
-  const browser = (navigator.language || "").toLowerCase().split("-")[0];
-  if (!window.__tryonLocaleSwitched && browser === choice) return;
-  try {
-    const url = performance.getEntriesByType("resource").map((entry) => entry.name)
-      .find((name) => /\/assets\/core-[\w-]+\.js(\?.*)?$/.test(name));
-    if (!url) return;
-    const core = await import(url);
-    if (typeof core.changeLocale === "function") {
-      core.changeLocale(locales[choice]);
-      window.__tryonLocaleSwitched = true;
-    }
-  } catch (error) {
-    console.warn("language switch: Gradio's locale could not be changed", error);
-  }
-}
-""".replace("__LOCALES__", json.dumps(gradio_locales()))
 
 
 @dataclass
@@ -80,7 +53,8 @@ def build_header(ctx: Context) -> Header:
 
 def wire_header(demo: gr.Blocks, header: Header) -> None:
     """A choice is remembered in the browser and overrides the browser's language for every
-    text the server writes; it also switches Gradio's labels."""
+    text the server writes (the switch itself re-sends the page's texts: see
+    :mod:`.relabel`)."""
 
     def initial_language(saved: str | None, request: gr.Request) -> str:
         """The switch shows the remembered choice, else the browser's language."""
@@ -101,7 +75,4 @@ def wire_header(demo: gr.Blocks, header: Header) -> None:
         api_visibility="private",
         queue=False,
         show_progress="hidden",
-    )
-    header.language.change(
-        None, [header.language], None, js=APPLY_LOCALE_JS, api_visibility="private"
     )

@@ -2,22 +2,32 @@
 browser so it survives reloads and restarts, and re-attach by task id beside it.
 
 An entry holds what lets the visitor find the task again and nothing secret: task id, kind,
-model, time, status and the result URL (the ownership token lives in its own store)."""
+model, time, status and the result URL (the ownership token lives in its own store).
+
+The browser sends the entries back with every event that reads them, and a visitor can store
+anything there. So only entries shaped as the server makes them are used (:func:`valid`): a
+task id of the API's alphabet, a known kind, model and state, a short time, an http(s) result
+link, and a thumbnail only when it names a file in a work folder (any other path is never
+looked at on disk, so the table answers the same for ``/etc/shadow`` and a missing file)."""
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import gradio as gr
 
-from ..flow.studio import Step
+from ..api.client import TASK_ID_PATTERN
+from ..flow.step import Step
+from ..hosting import workfiles
+from ..settings import MODELS
 from ..text.i18n import Language
 from ..text.messages import text
-from .common import ASSETS, T
+from .common import ASSETS, T, public_url
 
 #: Where the history is kept in the browser (localStorage), across reloads and restarts.
 HISTORY_STORAGE_KEY = "kolors-tryon-history"
@@ -28,6 +38,11 @@ KINDS = ("run", "compare", "lookbook")
 _STATES = frozenset({"submitted", "processing", "succeed", "failed", "error"})
 #: Gradio's route for a file it may serve (relative: the page may sit under a root path).
 THUMB_ROUTE = "gradio_api/file="
+#: The longest result link kept (real ones are a few hundred characters).
+MAX_URL_CHARS = 2048
+#: An entry's time as :func:`make_entry` writes it ("2026-11-26 10:00"), or shorter.
+_TIME = re.compile(r"[0-9][0-9: -]{0,18}")
+_URL_CHARS = re.compile(r"[!-~]+")  # printable ASCII, no spaces
 
 
 @dataclass
@@ -42,7 +57,8 @@ class History:
 
 
 def stored_entries(secret: str) -> gr.BrowserState:
-    """The entries' store in the browser, encrypted like the ownership tokens."""
+    """The entries' store in the browser's local storage, beside the ownership tokens'
+    (scrambled with ``secret``, which every page carries: see :func:`.ownership.browser_secret`)."""
     return gr.BrowserState([], storage_key=HISTORY_STORAGE_KEY, secret=secret)
 
 
@@ -102,51 +118,103 @@ def make_entry(
         "model": model_name,
         "status": status,
         "time": time.strftime("%Y-%m-%d %H:%M", time.localtime()),
-        "result_url": result_url or "",
+        "result_url": public_url(result_url),
         # The result file on this server, while it lasts (TRYON_WORK_TTL): the page's own copy.
         "thumb": str(result_path) if result_path else None,
     }
 
 
 def merged(entries: list[dict[str, Any]] | None, new: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``entries`` with ``new`` added; an entry for a task already listed replaces it."""
+    """``entries`` with ``new`` added; an entry for a task already listed replaces it, keeping
+    when the task was first listed and, when the new one does not know it, its model."""
+    known = {e["task_id"]: e for e in valid(entries)}
+    updated = []
+    for entry in new:
+        old = known.get(entry["task_id"], {})
+        updated.append(
+            {
+                **entry,
+                "time": old.get("time") or entry.get("time", ""),
+                "model": entry.get("model") or old.get("model", ""),
+            }
+        )
     kept = [e for e in valid(entries) if e["task_id"] not in {n["task_id"] for n in new}]
-    return [*kept, *new][-MAX_HISTORY:]
+    return [*kept, *updated][-MAX_HISTORY:]
 
 
 def valid(entries: Any) -> list[dict[str, Any]]:
-    """The well-formed entries of what the browser sent (it may hold anything)."""
+    """The well-formed entries of what the browser sent (it may hold anything), each with
+    only the fields the server writes, at most the newest :data:`MAX_HISTORY`."""
     if not isinstance(entries, list):
         return []
-    return [e for e in entries if isinstance(e, dict) and isinstance(e.get("task_id"), str)]
+    kept = [clean for entry in entries[-MAX_HISTORY:] if (clean := well_formed(entry))]
+    return kept
+
+
+def well_formed(entry: Any) -> dict[str, Any] | None:
+    """``entry`` as the server would have made it, or ``None`` when it is not one of those:
+    a task id of the API's alphabet, a known kind, model and state, a short time, an http(s)
+    result link or none. A thumbnail that is not a work file is dropped, not looked at."""
+    if not isinstance(entry, dict):
+        return None
+    task_id, kind = entry.get("task_id"), entry.get("kind", "run")
+    model, status = entry.get("model"), entry.get("status")
+    when, url = entry.get("time", ""), entry.get("result_url") or ""
+    if not (isinstance(task_id, str) and TASK_ID_PATTERN.fullmatch(task_id)):
+        return None
+    if kind not in KINDS or model not in MODELS or status not in _STATES:
+        return None
+    if not isinstance(when, str) or (when and not _TIME.fullmatch(when)):
+        return None
+    if not _result_url(url):
+        return None
+    thumb = workfiles.work_file(entry.get("thumb"))
+    return {
+        "task_id": task_id,
+        "kind": kind,
+        "model": model,
+        "status": status,
+        "time": when,
+        "result_url": url,
+        "thumb": str(thumb) if thumb is not None else None,
+    }
+
+
+def _result_url(url: Any) -> bool:
+    """No link, or an http(s) one of printable characters of reasonable length."""
+    if url == "":
+        return True
+    if not isinstance(url, str) or len(url) > MAX_URL_CHARS or not _URL_CHARS.fullmatch(url):
+        return False
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 def rows(entries: Any, lang: Language = "en") -> list[list[str]]:
-    """One table row per entry, newest first."""
+    """One table row per well-formed entry, newest first."""
     table = []
     for entry in reversed(valid(entries)):
-        status = str(entry.get("status", ""))
-        kind = str(entry.get("kind", "run"))
         table.append(
             [
-                _thumbnail(entry.get("thumb")),
-                str(entry.get("time", "")),
-                text(f"history.kind_{kind}", lang) if kind in KINDS else kind,
-                str(entry.get("model", "")).removeprefix("kolors-virtual-try-on-"),
-                text(f"state.{status}", lang) if status in _STATES else status,
-                str(entry["task_id"]),
-                str(entry.get("result_url") or ""),
+                _thumbnail(entry["thumb"]),
+                entry["time"],
+                text(f"history.kind_{entry['kind']}", lang),
+                entry["model"].removeprefix("kolors-virtual-try-on-"),
+                text(f"state.{entry['status']}", lang),
+                entry["task_id"],
+                public_url(entry["result_url"]),
             ]
         )
     return table
 
 
-def _thumbnail(path: Any) -> str:
+def _thumbnail(path: str | None) -> str:
     """A small picture of the result while this server still has its file (Markdown), else
-    nothing. The file is served from the work folder, which the page may serve anyway."""
-    if not isinstance(path, str) or not path or not Path(path).is_file():
+    nothing. Only a work file is looked at; the page may serve those anyway."""
+    found = workfiles.work_file(path)
+    if found is None or not found.is_file():
         return ""
-    return f"![]({THUMB_ROUTE}{quote(path)})"
+    return f"![]({THUMB_ROUTE}{quote(str(found))})"
 
 
 def table_update(entries: Any, lang: Language) -> Any:
@@ -157,10 +225,9 @@ def table_update(entries: Any, lang: Language) -> Any:
 def gallery(history: list[dict[str, Any]], lang: Language = "en") -> list[tuple[str, str]]:
     """Thumbnails of the entries (a placeholder once a result file is swept), newest first."""
     placeholder = str(ASSETS / "ui" / "no-result.png")
-    return [
-        (
-            thumb if (thumb := entry.get("thumb")) and Path(thumb).is_file() else placeholder,
-            " · ".join((row[1], row[4], row[3], row[5][:10])),  # time, state, model, id
-        )
-        for entry, row in zip(reversed(valid(history)), rows(history, lang), strict=True)
-    ]
+    shown = []
+    for entry, row in zip(reversed(valid(history)), rows(history, lang), strict=True):
+        found = workfiles.work_file(entry["thumb"])
+        thumb = str(found) if found is not None and found.is_file() else placeholder
+        shown.append((thumb, " · ".join((row[1], row[4], row[3], row[5][:10]))))
+    return shown

@@ -10,9 +10,11 @@ import gradio as gr
 from gradio.i18n import I18nData
 
 from ..errors import TryOnError
+from ..flow import outfit
 from ..pictures import ImageLimits, quick_check
 from ..settings import MODELS
 from ..text.messages import msg, text
+from .a11y import example_names, reveal_after
 from .common import (
     ASSETS,
     PIECE_KINDS,
@@ -21,10 +23,11 @@ from .common import (
     T,
     lang_of,
     pick_source,
-    session_of,
+    visitor_of,
 )
 from .components import OriginalImage
 from .run_result import PICTURE_HEIGHT, RunControls, status_update
+from .shrink import SHRINK_CLASS
 
 
 @dataclass
@@ -56,6 +59,7 @@ def build_person_column() -> tuple[OriginalImage, gr.Textbox, gr.Markdown]:
         examples_per_page=8,
         elem_id="people-examples",
     )
+    example_names(people)
     return image, link, note
 
 
@@ -73,6 +77,7 @@ def build_garment_column(person: tuple[OriginalImage, gr.Textbox, gr.Markdown]) 
         examples_per_page=8,
         elem_id="garment-examples",
     )
+    example_names(garments)
     with gr.Accordion(T("outfit"), open=False, elem_id="outfit"):
         gr.Markdown(T("outfit_help"), elem_classes="rules")
         with gr.Row():
@@ -80,6 +85,7 @@ def build_garment_column(person: tuple[OriginalImage, gr.Textbox, gr.Markdown]) 
                 label=T("first_piece"),
                 type="filepath",
                 height=200,
+                placeholder=str(T("upload_image")),
                 sources=["upload", "clipboard"],
                 elem_id="outfit-top",
             )
@@ -87,15 +93,26 @@ def build_garment_column(person: tuple[OriginalImage, gr.Textbox, gr.Markdown]) 
                 label=T("second_piece"),
                 type="filepath",
                 height=200,
+                placeholder=str(T("upload_image")),
                 sources=["upload", "clipboard"],
                 elem_id="outfit-bottom",
             )
+        # One under the other unless the column is wide: half a column would put the arrow
+        # over "one-piece (dress, jumpsuit)".
         with gr.Row():
             top_kind = gr.Dropdown(
-                PIECE_KINDS, value="top", label=T("first_kind"), elem_id="outfit-top-kind"
+                PIECE_KINDS,
+                value="top",
+                label=T("first_kind"),
+                min_width=280,
+                elem_id="outfit-top-kind",
             )
             bottom_kind = gr.Dropdown(
-                PIECE_KINDS, value="bottom", label=T("second_kind"), elem_id="outfit-bottom-kind"
+                PIECE_KINDS,
+                value="bottom",
+                label=T("second_kind"),
+                min_width=280,
+                elem_id="outfit-bottom-kind",
             )
         compose = gr.Button(T("compose"), elem_id="compose-button")
     human, human_url, human_note = person
@@ -124,7 +141,11 @@ def _image_step(
         sources=["upload", "webcam", "clipboard"],
         type="filepath",
         height=PICTURE_HEIGHT,
+        # The page's own words for the upload area: Gradio's own ("Drop Image Here") stay in
+        # the language the area was first drawn in.
+        placeholder=str(T("upload_image")),
         elem_id=f"{key}-image",
+        elem_classes=[SHRINK_CLASS],  # shrunk in the browser before it is uploaded
     )
     note = gr.Markdown(elem_id=f"{key}-check", elem_classes=["check"])
     link = gr.Textbox(label=T("link"), placeholder="https://…", elem_id=f"{key}-url", max_lines=1)
@@ -173,15 +194,23 @@ def wire_inputs(
         # One source per image: an upload clears the link and a typed link clears the upload.
         image.upload(lambda: "", None, link, api_visibility="private", queue=False)
         link.input(lambda: None, None, image, api_visibility="private", queue=False)
+
+    def seed_links(choice: str | None, request: gr.Request) -> tuple[Any, ...]:
+        """The API documentation's example links; offline, a word that they give a placeholder
+        (the simulator downloads nothing)."""
+        said = text("page.seed_links_offline", lang_of(request, choice)) if ctx.offline else ""
+        note = status_update(said, None) if said else gr.skip()
+        return (*SEED_EXAMPLE_URLS, None, None, note)
+
     controls.seed_links.click(
-        lambda: (*SEED_EXAMPLE_URLS, None, None),
-        None,
-        [inputs.human_url, inputs.cloth_url, inputs.human, inputs.cloth],
+        seed_links,
+        [language],
+        [inputs.human_url, inputs.cloth_url, inputs.human, inputs.cloth, status],
         api_visibility="private",
         queue=False,
     )
 
-    def compose_pieces(
+    async def compose_pieces(
         first: str | None,
         second: str | None,
         first_kind: str,
@@ -191,11 +220,12 @@ def wire_inputs(
     ) -> tuple[Any, ...]:
         lang = lang_of(request, choice)
         try:
-            path = ctx.studio.compose_outfit(
+            path = await outfit.compose(
+                ctx.pipeline,
                 pick_source(first, "", msg("field.top_garment")),
                 pick_source(second, "", msg("field.bottom_garment")),
                 (first_kind, second_kind),
-                session=session_of(request, ctx.settings),
+                visitor=visitor_of(request, ctx.settings),
             )
         except TryOnError as exc:
             said = text("page.outfit_failed", lang) + f"\n\n{exc.as_msg().markdown(lang)}"
@@ -203,9 +233,11 @@ def wire_inputs(
         composed = status_update(text("page.outfit_composed", lang), "done")
         return str(path), "", MODELS[1], composed
 
-    inputs.compose.click(
+    composed = inputs.compose.click(
         compose_pieces,
         [inputs.top_image, inputs.bottom_image, inputs.top_kind, inputs.bottom_kind, language],
         [inputs.cloth, inputs.cloth_url, controls.model, status],
         api_visibility="private",
     )
+    # The composer sits far below the status it reports in (and the garment it fills).
+    reveal_after(composed, "status")

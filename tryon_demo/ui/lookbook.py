@@ -14,15 +14,17 @@ from typing import Any
 import gradio as gr
 
 from ..errors import TryOnError
+from ..flow.batch import lookbook, lookbook_zip
 from ..flow.lookbook import Garment, LookItem, table_rows
 from ..flow.lookbook import summary_msg as lookbook_summary
-from ..flow.studio import APP_FAULT, Step
+from ..flow.step import APP_FAULT, Step
 from ..settings import DEFAULT_MODEL
 from ..text.i18n import Language, table_headers
-from ..text.messages import msg, text
-from .common import ASSETS, MODEL_CHOICES, Context, T, lang_of, pick_source, remember, session_of
+from ..text.messages import Msg, msg, text
+from .common import ASSETS, MODEL_CHOICES, Context, T, lang_of, pick_source, remember, visitor_of
 from .history import make_entry
 from .run_result import status_update
+from .shrink import SHRINK_CLASS
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,8 @@ class Lookbook:
     table: gr.Dataframe
     results: gr.Gallery
     download: gr.DownloadButton
+    #: The last run's rows and whether it was stopped, to show them again in another language.
+    items: gr.State
 
 
 def build_lookbook(most: int) -> Lookbook:
@@ -51,8 +55,14 @@ def build_lookbook(most: int) -> Lookbook:
         interactive=True,
         file_types=["image"],
         columns=6,
-        height=220,
+        # As tall as its rows (every garment in view, up to the most allowed), each picture
+        # whole: Gradio's default crops thumbnails to squares. (Gradio reads height="auto" as
+        # its fixed default, which scrolls past 55 % of the screen; a CSS height it applies.)
+        height="fit-content",
+        object_fit="contain",
+        fit_columns=False,  # three garments stay thumbnails, not three half-screen pictures
         elem_id="lookbook-garments",
+        elem_classes=[SHRINK_CLASS],  # each garment is shrunk in the browser before upload
     )
     with gr.Row(elem_id="lookbook-controls"):
         add_examples = gr.Button(T("lookbook_examples"), size="sm", elem_id="lookbook-examples")
@@ -73,13 +83,30 @@ def build_lookbook(most: int) -> Lookbook:
         wrap=True,
         elem_id="lookbook-table",
     )
-    results = gr.Gallery(label=T("results"), columns=4, height="auto", elem_id="lookbook-results")
+    # Whole people, head to feet: a square crop of a portrait cuts both off; every row shown.
+    results = gr.Gallery(
+        label=T("results"),
+        columns=4,
+        height="fit-content",
+        object_fit="contain",
+        fit_columns=False,
+        elem_id="lookbook-results",
+    )
     download = gr.DownloadButton(
         str(T("lookbook_zip")),  # the frontend translates the marker
         visible=False,
         elem_id="lookbook-download",
     )
-    return Lookbook(garments, add_examples, model, run, cancel, status, table, results, download)
+    return Lookbook(
+        garments, add_examples, model, run, cancel, status, table, results, download, gr.State(None)
+    )
+
+
+def table_update(shown: Any, lang: Language) -> Any:
+    """The table of ``shown`` (the :attr:`Lookbook.items` state: the last run's rows and
+    whether it was stopped), with headers, in ``lang``."""
+    items, stopped = shown if isinstance(shown, tuple) and len(shown) == 2 else ((), False)
+    return gr.Dataframe(value=rows(items, lang, stopped), headers=list(table_headers(lang)))
 
 
 def with_examples(current: list[Any] | None, most: int) -> list[str]:
@@ -101,6 +128,21 @@ def stopped_items(items: tuple[LookItem, ...]) -> tuple[LookItem, ...]:
         else:
             kept.append(replace(item, note=msg("lookbook.still_running")))
     return tuple(kept)
+
+
+def stopped_summary(items: tuple[LookItem, ...]) -> Msg:
+    """What the table says once Stop was pressed, counted from its rows: done, failed, could
+    not run, still running at the API, not sent."""
+    done = sum(1 for item in items if item.state == "succeed")
+    counts = {
+        "failed": sum(1 for item in items if item.state == "failed"),
+        "error": sum(1 for item in items if item.state == "error"),
+        "still_running": sum(1 for item in items if not item.done and item.task_id),
+        "not_sent": sum(1 for item in items if not item.done and not item.task_id),
+    }
+    parts = [msg("lookbook.summary_done", done=done, total=len(items))]
+    parts += [msg(f"lookbook.summary_{name}", count=n) for name, n in counts.items() if n]
+    return Msg.join(parts, sep="summary")
 
 
 def rows(items: tuple[LookItem, ...], lang: Language, stopped: bool = False) -> list[list[str]]:
@@ -142,7 +184,7 @@ def lookbook_handlers(ctx: Context) -> tuple[Any, Any]:
     """The Run and Stop handlers. Stop does not cancel Gradio's event (a cancelled generator
     leaves its outputs in an error state): it tells the run, which stops following and shows
     where every garment stands. Run's outputs: status, table, results, download, run, stop,
-    the browser's tokens and the new history entries."""
+    the browser's tokens, the new history entries and the rows (:attr:`Lookbook.items`)."""
     stops: dict[str, asyncio.Event] = {}
 
     async def lookbook_flow(
@@ -170,6 +212,7 @@ def lookbook_handlers(ctx: Context) -> tuple[Any, Any]:
                 gr.Button(visible=not idle, interactive=True),
                 tokens if tokens is not None else gr.skip(),
                 _entries(items, model_name) if idle else [],
+                (items, stop.is_set()),
             )
 
         yield (
@@ -181,21 +224,17 @@ def lookbook_handlers(ctx: Context) -> tuple[Any, Any]:
             gr.Button(visible=True, interactive=True),
             gr.skip(),
             [],
+            None,
         )
         garments = [Garment(Path(path).name, Path(path)) for path, _ in pictures or []]
         batch: AsyncIterator[tuple[LookItem, ...]] | None = None
         try:
             person = pick_source(human_file, human_link, msg("field.person"))
-            batch = ctx.studio.lookbook(
-                person,
-                garments,
-                model_name,
-                api_key=visitor_key,
-                session=session_of(request, ctx.settings),
-            )
+            visitor = visitor_of(request, ctx.settings, visitor_key)
+            batch = lookbook(ctx.pipeline, person, garments, model_name, visitor=visitor)
             async for items in _until(batch, stop):
                 new = {
-                    item.task_id: ctx.studio.owner_token(item.task_id)
+                    item.task_id: ctx.pipeline.owners.token(item.task_id)
                     for item in items
                     if item.task_id and item.task_id not in (tokens or {})
                 }
@@ -203,10 +242,18 @@ def lookbook_handlers(ctx: Context) -> tuple[Any, Any]:
                     tokens = remember(tokens or known, new)
                 yield shown(f"**{lookbook_summary(items).render(lang)}**", "busy")
             if stop.is_set():
+                # What is done is offered at once: the rest may take minutes, or never end.
                 items = stopped_items(items)
-                yield shown(text("page.lookbook_stopped", lang), None, idle=True)
+                kept = any(item.result_path is not None for item in items)
+                archive = lookbook_zip(ctx.pipeline, items, model_name) if kept else None
+                said = text("page.lookbook_stopped", lang, summary=stopped_summary(items))
+                stopped = shown(said, None, idle=True)
+                offered = (
+                    gr.DownloadButton(value=str(archive), visible=True) if archive else gr.skip()
+                )
+                yield (*stopped[:3], offered, *stopped[4:])
                 return
-            archive = ctx.studio.lookbook_zip(items, model_name) if items else None
+            archive = lookbook_zip(ctx.pipeline, items, model_name) if items else None
         except Exception as exc:  # the page shows a sentence, never a traceback
             if not isinstance(exc, TryOnError):
                 log.exception("the lookbook failed unexpectedly")

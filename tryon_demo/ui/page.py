@@ -1,4 +1,4 @@
-"""The whole page, composed from its parts top-down, and wired to a :class:`Studio`."""
+"""The whole page, composed from its parts top-down, and wired to the try-on pipeline."""
 
 from __future__ import annotations
 
@@ -8,18 +8,23 @@ from typing import Any
 
 import gradio as gr
 
-from ..flow.studio import Studio
+from ..flow.clients import check_api_settings
+from ..flow.pipeline import Pipeline
 from ..hosting import session_state
 from ..hosting.callback_route import CALLBACK_PATH, loopback_url
+from ..pictures import ImageLimits
 from ..settings import Settings, load_settings
 from ..text.messages import Code, Msg, msg
 from . import history as hist
+from . import relabel
+from .a11y import reveal_after, reveal_on
 from .common import WORKDIR, Context, T, lang_of
 from .compare import Compare, build_compare, compare_handler
 from .endpoints import add_endpoints
 from .header import build_header, wire_header
 from .inputs import Inputs, build_garment_column, build_person_column, wire_inputs
 from .lookbook import Lookbook, build_lookbook, lookbook_handlers, with_examples
+from .lookbook import table_update as lookbook_table
 from .run_result import (
     Outputs,
     RunControls,
@@ -27,33 +32,40 @@ from .run_result import (
     run_handlers,
     status_update,
 )
+from .shrink import wire_shrinking
 
 
 def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> gr.Blocks:
-    """The whole page, wired to a :class:`Studio`."""
+    """The whole page, wired to one :class:`Pipeline`."""
     settings = settings or load_settings()
+    # A KLING_API_BASE that needs a key it does not have stops the app here, as it stops the
+    # command line: the page would otherwise look offline and fail only at the first Run.
+    check_api_settings(settings)
     session_state.install()
-    studio = Studio(settings, workdir, served_url=lambda: _served_url(demo))
-    ctx = Context(studio, settings)
+    pipeline = Pipeline.build(settings, workdir, served_url=lambda: _served_url(demo))
+    ctx = Context(pipeline, settings)
     # Gradio's own copies of what the page showed (uploads, results) go as the work files do.
     ttl = max(1, int(settings.work_ttl))
     demo = gr.Blocks(title="Kolors Try-On Studio", delete_cache=(max(1, min(ttl // 4, 300)), ttl))
     with demo:
-        # task id -> ownership token, kept (encrypted) in the browser so that a reload or a
-        # restart of the app does not lose the right to re-attach to one's own tasks.
+        # task id -> ownership token, kept in the browser so that a reload or a restart of the
+        # app does not lose the right to re-attach to one's own tasks. Gradio scrambles it with
+        # a key the page itself carries: no secret from whoever can use this browser profile.
         owner_tokens = gr.BrowserState(
-            {}, storage_key="kolors-tryon-owner-tokens", secret=studio.browser_secret()
+            {}, storage_key="kolors-tryon-owner-tokens", secret=pipeline.owners.browser_secret()
         )
         # The history's store sits outside the tabs: a store inside a tab never visited would
         # not be read from the browser, and the page would start with an empty history.
-        entries = hist.stored_entries(studio.browser_secret())
+        entries = hist.stored_entries(pipeline.owners.browser_secret())
         header = build_header(ctx)
+        # The result column a little wider than the two pictures': its model choice shares a
+        # line with Run, and must show "Kolors v1.5 (also top + bottom)" whole.
         with gr.Row(equal_height=False, elem_id="main-row"):
-            with gr.Column(min_width=260, elem_id="person-column"):
+            with gr.Column(scale=5, min_width=260, elem_id="person-column"):
                 person = build_person_column()
-            with gr.Column(min_width=260, elem_id="garment-column"):
+            with gr.Column(scale=5, min_width=260, elem_id="garment-column"):
                 inputs = build_garment_column(person)
-            with gr.Column(min_width=300, elem_id="result-column"):
+            with gr.Column(scale=6, min_width=300, elem_id="result-column"):
                 outputs, controls = build_result_column()
         with gr.Tabs(elem_id="more-tabs"):
             with gr.Tab(T("tab_compare"), elem_id="compare-tab"):
@@ -65,11 +77,21 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
         language = header.language
         wire_header(demo, header)
         wire_inputs(ctx, inputs, controls, outputs.status, language)
+        wire_shrinking(demo, ImageLimits.from_settings(settings))
 
         parts = Parts(inputs, outputs, controls, compare, lookbook, history, owner_tokens, language)
         _wire_run(ctx, parts)
         wire_history(demo, history, language)
         _wire_tabs(ctx, parts)
+        relabel.wire(
+            demo,
+            language,
+            tables=[
+                (history.table, [history.entries], hist.table_update),
+                (lookbook.table, [lookbook.items], lookbook_table),
+            ],
+            redrawn=[lookbook.garments],
+        )
         add_endpoints(ctx)
     return demo
 
@@ -124,6 +146,12 @@ def _wire_run(ctx: Context, parts: Parts) -> None:
     picked = history.table.select(
         _picked, [history.entries], [history.task_id], api_visibility="private", queue=False
     ).success(follow_flow, attach_inputs, tracked, concurrency_limit=None, api_visibility="private")
+    # The status is at the top of the page, far above History: shown as soon as the visitor
+    # asks, and again once the answer is in (it may have grown past the screen's edge).
+    attaching = [history.attach.click, history.task_id.submit, history.table.select]
+    reveal_on(attaching, "status")
+    reveal_after(attach_event, "status")
+    reveal_after(picked, "status")
     # Cancel first, then report: a late update from the stopped run must not land after it.
     outputs.cancel.click(
         None, None, None, cancels=[run_event, attach_event, picked], queue=False
@@ -152,7 +180,16 @@ def _wire_tabs(ctx: Context, parts: Parts) -> None:
             owner_tokens,
             language,
         ],
-        [compare.status, *compare.images, compare.button, owner_tokens, outputs.status, fresh],
+        [
+            compare.status,
+            *compare.images,
+            compare.button,
+            owner_tokens,
+            outputs.status,
+            fresh,
+            outputs.request_json,
+            outputs.task_json,
+        ],
         concurrency_limit=None,
         api_visibility="private",
     ).then(
@@ -182,6 +219,7 @@ def _wire_tabs(ctx: Context, parts: Parts) -> None:
             lookbook.cancel,
             owner_tokens,
             fresh,
+            lookbook.items,
         ],
         concurrency_limit=None,
         api_visibility="private",

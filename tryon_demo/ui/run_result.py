@@ -11,7 +11,9 @@ from typing import Any
 import gradio as gr
 
 from ..errors import TaskNotFoundError, TryOnError
-from ..flow.studio import Step, guarded, json_dumps_safe
+from ..flow import reattach
+from ..flow.run import run
+from ..flow.step import Step, guarded, json_dumps_safe
 from ..settings import DEFAULT_MODEL
 from ..text.i18n import Language
 from ..text.markup import code
@@ -23,10 +25,12 @@ from .common import (
     MODEL_CHOICES,
     Context,
     T,
+    for_display,
     lang_of,
     pick_source,
+    public_url,
     remember,
-    session_of,
+    visitor_of,
 )
 
 #: The height of the three pictures of the first screen (person, garment, result): the result,
@@ -151,10 +155,13 @@ def build_result_column() -> tuple[Outputs, RunControls]:
 
 def result_link(step: Step, offline: bool, lang: Language) -> str:
     """The result URL and how long it lives, as Markdown; a URL that is not a plain http(s)
-    link (or the simulator's) is shown as text, never as a link."""
+    link is shown as text, never as a link. An address on this server (the simulator's) is
+    not shown at all: nobody's browser can open it."""
     if step.task is None or not step.task.result_url:
         return ""
-    url = step.task.result_url
+    url = public_url(step.task.result_url)
+    if not url:
+        return text("page.result_note_simulated", lang)
     shown = f"<{url}>" if not offline and _LINKABLE.fullmatch(url) else code(url)
     return f"{text('page.result_url', lang, url=shown)}  \n{text(_RESULT_NOTES[offline], lang)}"
 
@@ -185,7 +192,7 @@ def render(
         status = f"**{text('page.not_found', lang)}**  \n{step.error.as_msg().markdown(lang)}"
     return (
         status_update(status, step_state(step)),
-        json_dumps_safe(step.request) if step.request is not None else gr.skip(),
+        json_dumps_safe(for_display(step.request, lang)) if step.request is not None else gr.skip(),
         answer_update(step, lang),
         "\n".join(f"- {note.markdown(lang)}" for note in step.notes) if step.notes else gr.skip(),
         gr.Image(value=str(step.result_path), visible=True) if kept else gr.skip(),
@@ -222,6 +229,12 @@ def refused(error: TryOnError, lang: Language) -> tuple[Any, ...]:
     return render(Step("error", 0.0, error=error), running=False, lang=lang)
 
 
+def placeholder_status(task_id: str, lang: Language) -> Any:
+    """The status of an offline run on links: a placeholder came back, not a try-on."""
+    said = Msg.join([msg("page.placeholder", task_id=Code(task_id)), msg("page.placeholder_why")])
+    return status_update(Msg.join([said], sep="line").markdown(lang), None)
+
+
 def stopped(current: str | None, lang: Language) -> Any:
     """The status after Cancel: waiting stopped, the task goes on, and how to find it again."""
     said = [msg("page.stopped_waiting")]
@@ -248,15 +261,26 @@ def run_handlers(ctx: Context) -> tuple[Any, Any]:
         entries: Any,
         lang: Language,
         known: dict[str, str] | None,
+        placeholder: bool = False,
     ) -> AsyncIterator[tuple[Any, ...]]:
+        """The updates of each step; with ``placeholder`` (links sent to the offline simulator)
+        a success is called what it is, a placeholder picture."""
         tokens: dict[str, str] | None = None
+        listed = False  # whether the history lists this run's task yet
         async for step, updates in rendered(steps, ctx.offline, lang):
             if tokens is None and step.task is not None and step.owner_token:
                 tokens = remember(known, {step.task.task_id: step.owner_token})
             # Sent with every later update, not once: Gradio may merge a generator's
             # updates, and a skip after the one that carried the token would lose it.
             stored = tokens if tokens is not None else gr.skip()
-            entry = hist.history_entry(step, model_name) if step.done else None
+            # Listed the moment the task exists (a Cancel or a closed page must not lose it),
+            # and again with its end.
+            entry = None
+            if step.task is not None and (step.done or not listed):
+                entry = hist.history_entry(step, model_name)
+                listed = True
+            if placeholder and step.phase == "succeed" and step.task is not None:
+                updates = (placeholder_status(step.task.task_id, lang), *updates[1:])
             if entry is None:
                 yield (*updates, gr.skip(), gr.skip(), stored)
                 continue
@@ -284,15 +308,11 @@ def run_handlers(ctx: Context) -> tuple[Any, Any]:
         except TryOnError as exc:
             yield (*refused(exc, lang), gr.skip(), gr.skip(), gr.skip())
             return
-        steps = ctx.studio.run(
-            person,
-            garment,
-            model_name,
-            callback_url,
-            api_key=visitor_key,
-            session=session_of(request, ctx.settings),
-        )
-        async for update in shown(steps, model_name, entries, lang, known):
+        visitor = visitor_of(request, ctx.settings, visitor_key)
+        steps = run(ctx.pipeline, person, garment, model_name, callback_url, visitor=visitor)
+        # Offline, links are not downloaded: the simulator answers with a placeholder picture.
+        linked = isinstance(person, str) or isinstance(garment, str)
+        async for update in shown(steps, model_name, entries, lang, known, ctx.offline and linked):
             yield update
 
     async def follow_flow(
@@ -307,16 +327,14 @@ def run_handlers(ctx: Context) -> tuple[Any, Any]:
         yield (*cleared(lang), gr.skip(), gr.skip(), gr.skip())
         task = (task or "").strip()
         token = known.get(task) if isinstance(known, dict) else None
-        steps = ctx.studio.follow(
-            task,
-            api_key=visitor_key,
-            owner_token=token,
-            session=session_of(request, ctx.settings),
-        )
+        visitor = visitor_of(request, ctx.settings, visitor_key)
+        steps = reattach.follow(ctx.pipeline, task, owner_token=token, visitor=visitor)
         model_name = next(
             (e.get("model", "") for e in hist.valid(entries) if e["task_id"] == task), ""
         )
-        async for update in shown(steps, model_name or "re-attached", entries, lang, known):
+        # The model the task ran with, when this browser's history knows it; the API's task
+        # does not name it.
+        async for update in shown(steps, model_name, entries, lang, known):
             yield update
 
     return run_flow, follow_flow

@@ -15,7 +15,7 @@ import statistics
 import pytest
 
 from tests.virtual_time import now, run_virtual
-from tryon_demo.flow.schedule import (
+from tryon_demo.flow.timetable import (
     MAX_WINDOW_QUERIES,
     MIN_PAUSE,
     Pace,
