@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import socket
 import subprocess
 import sys
@@ -203,7 +204,9 @@ def check_script_exists(bench: Workbench, args: list[str]) -> None:
 
 
 def check_tool(bench: Workbench, args: list[str]) -> None:
-    subprocess.run([args[0], "--version"], check=True, capture_output=True)
+    # The tool of the environment running the tests, activated or not.
+    tool = shutil.which(args[0], path=str(Path(sys.executable).parent)) or args[0]
+    subprocess.run([tool, "--version"], check=True, capture_output=True)
 
 
 def check_cli(bench: Workbench, args: list[str]) -> None:
