@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,6 +19,11 @@ from tryon_demo.simulator import SimulatorConfig, SimulatorServer
 # The app's state (daily counts, signing secret) goes to a folder of this test run, never to the
 # user's own cache folder; tests that need a state of their own pass TRYON_STATE_DIR themselves.
 os.environ.setdefault("TRYON_STATE_DIR", tempfile.mkdtemp(prefix="tryon-state-"))
+# Gradio's upload cache names a file by its content: two test runs at once (or two apps of one
+# run) sharing /tmp/gradio would delete each other's uploads of the same picture as they clean
+# their caches. Each run gets a cache of its own (before any test module imports gradio).
+assert "gradio" not in sys.modules, "set GRADIO_TEMP_DIR before gradio reads it"
+os.environ.setdefault("GRADIO_TEMP_DIR", tempfile.mkdtemp(prefix="tryon-gradio-"))
 
 #: A recognisable fake key: any output that contains it has leaked it.
 FAKE_KEY = "sk-FAKE-KEY-0123456789-must-never-leak"

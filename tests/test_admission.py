@@ -26,12 +26,15 @@ from tests.test_access import RunningApp, mcp_call, online
 from tryon_demo.flow import outfit, reattach
 from tryon_demo.flow.admit import ORDER, Door, Need, Pass, Visitor
 from tryon_demo.flow.batch import lookbook
+from tryon_demo.flow.check import check_picture
 from tryon_demo.flow.compare import compare
 from tryon_demo.flow.lookbook import Garment
 from tryon_demo.flow.pipeline import Pipeline
 from tryon_demo.flow.run import run, submit
 from tryon_demo.flow.step import Step
 from tryon_demo.hosting.limits import LimitExceededError
+from tryon_demo.hosting.usage import usage_for
+from tryon_demo.settings import Settings
 from tryon_demo.simulator import SimulatorServer
 
 PACKAGE = Path(__file__).resolve().parent.parent / "tryon_demo"
@@ -83,6 +86,8 @@ ALLOWED_NAMES = {
     "prepare_image": {"flow/prepare.py", "cli.py", "pictures/"},
     "prepare_submission": {"flow/prepare.py"},
     "compose_outfit": {"flow/prepare.py", "pictures/"},
+    # Proving a chosen picture whole for its note (a decode at 1/8 scale): the same step.
+    "quick_check": {"flow/prepare.py", "pictures/"},
     # Sending a create: the create step only (the client defines it).
     "submit_body": {"flow/create.py", "api/client.py"},
     # The clients of the API: made in one module, handed out by admission only.
@@ -205,6 +210,14 @@ def through_outfit(pipeline: Pipeline, junk: Path) -> Any:
     return None
 
 
+def through_check(pipeline: Pipeline, junk: Path) -> Any:
+    try:
+        asyncio.run(check_picture(pipeline, junk, "Person image", visitor=ME))
+    except LimitExceededError as exc:
+        return exc
+    return None
+
+
 def through_reattach(pipeline: Pipeline, junk: Path) -> Any:
     token = pipeline.owners.token("task-1")  # the creator's own: ownership is no obstacle
     steps = reattach.follow(pipeline, "task-1", owner_token=token, visitor=ME)
@@ -258,6 +271,7 @@ FLOW_DOORS: dict[str, Callable[[Pipeline, Path], Any]] = {
     "page compare": through_compare,
     "page lookbook": through_lookbook,
     "page outfit composer": through_outfit,
+    "page picture check": through_check,
     "page re-attach": through_reattach,
     "/submit": through_submit,
     "/tryon": through_tryon,
@@ -348,16 +362,14 @@ def test_every_http_and_mcp_door_refuses_a_visitor_over_the_limit_before_any_wor
 def test_the_command_line_is_refused_past_the_days_cap_before_any_picture_or_request(
     simulator: SimulatorServer, tmp_path: Path
 ) -> None:
-    import json
     import os
     import subprocess
     import sys
-    import time
 
     state = tmp_path / "state"
-    state.mkdir()
-    today = time.strftime("%Y-%m-%d", time.gmtime())
-    (state / "daily-count.json").write_text(json.dumps({"day": today, "count": 1}))
+    used = usage_for(Settings(state_dir=state))  # the day's one create, made by the app
+    used.created("kolors-virtual-try-on-v1")
+    used.close()
     junk = str(text_file(tmp_path))
     env = {
         **os.environ,
@@ -388,6 +400,7 @@ DRIVEN = {
     Door.COMPARE: "page compare",
     Door.LOOKBOOK: "page lookbook",
     Door.OUTFIT: "page outfit composer",
+    Door.CHECK: "page picture check",
     Door.REATTACH: "page re-attach",
     Door.SUBMIT: "/submit",
     Door.TRYON: "/tryon",

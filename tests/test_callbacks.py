@@ -326,6 +326,21 @@ async def collect_into(steps: Any, into: list[Step]) -> None:
         into.append(step)
 
 
+def test_a_processing_callback_is_confirmed_and_shown_before_the_end(
+    start_simulator: StartSimulator,
+    route: LoopbackServer,
+    inbox: Inbox,
+    image_files: tuple[Path, Path],
+    tmp_path: Path,
+) -> None:
+    # The page says "processing" when the API does, not "submitted" until the end.
+    simulator = start_simulator(task_seconds=3.0)
+    pipeline = callback_pipeline(simulator, route, inbox, tmp_path, callback_backstop=60.0)
+    steps = run_steps(pipeline, image_files)
+    assert steps[-1].phase == "succeed"
+    assert any(step.phase == "processing" for step in steps if not step.done)
+
+
 def test_an_unconfirmed_callback_is_never_shown_in_the_panel_or_the_status(
     start_simulator: StartSimulator,
     route: LoopbackServer,
@@ -343,8 +358,9 @@ def test_an_unconfirmed_callback_is_never_shown_in_the_panel_or_the_status(
     before_the_end = [step for step in steps if not step.done]
     assert final.phase == "succeed" and final.task is not None
     for step in before_the_end:
-        assert step.callback is None
-        assert "Callback received" not in step.status_text()
+        # Only the API's own "processing", confirmed by a query, may be shown before the end.
+        assert step.callback is None or step.callback["task_status"] == "processing"
+        assert "Callback received: done" not in step.status_text()
         assert "forged" not in json.dumps(step.task_json)
     assert final.task.result_url != "http://127.0.0.1:9/forged.png"
 

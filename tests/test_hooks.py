@@ -34,11 +34,11 @@ class Recorder:
     def created(self, model: str) -> None:
         self.told.append(("created", model))
 
-    def ended(self, model: str, outcome: Outcome, seconds: float) -> None:
+    def ended(self, model: str, outcome: Outcome, seconds: float, code: int | None = None) -> None:
         assert seconds > 0
         self.told.append(("ended", model, outcome))
 
-    def refused(self, reason: str) -> None:
+    def refused(self, reason: str, code: int | None = None) -> None:
         self.told.append(("refused", reason))
 
     def waited(self, seconds: float) -> None:

@@ -26,6 +26,7 @@ from tryon_demo.simulator import SimulatorConfig, SimulatorServer
 from tryon_demo.ui import history as hist
 from tryon_demo.ui.common import Context
 from tryon_demo.ui.compare import compare_handler
+from tryon_demo.ui.inputs import check_note
 from tryon_demo.ui.lookbook import lookbook_handlers
 from tryon_demo.ui.run_result import run_handlers
 
@@ -281,3 +282,16 @@ def test_stop_offers_the_zip_of_what_is_done_at_once(
     assert len(manifest) == 7
     said = value_of(updates[-1][0])
     assert "Stopped" in said and "of 7 done" in said
+
+
+def test_the_note_on_a_picture_just_chosen_passes_the_admission_path(
+    offline_sim: SimulatorServer, tmp_path: Path, files: dict[str, str]
+) -> None:
+    # Proving a picture whole is work done for the visitor: it is counted on the lookup rate,
+    # and past it the note says so instead of decoding again.
+    ctx = offline_context(offline_sim, tmp_path, rate_query="1/minute")
+    first = asyncio.run(check_note(ctx, files["person"], "field.person", "en", visitor()))
+    again = asyncio.run(check_note(ctx, files["person"], "field.person", "en", visitor()))
+    assert "state-done" in first.elem_classes and "JPEG" in first.value
+    assert "state-error" in again.elem_classes
+    assert "JPEG" not in again.value and "pictures checked" in again.value

@@ -158,6 +158,17 @@ def test_the_backstop_asks_every_so_often_while_a_long_task_surely_runs() -> Non
     assert backstops(slow, 15.0, 80.0) == [15.0, 30.0, 45.0, 73.0, 88.0]
 
 
+def test_the_backstop_counts_from_the_last_answer_while_the_task_surely_runs() -> None:
+    # A callback saying "processing" at 4 s was confirmed by a query: the task is alive, so
+    # the next look comes a whole backstop after that answer (19 s), not at 15 s.
+    slow = Window(48.0, 60.0, 72.0)
+    assert next_backstop(4.0, slow, 15.0) == 15.0
+    # An answer at 40 s: a backstop later would fall inside the window, where the callback is
+    # due; the look comes just after it instead.
+    assert next_backstop(40.0, slow, 15.0) == 33.0
+    assert next_backstop(4.0, KLING, 15.0) == 15.0  # just after the window: 19 s
+
+
 # --- what the person waiting is told --------------------------------------------------------
 
 

@@ -240,23 +240,29 @@ def test_each_lookbook_row_says_the_time_usually_left(
 # --- with callbacks -------------------------------------------------------------------------
 
 
-def test_with_callbacks_a_task_of_the_usual_length_costs_one_query(
+def test_with_callbacks_a_task_of_the_usual_length_costs_only_the_queries_its_callbacks_ask(
     start_simulator: StartSimulator,
     route: LoopbackServer,  # noqa: F811 - the fixture
     inbox: Inbox,  # noqa: F811 - the fixture
     image_files: tuple[Path, Path],
     tmp_path: Path,
 ) -> None:
-    server = start_simulator(task_seconds=1.0)
-    pipeline = callback_pipeline(server, route, inbox, tmp_path, callback_backstop=0.9)
-    for _ in range(2):
-        timing(pipeline).durations.record(V1, 1.0)
-    final = run_steps(pipeline, image_files)[-1]
-    assert final.phase == "succeed" and final.callback is not None
-    # No backstop query while the task surely runs (before 0.8 s) nor through the window (its
-    # callback is due there, and came): only the query that confirms the callback's end. The
-    # plain backstop would have asked at 0.9 s too.
-    assert queries(server) == 1
+    server = start_simulator(task_seconds=2.0)  # processing from 0.4 s
+    counts = {}
+    for kind in ("timed", "growing"):
+        pipeline = callback_pipeline(
+            server, route, inbox, tmp_path / kind, callback_backstop=1.5, poll_schedule=kind
+        )
+        for _ in range(2):
+            timing(pipeline).durations.record(V1, 2.0)
+        before = queries(server)
+        final = run_steps(pipeline, image_files)[-1]
+        assert final.phase == "succeed" and final.callback is not None
+        counts[kind] = queries(server) - before
+    # Timed: the query confirming "processing" (0.4 s) shows the task alive, and a backstop
+    # after it (1.9 s) would fall in the window, where the callback is due (and came): only the
+    # queries that confirm the two callbacks. The plain backstop also asks at 1.9 s.
+    assert counts == {"timed": 2, "growing": 3}
 
 
 def test_a_lost_callback_is_caught_just_after_the_usual_time(

@@ -233,7 +233,13 @@ def _submit(args: argparse.Namespace) -> int:
                 said = text("cli.task", lang, task_id=task.task_id, status=task.task_status)
                 _emit(args, task.raw, said)
                 return 0
-            return _wait(args, passed.client, task, lang, settings)
+            try:
+                code = _wait(args, passed.client, task, lang, settings)
+            except TryOnError as exc:
+                passed.ended("error", exc)
+                raise
+            passed.ended("succeed" if code == 0 else "failed")
+            return code
 
     with _journal(settings):
         return asyncio.run(submit())
@@ -303,11 +309,16 @@ def _list(args: argparse.Namespace) -> int:
 
 async def _owner_pass(settings: Settings, *, lookup: bool = False) -> Pass:
     """A pass through the app's one admission path, as the machine's owner (no password, no
-    visitor limits, the app's queue not shared), for a create or, with ``lookup``, a lookup."""
+    visitor limits, the app's queue not shared), for a create or, with ``lookup``, a lookup.
+
+    Its creates are the owner's usage like the page's: recorded in the state folder's usage
+    records, which the day's cap counts from (the app's and this process's together)."""
     from .flow.admit import Admission, Door, Need, Visitor
+    from .hosting.usage import usage_for
 
     need = Need.LOOKUP if lookup else Need.CREATE
-    return await Admission.build(settings).enter(Visitor.local_owner(), Door.CLI, need)
+    admission = Admission.build(settings, usage=usage_for(settings))
+    return await admission.enter(Visitor.local_owner(), Door.CLI, need)
 
 
 def _built_in(settings: Settings) -> bool:

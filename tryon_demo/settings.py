@@ -87,6 +87,15 @@ class Settings:
     queue_max_wait: float = 300.0
     #: Offer the try-on as tools on Gradio's MCP server (needs ``gradio[mcp]``).
     mcp_server: bool = False
+    #: The Space owner's view (``TRYON_OWNER_PASSWORD``): ``/metrics``, ``/owner/usage.json``
+    #: and the ``/owner`` page; unset, none of them exists.
+    owner_password: str | None = field(default=None, repr=False)
+    #: Days the usage records are kept (``TRYON_USAGE_DAYS``).
+    usage_days: int = 30
+    #: What one try-on costs, per model, in the provider's credits (``TRYON_CREDITS_V1``,
+    #: ``TRYON_CREDITS_V1_5``): the owner's view multiplies the creates by it.
+    credits_v1: float = 1.0
+    credits_v1_5: float = 1.0
     #: Where the app keeps what must outlive a restart (the daily count, the signing secret).
     #: Outside the repository so it is never committed; see :func:`default_state_dir`.
     state_dir: Path = field(default_factory=lambda: default_state_dir(os.environ))
@@ -151,7 +160,17 @@ class Settings:
 
     def secrets(self) -> tuple[str | None, ...]:
         """The values that must never appear in any output."""
-        return (self.api_key, self.secret_key, self.access_key, self.access_password)
+        return (
+            self.api_key,
+            self.secret_key,
+            self.access_key,
+            self.access_password,
+            self.owner_password,
+        )
+
+    def credits_per_create(self, model: str) -> float:
+        """What one try-on on ``model`` costs the owner, as the owner priced it."""
+        return self.credits_v1_5 if model == MODELS[1] else self.credits_v1
 
     def with_api_key(self, key: str | None) -> Settings:
         """A copy that uses ``key`` as the gateway key (a visitor's own key in the UI)."""
@@ -274,6 +293,15 @@ def load_settings(
         raise ConfigurationError(
             msg("settings.poll_schedule", name="TRYON_POLL_SCHEDULE", value=repr(schedule))
         )
+    owner_password = text("TRYON_OWNER_PASSWORD")
+    if owner_password and owner_password == text("TRYON_ACCESS_PASSWORD"):
+        raise ConfigurationError(
+            msg(
+                "settings.owner_password_shared",
+                owner="TRYON_OWNER_PASSWORD",
+                access="TRYON_ACCESS_PASSWORD",
+            )
+        )
     for name in ("TRYON_RATE_PER_SESSION", "TRYON_RATE_GLOBAL", "TRYON_RATE_QUERY"):
         Rate.parse(text(name), name)  # refuse a malformed rate at start-up, not at first use
     return Settings(
@@ -306,6 +334,10 @@ def load_settings(
         ),
         access_password=text("TRYON_ACCESS_PASSWORD"),
         access_user=text("TRYON_ACCESS_USER") or defaults.access_user,
+        owner_password=owner_password,
+        usage_days=max(1, _number(merged, "TRYON_USAGE_DAYS", int, defaults.usage_days)),
+        credits_v1=_number(merged, "TRYON_CREDITS_V1", float, defaults.credits_v1),
+        credits_v1_5=_number(merged, "TRYON_CREDITS_V1_5", float, defaults.credits_v1_5),
         rate_per_session=text("TRYON_RATE_PER_SESSION") or "",
         rate_global=text("TRYON_RATE_GLOBAL") or "",
         daily_cap=_number(merged, "TRYON_DAILY_CAP", int, 0),

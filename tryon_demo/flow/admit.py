@@ -40,13 +40,13 @@ from ..api.models import Task
 from ..errors import TryOnError
 from ..hosting.capacity import Capacity, Place, Ticket
 from ..hosting.limits import Shares, SubmissionLimiter, limiter_for
-from ..hosting.quota import Quota, Reservation, quota_for
+from ..hosting.quota import CreateLedger, Quota, Reservation, quota_for
 from ..settings import Settings
 from ..text.messages import msg
 from .clients import Clients
 from .pools import off_loop
 from .step import TICK
-from .usage import NO_USAGE, Outcome, Usage, reason_of
+from .usage import NO_USAGE, Outcome, Usage, code_of, reason_of
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,7 @@ class Door(Enum):
     COMPARE = "compare"  # the Compare tab: one create per model
     LOOKBOOK = "lookbook"  # the Lookbook tab: the person picture, then one create per garment
     OUTFIT = "outfit"  # the outfit composer: two pictures decoded, nothing created
+    CHECK = "check"  # the note under a picture just chosen: its header read, nothing created
     REATTACH = "reattach"  # the page's re-attach by id or by a history row
     SUBMIT = "submit"  # /submit and the MCP submit tool
     TRYON = "tryon"  # /tryon and the MCP tryon tool
@@ -77,7 +78,7 @@ class Need(Enum):
 
     CREATE = "create"  # a task created at the API (pictures decoded first)
     LOOKUP = "lookup"  # a task looked up at the API
-    PICTURES = "pictures"  # pictures decoded, nothing sent (the outfit composer)
+    PICTURES = "pictures"  # pictures decoded, nothing sent (the outfit composer, the check)
     BATCH = "batch"  # a lookbook's person picture: checked like a create, counted per garment
 
 
@@ -143,10 +144,17 @@ class Admission:
         cls, settings: Settings, clients: Clients | None = None, *, usage: Usage = NO_USAGE
     ) -> Admission:
         """The guard for ``settings``: its rates, quota and capacity queue, and ``clients`` (by
-        default clients of its own, as the command line's)."""
+        default clients of its own, as the command line's).
+
+        A ``usage`` recorder that keeps the creates it is told of (a
+        :class:`~tryon_demo.hosting.quota.CreateLedger`, as the owner's usage records are) is
+        also what the day's quota counts from: the cap and the owner's figures are one count.
+        """
         clients = clients if clients is not None else Clients(settings)
         capacity = capacity_for(settings, clients)
-        return cls(settings, clients, limiter_for(settings), capacity, quota_for(settings), usage)
+        ledger = usage if isinstance(usage, CreateLedger) else None
+        quota = quota_for(settings, ledger)
+        return cls(settings, clients, limiter_for(settings), capacity, quota, usage)
 
     async def enter(self, visitor: Visitor, door: Door, need: Need = Need.CREATE) -> Pass:
         """Admit ``visitor`` by ``door`` for ``need``, in :data:`ORDER`, or raise the refusal
@@ -157,7 +165,7 @@ class Admission:
         try:
             return await self._enter(visitor, door, need)
         except TryOnError as refusal:
-            self.usage.refused(reason_of(refusal))
+            self.usage.refused(reason_of(refusal), code_of(refusal))
             raise
 
     async def _enter(self, visitor: Visitor, door: Door, need: Need) -> Pass:
@@ -168,6 +176,8 @@ class Admission:
                 self.limiter.acquire(visitor.address)
             elif need is Need.BATCH:
                 self.limiter.check(visitor.address)
+            elif need is Need.PICTURES:
+                self.limiter.acquire_query(visitor.address, "limits.picture_rate")
             else:
                 self.limiter.acquire_query(visitor.address)
         # 3. quota: the owner's credits, whoever spends them (the CLI's owner has no share).
@@ -312,7 +322,14 @@ class Pass:
             raise
         if not self._waited:  # the first turn only (a 1303 sends a create back in line)
             self._waited = True
-            self.admission.usage.waited(time.monotonic() - self._joined)
+            if self.pays:
+                self.admission.usage.waited(time.monotonic() - self._joined)
+
+    @property
+    def pays(self) -> bool:
+        """Whether what this pass creates is paid from the owner's credits (not a visitor's
+        own key's): only those creates, their ends and waits are the owner's usage."""
+        return self.visitor.own_key is None
 
     def accepted(self, task: Task, model: str) -> None:
         """The API created ``task`` (of ``model``) with this pass: its slot belongs to the
@@ -322,21 +339,25 @@ class Pass:
         if self.reservation is not None:
             self.reservation.commit()
         self._created = (model, time.monotonic())
-        self.admission.usage.created(model)
+        if self.pays:
+            self.admission.usage.created(model)
 
     def refused(self, error: TryOnError) -> None:
         """The visitor was refused after admission (a picture, an API's answer to the create):
         told once, and only before anything was created."""
         if self._created is None and not self._told:
             self._told = True
-            self.admission.usage.refused(reason_of(error))
+            self.admission.usage.refused(reason_of(error), code_of(error))
 
-    def ended(self, outcome: Outcome) -> None:
-        """The task this pass created was followed to its end: told once."""
+    def ended(self, outcome: Outcome, error: TryOnError | None = None) -> None:
+        """The task this pass created was followed to its end (``error``: what ended it, for
+        an ``error`` outcome): told once, for a create on the owner's credits."""
         if self._created is not None and not self._told:
             self._told = True
             model, since = self._created
-            self.admission.usage.ended(model, outcome, time.monotonic() - since)
+            if self.pays:
+                seconds = time.monotonic() - since
+                self.admission.usage.ended(model, outcome, seconds, code_of(error))
 
     def close(self) -> None:
         """Give back what the pass holds: a place in line or a slot that created nothing, a

@@ -80,7 +80,7 @@ async def lookbook(
             )
             async for step in following:
                 if step.outcome is not None:
-                    passed.ended(step.outcome)
+                    passed.ended(step.outcome, step.error)
                 yield Follow(
                     step.task or task,
                     step.result_path,

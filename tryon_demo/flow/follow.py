@@ -1,8 +1,9 @@
 """The follow step: a created task watched to its end, then handed to the fetch step.
 
-With a callback token a callback claiming the end wakes the run at once and polling is only a
-slow backstop; without one it polls, when the task's plan from the pipeline's :mod:`.schedule`
-says (timed to how long the model's tasks usually take, by default). A callback body
+With a callback token a callback claiming a change (processing, the end) wakes the run at once
+and polling is only a slow backstop; without one it polls, when the task's plan from the
+pipeline's :mod:`.schedule` says (timed to how long the model's tasks usually take, by
+default). A callback body
 is never the result: the run confirms every claim with its own status query, and shows a
 callback (in the status and beside the task JSON) only once that query confirmed it.
 """
@@ -104,8 +105,12 @@ class Follower:
                     until = time.monotonic() + min(backstop, remaining)
                     while (left := until - time.monotonic()) > 0:
                         body = await self.inbox.wait(callback, min(TICK, left))
-                        if body is not None and str(body.get("task_status")) in ENDS:
-                            claim = body  # only a claimed end is worth a query to confirm
+                        # A claimed change is worth a query to confirm: the inbox passes each
+                        # state once per token and only a few claims of an end, so forgeries
+                        # cost a few queries at most, and the page shows "processing" when the
+                        # API says so rather than "submitted" to the end.
+                        if body is not None and str(body.get("task_status")) != task.task_status:
+                            claim = body
                             break
                         yield now(phase)
                 try:
@@ -115,7 +120,7 @@ class Follower:
                         # Confirmed by the API itself: shown beside the task JSON, redacted
                         # like every reply (the key and recent JWTs, in any form).
                         received = redact_json(claim, client._secret_values())
-                    elif claim is not None and callback is not None:
+                    elif claim is not None and str(claim.get("task_status")) in ENDS:
                         self.inbox.disproved(callback, str(claim.get("task_status")))
                 except TryOnError as exc:
                     failure: TryOnError = exc

@@ -71,8 +71,9 @@ def request_preview(body: dict[str, str]) -> dict[str, Any]:
 
 async def precheck(passed: Pass, *pictures: tuple[ImageSource | None, str | Msg]) -> None:
     """Refuse now what a picture's header already refuses (no picture, not a picture, too
-    small, too many pixels), before a wait in line: it reads a few bytes of an uploaded file
-    and decodes nothing. Links and ``data:`` URLs are judged when they are prepared."""
+    small, too many pixels, damaged), before a wait in line: the quick check of an uploaded
+    file, its header and a decode at 1/8 scale at most. Links and ``data:`` URLs are judged
+    when they are prepared."""
     passed.check_pictures()
     if not passed.waits:
         return  # prepared at once: the full preparation says all this
@@ -107,6 +108,14 @@ async def picture(passed: Pass, source: ImageSource | None, field: str | Msg) ->
     limits = ImageLimits.from_settings(passed.admission.settings)
     async with passed.decoding():
         return await decode_off_loop(partial(prepare_image, source, field=field, limits=limits))
+
+
+async def note(passed: Pass, path: str | Path, field: str | Msg) -> Msg:
+    """What Run will make of the picture at ``path`` (the quick check), holding one of the
+    visitor's decode shares: proving a picture whole reads it at 1/8 scale."""
+    limits = ImageLimits.from_settings(passed.admission.settings)
+    async with passed.decoding():
+        return await decode_off_loop(partial(quick_check, path, field, limits))
 
 
 async def outfit(passed: Pass, top: ImageSource, bottom: ImageSource) -> ComposedOutfit:

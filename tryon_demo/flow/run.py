@@ -118,7 +118,7 @@ async def _create_and_follow(
     async with aclosing(following):  # a run stopped early hands its slot on at once
         async for step in following:
             if step.outcome is not None:
-                passed.ended(step.outcome)
+                passed.ended(step.outcome, step.error)
             yield replace(step, owner_token=token)
 
 

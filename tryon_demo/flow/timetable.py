@@ -10,7 +10,8 @@ running past it, the growing pauses of old (``TRYON_POLL_INTERVAL`` x1.25 up to
 ``TRYON_POLL_MAX_INTERVAL``).
 
 With a callback the end comes by itself; the slow backstop query that catches a lost callback
-is timed just after the window, where a lost one would have arrived.
+is timed just after the window, where a lost one would have arrived, and while the task surely
+runs comes a whole backstop after the API's last answer.
 
 Everything here is a function of numbers: tests run it under virtual time, and the follow loop
 only asks for the next pause.
@@ -93,24 +94,17 @@ def next_poll(elapsed: float, window: Window, pace: Pace) -> float:
     return _until_next(elapsed, poll_moments(window, pace))
 
 
-def backstop_moments(window: Window, every: float) -> Iterator[float]:
-    """The moments a run that expects a callback still asks for itself: every ``every`` seconds
-    while the task surely runs, then just after the window (where a callback that never came
-    would have), then every ``every`` seconds again."""
-    every = max(every, MIN_PAUSE)
-    moment = every
-    while moment < window.start:
-        yield moment
-        moment += every
-    moment = window.end + min(every, 1.0)
-    while True:
-        yield moment
-        moment += every
-
-
 def next_backstop(elapsed: float, window: Window, every: float) -> float:
-    """Seconds from ``elapsed`` until the next backstop query of a run awaiting a callback."""
-    return _until_next(elapsed, backstop_moments(window, every))
+    """Seconds from ``elapsed`` (when the API last answered about the task: its create, or a
+    query) until a run that expects a callback asks for itself: ``every`` seconds after that
+    answer while the task surely runs (an answer proves it alive: a confirmed "processing"
+    puts the next look off), else just after the window, where a callback that never came
+    would have, then every ``every`` seconds again."""
+    every = max(every, MIN_PAUSE)
+    after = window.end + min(every, 1.0)
+    if elapsed + every < window.start or elapsed >= after - _JUST_ASKED:
+        return every
+    return after - elapsed
 
 
 def _until_next(elapsed: float, moments: Iterator[float]) -> float:

@@ -23,15 +23,16 @@ class Usage(Protocol):
     def created(self, model: str) -> None:
         """The API accepted a create of ``model`` (it counts against the day's quota)."""
 
-    def ended(self, model: str, outcome: Outcome, seconds: float) -> None:
+    def ended(self, model: str, outcome: Outcome, seconds: float, code: int | None = None) -> None:
         """A task this app created and followed ended: ``outcome``, ``seconds`` from the
-        create's acceptance to the result on this server (or to the failure)."""
+        create's acceptance to the result on this server (or to the failure), and for an
+        ``error`` the API's business code when it gave one."""
 
-    def refused(self, reason: str) -> None:
+    def refused(self, reason: str, code: int | None = None) -> None:
         """A visitor was refused before anything was created, for ``reason``: ``rate``,
         ``query_rate``, ``daily_cap``, ``address_share``, ``queue_full``, ``queue_wait``,
         ``caller_gone``, ``picture``, ``callback``, ``input``, ``api`` (the API's own refusal
-        of the create) or another error's ``kind``."""
+        of the create, with its business ``code``) or another error's ``kind``."""
 
     def waited(self, seconds: float) -> None:
         """A create waited ``seconds`` in the capacity queue before its turn came: told once
@@ -45,10 +46,10 @@ class NoUsage:
     def created(self, model: str) -> None:
         pass
 
-    def ended(self, model: str, outcome: Outcome, seconds: float) -> None:
+    def ended(self, model: str, outcome: Outcome, seconds: float, code: int | None = None) -> None:
         pass
 
-    def refused(self, reason: str) -> None:
+    def refused(self, reason: str, code: int | None = None) -> None:
         pass
 
     def waited(self, seconds: float) -> None:
@@ -73,3 +74,10 @@ def reason_of(error: TryOnError) -> str:
     if isinstance(error, ApiError):
         return "api"
     return error.kind  # caller_gone, and any other cause by its stable name
+
+
+def code_of(error: TryOnError | None) -> int | None:
+    """The API's business code in ``error``, if the API gave one (never a visitor's text)."""
+    if isinstance(error, ApiError) and error.code is not None and 0 <= error.code < 100_000:
+        return int(error.code)
+    return None

@@ -60,6 +60,9 @@ PUBLIC_PATHS = frozenset(
 #: Static files of the page (the login form is part of it).
 PUBLIC_PREFIXES = ("/static/", "/assets/", "/svelte/", "/pwa_icon")
 LOGIN_PATHS = frozenset({"/login", "/login/"})
+#: Set in the request's scope by :class:`~tryon_demo.hosting.owner_door.OwnerGuard` on the
+#: owner's paths, which it guards with the owner's password: not this guard's to open.
+OWNER_DOOR = "tryon.owner_door"
 #: The most ``/tryon`` calls (outside Gradio's queue, each open until its task ends) app-wide;
 #: more wait for a free slot.
 API_CONCURRENCY = 32
@@ -217,7 +220,7 @@ class AccessGuard:
         self.throttle = throttle or LoginThrottle()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
+        if scope["type"] not in ("http", "websocket") or scope.get(OWNER_DOOR):
             await self.app(scope, receive, send)
             return
         path = _route_path(scope)

@@ -125,8 +125,9 @@ class SubmissionLimiter:
             self._visitors.add(session, now)
             self._all.add("", now)
 
-    def acquire_query(self, session: str) -> None:
-        """Count one task lookup for ``session`` against the query rate, or raise."""
+    def acquire_query(self, session: str, said: str = "limits.query_rate") -> None:
+        """Count one task lookup for ``session`` against the query rate, or raise with the
+        message ``said`` (what was asked for: lookups, or pictures checked)."""
         if not self.per_visitor_queries.count:
             return
         with self._lock:
@@ -135,7 +136,7 @@ class SubmissionLimiter:
             if wait:
                 raise LimitExceededError(
                     msg(
-                        "limits.query_rate",
+                        said,
                         count=count,
                         seconds=self.per_visitor_queries.seconds,
                         wait=wait,

@@ -6,10 +6,13 @@ visitors arriving at once cannot overshoot the cap between them; the create step
 when the API answers with a task; anything else (a picture refused, an API error, a caller who
 left) releases it, and costs nothing.
 
-The day's total is kept in a :class:`QuotaStore`: a file in the state folder
-(:class:`FileStore`), so a restart does not reset it and the command line, another process,
-counts into the same day. The per-address counts are kept in memory only (no visitor's
-address is written to disk) and start afresh with a restart.
+The day's total is kept in a :class:`QuotaStore`. In the app and at the command line it is read
+from the owner's usage records (:class:`RecordedCreates` over the
+:class:`~tryon_demo.hosting.usage.Usage` ledger, a SQLite file in the state folder): the cap
+counts exactly the creates the owner's view shows, a restart does not reset it, and the command
+line, another process, counts into the same day. A quota built without such a ledger keeps the
+day in a file of its own in the state folder (:class:`FileStore`). The per-address counts are
+kept in memory only (no visitor's address is written to disk) and start afresh with a restart.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from ..settings import Settings, ensure_state_dir
 from ..text.messages import msg
@@ -56,6 +59,34 @@ class QuotaStore(Protocol):
 
     def commit(self, day: str) -> int:
         """Count one more create on ``day``; the new count."""
+
+
+@runtime_checkable
+class CreateLedger(Protocol):
+    """What keeps a record of every create the API accepted: the owner's usage records."""
+
+    def creates_on(self, day: str) -> int:
+        """Creates recorded on ``day`` (``YYYY-MM-DD``, UTC), by every process sharing the
+        records, including those told but not yet written."""
+
+
+class RecordedCreates:
+    """The day's count read from a :class:`CreateLedger`, so the cap and the owner's figures
+    are one count.
+
+    The ledger writes each create's record itself: the pipeline tells it of each accepted
+    create right after committing the create's reservation (with no pause between), so
+    committing here writes nothing and answers the new count.
+    """
+
+    def __init__(self, ledger: CreateLedger) -> None:
+        self.ledger = ledger
+
+    def committed(self, day: str) -> int:
+        return self.ledger.creates_on(day)
+
+    def commit(self, day: str) -> int:
+        return self.committed(day) + 1
 
 
 class MemoryStore:
@@ -261,9 +292,14 @@ class Quota:
         return time.strftime("%Y-%m-%d", time.gmtime(self._clock()))
 
 
-def quota_for(settings: Settings) -> Quota:
-    """The quota the settings ask for, its day's count in the state folder."""
+def quota_for(settings: Settings, ledger: CreateLedger | None = None) -> Quota:
+    """The quota the settings ask for, its day's count read from ``ledger`` (the usage
+    records), or without one kept in a file in the state folder."""
     share = settings.daily_cap_per_address
     per_address = default_share(settings.daily_cap) if share is None else share
-    store = FileStore(ensure_state_dir(settings) / DAILY_FILE) if settings.daily_cap else None
+    store: QuotaStore | None = None
+    if ledger is not None:
+        store = RecordedCreates(ledger)
+    elif settings.daily_cap:
+        store = FileStore(ensure_state_dir(settings) / DAILY_FILE)
     return Quota(settings.daily_cap, per_address, store)

@@ -11,7 +11,7 @@ from gradio.i18n import I18nData
 
 from ..errors import TryOnError
 from ..flow import outfit
-from ..pictures import ImageLimits, quick_check
+from ..flow.check import check_picture
 from ..settings import MODELS
 from ..text.messages import msg, text
 from .a11y import example_names, reveal_after
@@ -153,23 +153,31 @@ def _image_step(
     return image, link, note
 
 
-def check_note(
-    path: str | None, field: str, choice: str | None, request: gr.Request, limits: ImageLimits
+async def check_note(
+    ctx: Context, path: str | None, field: str, choice: str | None, request: gr.Request
 ) -> Any:
     """The note under a picture just chosen: refused and why, or what Run will do with it."""
     if not path or path.startswith("data:"):
         return gr.Markdown(value="", elem_classes=["check"])
-    said = quick_check(path, msg(field), limits)
-    refused = said.key == "check.refused"
-    classes = ["check", "state", "state-error" if refused else "state-done"]
-    return gr.Markdown(value=said.markdown(lang_of(request, choice)), elem_classes=classes)
+    lang = lang_of(request, choice)
+    try:
+        said = await check_picture(
+            ctx.pipeline, path, msg(field), visitor=visitor_of(request, ctx.settings)
+        )
+    except TryOnError as exc:  # the admission's own refusal (the lookup rate)
+        return gr.Markdown(value=exc.as_msg().markdown(lang), elem_classes=_ERROR_NOTE)
+    classes = _ERROR_NOTE if said.key == "check.refused" else ["check", "state", "state-done"]
+    return gr.Markdown(value=said.markdown(lang), elem_classes=classes)
 
 
-def _checker(field: str, limits: ImageLimits) -> Any:
+_ERROR_NOTE = ["check", "state", "state-error"]
+
+
+def _checker(ctx: Context, field: str) -> Any:
     """The check handler for one picture (Gradio finds the request by its annotation)."""
 
-    def check(path: str | None, choice: str | None, request: gr.Request) -> Any:
-        return check_note(path, field, choice, request, limits)
+    async def check(path: str | None, choice: str | None, request: gr.Request) -> Any:
+        return await check_note(ctx, path, field, choice, request)
 
     return check
 
@@ -178,13 +186,12 @@ def wire_inputs(
     ctx: Context, inputs: Inputs, controls: RunControls, status: gr.Markdown, language: Any
 ) -> None:
     """Checks on choosing a picture, one source per image, the seed links and the composer."""
-    limits = ImageLimits.from_settings(ctx.settings)
     for image, link, note, field in (
         (inputs.human, inputs.human_url, inputs.human_note, "field.person"),
         (inputs.cloth, inputs.cloth_url, inputs.cloth_note, "field.garment"),
     ):
         image.change(
-            _checker(field, limits),
+            _checker(ctx, field),
             [image, language],
             [note],
             api_visibility="private",

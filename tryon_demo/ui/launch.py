@@ -13,6 +13,7 @@ from ..settings import Settings, load_settings
 from ..text.messages import text
 from .a11y import PAGE_JS
 from .common import ASSETS, WORKDIR, T
+from .owner import owner_options
 
 #: Gradio's Soft theme in indigo, darkened where its text falls short of WCAG AA (4.5:1): its
 #: labels, tab names and upload hints are indigo 500 (#6366f1: 3.6:1 on the labels' light
@@ -122,14 +123,22 @@ def launch_options(workdir: Path = WORKDIR, settings: Settings | None = None) ->
     header_timeout.install(settings.header_timeout)
     auth = (settings.access_user, settings.access_password) if settings.access_password else None
     message = text("page.auth_message")
+    # /metrics, /owner/usage.json and the /owner page: the owner's password, never the visitors'.
+    owner = owner_options(settings)
     return {
         "auth": auth,
         "auth_message": message,
         # Every request passes the HTTP layer first, in the order declared there.
         "app_kwargs": {
-            "middleware": http_layer.http_middleware(settings, message),
+            # The owner's guard before all of it: the owner's paths are its own to open (404
+            # without TRYON_OWNER_PASSWORD), never the visitors' password's.
+            "middleware": [owner.guard, *http_layer.http_middleware(settings, message)],
             # POST /callbacks/<token>: where the API's callbacks wake the runs waiting on them.
-            "routes": callback_routes(callback_inbox.shared(), settings.trusted_proxies),
+            "routes": [
+                *callback_routes(callback_inbox.shared(), settings.trusted_proxies),
+                *owner.routes,
+            ],
+            "lifespan": owner.lifespan,
         },
         # Without server-side rendering no Node proxy sits between the visitor and this app,
         # so the X-Forwarded-For hops TRYON_TRUSTED_PROXIES counts are the same everywhere.

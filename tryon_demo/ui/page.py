@@ -12,6 +12,7 @@ from ..flow.clients import check_api_settings
 from ..flow.pipeline import Pipeline
 from ..hosting import session_state
 from ..hosting.callback_route import CALLBACK_PATH, loopback_url
+from ..hosting.usage import usage_for
 from ..pictures import ImageLimits
 from ..settings import Settings, load_settings
 from ..text.messages import Code, Msg, msg
@@ -42,7 +43,10 @@ def build_demo(settings: Settings | None = None, *, workdir: Path = WORKDIR) -> 
     # command line: the page would otherwise look offline and fail only at the first Run.
     check_api_settings(settings)
     session_state.install()
-    pipeline = Pipeline.build(settings, workdir, served_url=lambda: _served_url(demo))
+    # What the owner's view counts, and what the daily cap counts from (TRYON_STATE_DIR).
+    usage = usage_for(settings)
+    pipeline = Pipeline.build(settings, workdir, served_url=lambda: _served_url(demo), usage=usage)
+    usage.watch_queue(lambda: pipeline.capacity.waiting)
     ctx = Context(pipeline, settings)
     # Gradio's own copies of what the page showed (uploads, results) go as the work files do.
     ttl = max(1, int(settings.work_ttl))
