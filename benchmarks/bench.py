@@ -37,7 +37,7 @@ from tryon_demo.simulator import SimulatorConfig, SimulatorServer
 ROOT = Path(__file__).resolve().parent.parent
 WORKING_SIDE = 1024  # the model's working size: what "no visible loss" is judged at
 Row = tuple[str, str, str, str]
-SECTIONS = ("prepare", "check", "payload", "app", "queue", "callbacks", "cold", "memory")
+SECTIONS = ("prepare", "check", "payload", "app", "queue", "callbacks", "polls", "cold", "memory")
 
 
 # --- test images ----------------------------------------------------------------------------
@@ -911,6 +911,10 @@ def main(argv: list[str] | None = None) -> int:
         bench_queue(inputs, 100, 5, 1.0, rows, checks)
     if "callbacks" in only:
         bench_callbacks(inputs, 5, rows, checks)
+    if "polls" in only:
+        from benchmarks.polls import bench_polls  # imports this module: not at the top
+
+        bench_polls(inputs, 4 if args.quick else 10, 2, rows, checks)
     if "cold" in only:
         bench_cold_start(3, rows, checks)
     if "memory" in only:

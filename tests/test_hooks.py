@@ -4,8 +4,7 @@ refusal and wait (the owner's view), and the schedule its follow step polls by."
 from __future__ import annotations
 
 import asyncio
-import itertools
-from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +16,11 @@ from tryon_demo.flow.admit import Visitor
 from tryon_demo.flow.pipeline import Pipeline
 from tryon_demo.flow.run import run
 from tryon_demo.flow.schedule import GrowingPauses, schedule_for
+from tryon_demo.flow.timing import TimedSchedule
 from tryon_demo.flow.usage import NO_USAGE, Outcome
 from tryon_demo.settings import Settings
 from tryon_demo.simulator import Faults, SimulatorServer
+from tryon_demo.text.messages import Msg
 
 MODEL = "kolors-virtual-try-on-v1"
 
@@ -133,14 +134,28 @@ async def drain(steps: Any) -> None:
 
 
 class Counting:
-    """A schedule that says 0.01 s every time and remembers the tasks it was asked about."""
+    """A schedule that says 0.01 s every time and remembers the tasks (and models) it was asked
+    about and the ends it was told of."""
 
     def __init__(self) -> None:
-        self.asked: list[str] = []
+        self.asked: list[tuple[str, str | None]] = []
+        self.ends: list[str] = []
 
-    def pauses(self, task: Task) -> Iterator[float]:
-        self.asked.append(task.task_id)
-        return itertools.repeat(0.01)
+    def plan(self, task: Task, model: str | None) -> Counting:
+        self.asked.append((task.task_id, model))
+        return self
+
+    def pause(self) -> float:
+        return 0.01
+
+    def backstop(self, every: float) -> float:
+        return every
+
+    def outlook(self) -> Msg | None:
+        return Msg.verbatim("soon")
+
+    def ended(self, task: Task) -> None:
+        self.ends.append(task.task_status)
 
 
 def test_the_follow_step_polls_by_the_schedule_it_is_given(
@@ -149,16 +164,22 @@ def test_the_follow_step_polls_by_the_schedule_it_is_given(
     server = start_simulator(task_seconds=1.0)
     schedule = Counting()
     pipeline = pipeline_on(server, tmp_path, schedule=schedule, poll_max_interval=5.0)
-    final = collect(pipeline, *image_files)[-1]
+    steps = collect(pipeline, *image_files)
+    final = steps[-1]
     assert final.phase == "succeed" and final.task is not None
-    assert schedule.asked == [final.task.task_id]
+    assert schedule.asked == [(final.task.task_id, MODEL)]
     # About 100 queries in 1 s at 0.01 s each; the settings' growing pauses would make 3 or 4.
     assert server.simulator.requests_seen - server.simulator.creates_received > 10
+    # Told of the end, and what it says of the time left is in the status while the task runs.
+    assert schedule.ends == ["succeed"]
+    waiting = [s for s in steps if s.phase in ("submitted", "processing")]
+    assert waiting and all("soon" in s.status_text() for s in waiting)
+    assert "soon" not in final.status_text()
 
 
-def test_the_default_schedule_starts_fast_and_grows_to_the_most() -> None:
-    pauses = GrowingPauses(1.0, 5.0).pauses(task=None)  # type: ignore[arg-type]
-    assert [round(next(pauses), 4) for _ in range(9)] == [
+def test_the_growing_schedule_starts_fast_and_grows_to_the_most() -> None:
+    plan = GrowingPauses(1.0, 5.0).plan(Task("t", "submitted"), MODEL)
+    assert [round(plan.pause(), 4) for _ in range(9)] == [
         1.0,
         1.25,
         1.5625,
@@ -169,7 +190,15 @@ def test_the_default_schedule_starts_fast_and_grows_to_the_most() -> None:
         4.7684,
         5.0,
     ]
-    settings = Settings(poll_interval=2.0, poll_max_interval=3.0)
+    assert plan.backstop(15.0) == 15.0
+    assert plan.outlook() is None
+
+
+def test_the_settings_schedule_is_timed_to_the_task_at_their_pace(tmp_path: Path) -> None:
+    settings = Settings(poll_interval=2.0, poll_max_interval=3.0, state_dir=tmp_path)
     from_settings = schedule_for(settings)
-    assert isinstance(from_settings, GrowingPauses)
-    assert (from_settings.first, from_settings.most) == (2.0, 3.0)
+    assert isinstance(from_settings, TimedSchedule)
+    assert from_settings.kind == "timed"
+    assert (from_settings.pace.interval, from_settings.pace.max_interval) == (2.0, 3.0)
+    growing = schedule_for(replace(settings, poll_schedule="growing"))
+    assert isinstance(growing, TimedSchedule) and growing.kind == "growing"

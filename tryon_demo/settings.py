@@ -25,6 +25,7 @@ MODELS: tuple[str, ...] = ("kolors-virtual-try-on-v1", "kolors-virtual-try-on-v1
 DEFAULT_MODEL = MODELS[0]
 
 Mode = Literal["offline", "gateway", "official"]
+PollSchedule = Literal["timed", "growing"]
 #: Server names that keep the app on this machine (anything else is reachable from outside).
 _T = TypeVar("_T", int, float)
 
@@ -42,6 +43,9 @@ class Settings:
     read_timeout: float = 60.0
     poll_interval: float = 1.0
     poll_max_interval: float = 5.0
+    #: ``timed``: status queries timed to how long tasks usually take (flow/timetable.py);
+    #: ``growing``: the plain pauses, ``poll_interval`` growing x1.25 up to the maximum.
+    poll_schedule: PollSchedule = "timed"
     wait_timeout: float = 300.0
     get_retries: int = 3
     max_long_side: int = 1500
@@ -284,6 +288,11 @@ def load_settings(
         urlsplit(public_url).scheme not in {"http", "https"} or not urlsplit(public_url).hostname
     ):
         raise ConfigurationError(msg("settings.public_url", value=repr(public_url)))
+    schedule = (text("TRYON_POLL_SCHEDULE") or defaults.poll_schedule).lower()
+    if schedule not in ("timed", "growing"):
+        raise ConfigurationError(
+            msg("settings.poll_schedule", name="TRYON_POLL_SCHEDULE", value=repr(schedule))
+        )
     owner_password = text("TRYON_OWNER_PASSWORD")
     if owner_password and owner_password == text("TRYON_ACCESS_PASSWORD"):
         raise ConfigurationError(
@@ -307,6 +316,7 @@ def load_settings(
         poll_max_interval=_number(
             merged, "TRYON_POLL_MAX_INTERVAL", float, defaults.poll_max_interval
         ),
+        poll_schedule="growing" if schedule == "growing" else "timed",
         wait_timeout=_number(merged, "TRYON_WAIT_TIMEOUT", float, defaults.wait_timeout),
         get_retries=_number(merged, "TRYON_GET_RETRIES", int, defaults.get_retries),
         max_long_side=_number(merged, "TRYON_MAX_LONG_SIDE", int, defaults.max_long_side),

@@ -75,7 +75,9 @@ async def lookbook(
         token = callbacks.get(task.task_id)
         passed = passes[task.task_id]
         try:
-            following = pipeline.follower.follow(passed.client, task, time.monotonic(), None, token)
+            following = pipeline.follower.follow(
+                passed.client, task, time.monotonic(), None, token, model=model_name
+            )
             async for step in following:
                 if step.outcome is not None:
                     passed.ended(step.outcome, step.error)
@@ -84,6 +86,7 @@ async def lookbook(
                     step.result_path,
                     str(step.error) if step.error is not None else "",
                     step.error.as_msg() if step.error is not None else None,
+                    step.outlook,
                 )
         finally:
             pipeline.inbox.forget(callbacks.pop(task.task_id, None))

@@ -1,8 +1,9 @@
 """The follow step: a created task watched to its end, then handed to the fetch step.
 
 With a callback token a callback claiming a change (processing, the end) wakes the run at once
-and polling is only a slow backstop; without one it polls, at the pauses of the pipeline's
-:mod:`.schedule` (1 s, growing x1.25 up to 5 s by default). A callback body
+and polling is only a slow backstop; without one it polls, when the task's plan from the
+pipeline's :mod:`.schedule` says (timed to how long the model's tasks usually take, by
+default). A callback body
 is never the result: the run confirms every claim with its own status query, and shows a
 callback (in the status and beside the task JSON) only once that query confirmed it.
 """
@@ -53,18 +54,29 @@ class Follower:
         started: float,
         person: Path | None,
         callback: str | None = None,
+        model: str | None = None,
     ) -> AsyncGenerator[Step, None]:
         """Follow ``task`` to its end, then fetch its result (and the before/after pair when
-        ``person`` is given). ``callback`` is a token of :attr:`inbox`."""
+        ``person`` is given). ``callback`` is a token of :attr:`inbox`; ``model`` the model
+        this app just created ``task`` with (``None`` for a task looked up again)."""
         # Counted from here, not from ``started``: time spent in the queue is not the task's.
         deadline = time.monotonic() + client.wait_timeout
-        pauses = self.schedule.pauses(task)
+        plan = self.schedule.plan(task, model)
         received: dict[str, Any] | None = None  # the callback the API confirmed, for the page
         phase: Phase = phase_of(task)
 
         def now(shown: Phase, **fields: Any) -> Step:
-            """The step shown at this moment: elapsed time, the task and the latest callback."""
-            return Step(shown, time.monotonic() - started, task=task, callback=received, **fields)
+            """The step shown at this moment: elapsed time, the task, the latest callback and,
+            while the task runs, the time usually left."""
+            ahead = plan.outlook() if shown in ("submitted", "processing") else None
+            return Step(
+                shown,
+                time.monotonic() - started,
+                task=task,
+                callback=received,
+                outlook=ahead,
+                **fields,
+            )
 
         try:
             while not task.is_terminal:
@@ -77,18 +89,20 @@ class Follower:
                     return
                 claim: dict[str, Any] | None = None  # a callback that claimed an end
                 if callback is None:
-                    pause = min(next(pauses), remaining)
+                    pause = min(plan.pause(), remaining)
                     if self.capacity.waiting:  # others wait for this slot: notice the end soon
                         pause = min(pause, client.poll_interval)
                     # Tick the elapsed time on screen between polls without asking the API more
-                    # often.
-                    while pause > TICK:
+                    # often; the query is aimed at its moment, however long the page takes over
+                    # each tick.
+                    due = time.monotonic() + pause
+                    while due - time.monotonic() > TICK:
                         await asyncio.sleep(TICK)
-                        pause -= TICK
                         yield now(phase_of(task))
-                    await asyncio.sleep(pause)
+                    await asyncio.sleep(max(0.0, due - time.monotonic()))
                 else:
-                    until = time.monotonic() + min(self.settings.callback_backstop, remaining)
+                    backstop = plan.backstop(self.settings.callback_backstop)
+                    until = time.monotonic() + min(backstop, remaining)
                     while (left := until - time.monotonic()) > 0:
                         body = await self.inbox.wait(callback, min(TICK, left))
                         # A claimed change is worth a query to confirm: the inbox passes each
@@ -122,6 +136,7 @@ class Follower:
         finally:
             if task.is_terminal:
                 self.capacity.ended(task.task_id)  # before the download: the slot is free now
+                plan.ended(task)  # how long it took, for the next tasks' schedule
             else:  # cancelled, closed or timed out: it keeps its slot until the API says so
                 self.capacity.release_when_done(task.task_id)
         if task.task_status == "failed":

@@ -56,6 +56,8 @@ class LookItem:
     note: Msg | None = None
     #: Creates the API refused with a rate limit before one was accepted.
     rate_limited: int = 0
+    #: While its task runs: the time usually left (flow/timetable.py), shown in the note column.
+    outlook: Msg | None = None
 
     @property
     def done(self) -> bool:
@@ -93,6 +95,8 @@ class Follow:
     error: str = ""
     #: ``error`` as a message, for the page.
     error_note: Msg | None = None
+    #: While the task runs: the time usually left, or that it takes longer than usual.
+    outlook: Msg | None = None
 
 
 #: Follows a created task to its end, yielding progress.
@@ -188,8 +192,11 @@ async def run_lookbook(
                         result_path=progress.result_path,
                     )
                     return
-                if _state(current) != items[index].state:
-                    update(index, state=_state(current))
+                if (_state(current), progress.outlook) != (
+                    items[index].state,
+                    items[index].outlook,
+                ):
+                    update(index, state=_state(current), outlook=progress.outlook)
             if not items[index].done:
                 update(index, state="error", note=msg("lookbook.no_result"))
 
@@ -238,10 +245,18 @@ def table_rows(items: Sequence[LookItem], lang: str = "en") -> list[list[str]]:
             item.garment,
             msg(f"state.{item.state}").render(lang),
             item.task_id or "",
-            item.note.render(lang) if item.note is not None else item.message,
+            _note(item, lang),
         ]
         for item in items
     ]
+
+
+def _note(item: LookItem, lang: str) -> str:
+    if item.note is not None:
+        return item.note.render(lang)
+    if item.outlook is not None and not item.done:
+        return item.outlook.render(lang)
+    return item.message
 
 
 #: How the summary line counts each state the table shows: one count per group, so the line

@@ -58,7 +58,7 @@ class Pipeline:
         callbacks arrive (the callback route's); ``served_url`` the app's own loopback URL
         once it is served (offline, the simulator calls back there). ``usage`` is told of
         every create, end, refusal and wait (:mod:`.usage`); ``schedule`` says when a task is
-        asked about (:mod:`.schedule`; the settings' growing pauses by default)."""
+        asked about (:mod:`.schedule`; by default polls timed to the task, as the settings say)."""
         limit_malloc_arenas()  # before the HTTP pool's threads each get an arena of their own
         inbox = inbox if inbox is not None else callback_inbox.shared()
         clients = Clients(settings)

@@ -112,7 +112,9 @@ async def _create_and_follow(
     token = pipeline.owners.token(task.task_id)
     if callback is not None:
         pipeline.inbox.bind(callback, task.task_id)
-    following = pipeline.follower.follow(passed.client, task, started, person, callback)
+    following = pipeline.follower.follow(
+        passed.client, task, started, person, callback, model=body.get("model_name")
+    )
     async with aclosing(following):  # a run stopped early hands its slot on at once
         async for step in following:
             if step.outcome is not None:

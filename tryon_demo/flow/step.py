@@ -49,6 +49,8 @@ class Step:
     #: The latest callback the API sent this run (redacted), shown beside the task JSON. Its
     #: state is only a claim: the run's result always comes from its own status query.
     callback: dict[str, Any] | None = None
+    #: While the task runs: the time usually left, or that it takes longer (flow/timetable.py).
+    outlook: Msg | None = None
 
     @property
     def task_json(self) -> dict[str, Any] | None:
@@ -88,6 +90,8 @@ class Step:
         if self.task is not None:
             parts.append(msg("status.task", task_id=Code(self.task.task_id)))
         parts.append(msg("status.elapsed", seconds=self.elapsed))
+        if self.outlook is not None and not self.done:
+            parts.append(self.outlook)
         if self.callback is not None:
             parts.append(msg("status.callback", status=api_word(self.callback.get("task_status"))))
         lines: list[Msg | str] = [Msg.join(parts, sep="summary")]
