@@ -118,3 +118,76 @@ def test_a_deep_link_is_refused_and_nothing_is_written(app: RunningApp) -> None:
     )
     assert answer.status_code == 403
     assert deep_links_bytes(app) == before
+
+
+# --- files named by a web address (the attacker's open proxy, round 3) -------------------
+
+
+class Listener:
+    """A loopback HTTP server standing in for a public host: it counts the requests it gets."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        seen = self.seen = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
+                seen.append(self.path)
+                self.send_response(200)
+                self.send_header("Content-Type", "image/png")
+                self.end_headers()
+                self.wfile.write(pictures.garment_png())
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def public_listener(monkeypatch: pytest.MonkeyPatch) -> Iterator[Listener]:
+    # No internet here: Gradio is told loopback is a public host, so that a fetch it would make
+    # of a real one is made, and seen, here.
+    import gradio.processing_utils
+
+    listener = Listener()
+    whitelist = [*gradio.processing_utils.PUBLIC_HOSTNAME_WHITELIST, "127.0.0.1"]
+    monkeypatch.setattr(gradio.processing_utils, "PUBLIC_HOSTNAME_WHITELIST", whitelist)
+    yield listener
+    listener.close()
+
+
+@pytest.mark.parametrize("route", ["gradio_api/run/submit", "gradio_api/call/submit"])
+def test_a_file_named_by_a_web_address_is_refused_before_anything_is_fetched(
+    app: RunningApp, public_listener: Listener, route: str
+) -> None:
+    remote = f"{public_listener.url}/relay-me.png"
+    named = {"path": remote, "url": remote, "meta": {"_type": "gradio.FileData"}}
+    answer = requests.post(
+        app.url + route,
+        json={"data": [named, named, "kolors-virtual-try-on-v1", ""]},
+        timeout=60,
+    )
+    assert answer.status_code == 400
+    assert "not fetched" in answer.json()["detail"]
+    assert public_listener.seen == []
+
+
+def test_a_url_string_to_submit_is_still_a_link_the_app_handles_once_admitted(
+    app: RunningApp,
+) -> None:
+    # The documented way to give a picture by address: a string, judged after admission.
+    answer = requests.post(
+        app.url + "gradio_api/run/submit",
+        json={"data": ["https://example.com/p.jpg", "https://example.com/c.png", "", ""]},
+        timeout=60,
+    )
+    assert answer.status_code == 200

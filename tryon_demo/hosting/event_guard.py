@@ -1,5 +1,6 @@
 """Gradio's event requests, read before Gradio reads them: each within what its event needs,
-and no owner token of a shape the server never issues.
+no file named by a web address (Gradio would fetch it before any limit), and no owner token of
+a shape the server never issues.
 
 Gradio stores an event's inputs in the visitor's session and keeps up to 10,000 sessions, so a
 page event stuffed with junk (a history "row" of megabytes) was held long after it was
@@ -126,11 +127,33 @@ def verdict(rules: EventRules, path: str, body: bytes) -> tuple[int, str, dict[s
     if len(body) > limit:
         return _too_large()
     data = sent.get("data")
+    if _names_remote_file(data):
+        return 400, "http.remote_file", {}
     if rule is not None and isinstance(data, list):
         for position in rule.token_positions:
             if position < len(data) and not _acceptable_token(data[position]):
                 return 400, "http.malformed_token", {}
     return None
+
+
+def _names_remote_file(value: object, depth: int = 0) -> bool:
+    """Whether ``value`` holds a file whose path is a web address. Gradio would fetch it into
+    its cache while reading the event, before the app's admission path (rates, the upload
+    budget) could say no, and then serve it: a picture comes as an upload, or as a link the
+    app itself handles once admitted (a link field, or a URL string to ``/submit``)."""
+    if depth > 8:  # the page's values nest two or three deep (a gallery's items)
+        return False
+    if isinstance(value, dict):
+        path = value.get("path")
+        if isinstance(path, str) and _REMOTE.match(path):
+            return True
+        return any(_names_remote_file(item, depth + 1) for item in value.values())
+    if isinstance(value, list):
+        return any(_names_remote_file(item, depth + 1) for item in value)
+    return False
+
+
+_REMOTE = re.compile(r"^\s*(?:https?:)?//", re.IGNORECASE)
 
 
 def _mcp_verdict(rules: EventRules, body: bytes) -> tuple[int, str, dict[str, Any]] | None:
