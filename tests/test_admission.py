@@ -23,6 +23,7 @@ from gradio_client.exceptions import AppError
 from tests import pictures
 from tests.flows import make_pipeline
 from tests.test_access import RunningApp, mcp_call, online
+from tryon_demo.errors import TryOnError
 from tryon_demo.flow import outfit, reattach
 from tryon_demo.flow.admit import ORDER, Door, Need, Pass, Visitor
 from tryon_demo.flow.batch import lookbook
@@ -412,3 +413,24 @@ DRIVEN = {
 def test_every_door_is_driven_over_its_limit_here() -> None:
     assert set(DRIVEN) == set(Door)  # a new door must be added to these tests
     assert {name for door, name in DRIVEN.items() if door is not Door.CLI} <= set(FLOW_DOORS)
+
+
+def test_a_lookbooks_person_picture_counts_on_the_picture_rate_refused_or_not(
+    simulator: SimulatorServer, tmp_path: Path
+) -> None:
+    # The attacker's lookbooks of a damaged person picture: each was decoded, none counted.
+    pipeline = make_pipeline(
+        simulator, tmp_path, rate_per_session="3/minute", rate_query="2/minute"
+    )
+    damaged = tmp_path / "person.jpg"
+    damaged.write_bytes(pictures.truncated_jpeg())
+    garments = [Garment("shirt.png", damaged)]
+    refusals = []
+    for _ in range(3):
+        try:
+            asyncio.run(last(lookbook(pipeline, damaged, garments, visitor=ME)))
+        except TryOnError as exc:
+            refusals.append(exc)
+    assert [type(e).__name__ for e in refusals[:2]] == ["ImageError", "ImageError"]
+    assert isinstance(refusals[2], LimitExceededError)  # not decoded a third time
+    assert simulator.simulator.requests_seen == 0

@@ -175,7 +175,10 @@ class Admission:
             if need is Need.CREATE:
                 self.limiter.acquire(visitor.address)
             elif need is Need.BATCH:
+                # Its creates count one by one later; the person picture it decodes now counts
+                # as any picture decoded for the visitor does, refused or not.
                 self.limiter.check(visitor.address)
+                self.limiter.acquire_query(visitor.address, "limits.picture_rate")
             elif need is Need.PICTURES:
                 self.limiter.acquire_query(visitor.address, "limits.picture_rate")
             else:
