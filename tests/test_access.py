@@ -326,6 +326,12 @@ def test_a_lockout_grows_with_each_new_burst_and_a_success_forgives() -> None:
         ("10.0.0.9", ["6.6.6.6", "203.0.113.7"], 1, "203.0.113.7"),  # split over two headers
         ("10.0.0.9", ["6.6.6.6, 203.0.113.7, 10.0.0.2"], 2, "203.0.113.7"),
         ("10.0.0.9", [], 1, "10.0.0.9"),
+        # IPv6: a subscriber picks any address of their /64 at will, so the /64 is counted.
+        ("10.0.0.9", ["2001:db8:1:2::1"], 1, "2001:db8:1:2::/64"),
+        ("10.0.0.9", ["2001:DB8:1:2:ffff::9"], 1, "2001:db8:1:2::/64"),
+        ("10.0.0.9", ["2001:db8:1:3::1"], 1, "2001:db8:1:3::/64"),
+        ("::ffff:203.0.113.7", [], 0, "203.0.113.7"),
+        ("[::1]", [], 0, "::/64"),
     ],
 )
 def test_the_address_is_the_one_the_trusted_proxies_vouch_for(
@@ -364,6 +370,18 @@ def test_a_spoofed_forwarded_for_prefix_gives_no_fresh_allowance(
             submit(second, files)
         elsewhere = Client(running.url, headers={"X-Forwarded-For": "1.1.1.1, 198.51.100.4"})
         submit(elsewhere, files)  # another real address has its own allowance
+
+
+def test_addresses_of_one_ipv6_network_share_its_allowance(
+    simulator: SimulatorServer, files: dict[str, str], tmp_path: Path
+) -> None:
+    # The attacker's way round the rate: a fresh address of the same /64 for every request.
+    settings = online(simulator, tmp_path, rate_per_session="1/minute", trusted_proxies=1)
+    with RunningApp(settings, tmp_path / "work") as running:
+        submit(Client(running.url, headers={"X-Forwarded-For": "2001:db8::1"}), files)
+        with pytest.raises(AppError, match="You have started 1 try-ons"):
+            submit(Client(running.url, headers={"X-Forwarded-For": "2001:db8::2"}), files)
+        submit(Client(running.url, headers={"X-Forwarded-For": "2001:db8:0:1::2"}), files)
 
 
 def test_mcp_callers_are_counted_like_every_other_visitor(

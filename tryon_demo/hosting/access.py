@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import ipaddress
 import json
 import os
 import threading
@@ -79,8 +80,23 @@ def client_address(peer: str | None, forwarded_for: Iterable[str], trusted_proxi
     entries = [part.strip() for value in forwarded_for for part in value.split(",")]
     entries = [entry for entry in entries if entry]
     if trusted_proxies <= 0 or not entries:
-        return (peer or "unknown")[:64]
-    return entries[-min(trusted_proxies, len(entries))][:64].lower()
+        return counted_as((peer or "unknown")[:64])
+    return counted_as(entries[-min(trusted_proxies, len(entries))][:64].lower())
+
+
+def counted_as(address: str) -> str:
+    """What one visitor's counts are kept under: an IPv4 address as it is, an IPv6 address as
+    its /64 network. A subscriber's line gets a /64 (2^64 addresses) to pick from at will, so
+    counting each address apart would give one visitor endless allowances."""
+    try:
+        parsed = ipaddress.ip_address(address.strip("[]"))
+    except ValueError:
+        return address  # not an address (a test's name, "unknown"): counted as it is
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.IPv6Network((parsed, 64), strict=False))
+    return str(parsed)
 
 
 def trust_forwarded_headers_here_only() -> None:
