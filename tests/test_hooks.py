@@ -8,10 +8,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests import pictures
 from tests.conftest import FAKE_KEY, StartSimulator
 from tests.flows import collect
 from tryon_demo.api.models import Task
+from tryon_demo.errors import TryOnError
+from tryon_demo.flow import reattach
 from tryon_demo.flow.admit import Visitor
 from tryon_demo.flow.pipeline import Pipeline
 from tryon_demo.flow.run import run
@@ -104,6 +108,18 @@ def test_each_refusal_is_told_with_its_reason(
         ("refused", "address_share"),
     ]
     assert simulator.simulator.creates_received == 2
+
+
+def test_a_lookup_of_a_task_not_found_is_no_refusal(
+    simulator: SimulatorServer, tmp_path: Path
+) -> None:
+    # The owner's view counted visitors' unknown ids as the API's refusals (code 1203).
+    recorder = Recorder()
+    pipeline = pipeline_on(simulator, tmp_path, usage=recorder)
+    token = pipeline.owners.token("no-such-task")
+    with pytest.raises(TryOnError):
+        asyncio.run(reattach.query(pipeline, "no-such-task", token, visitor=Visitor("ip:me")))
+    assert recorder.told == []
 
 
 def test_a_wait_in_line_is_told(

@@ -347,7 +347,10 @@ class Pass:
 
     def refused(self, error: TryOnError) -> None:
         """The visitor was refused after admission (a picture, an API's answer to the create):
-        told once, and only before anything was created."""
+        told once, and only before anything was created. A lookup's answer (a task not found,
+        the API unreachable) is no refusal of the visitor: the owner's view counts none."""
+        if self.need is Need.LOOKUP:
+            return
         if self._created is None and not self._told:
             self._told = True
             self.admission.usage.refused(reason_of(error), code_of(error))
