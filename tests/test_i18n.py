@@ -92,6 +92,21 @@ def test_there_is_a_catalogue_for_english_and_for_chinese() -> None:
     assert set(languages()) >= {"en", "zh"}
 
 
+@pytest.mark.parametrize("lang", languages())
+def test_no_key_is_written_twice_in_a_catalogue(lang: str) -> None:
+    # A second entry silently replaces the first: one message would say the other's words.
+    folder = Path(__file__).resolve().parent.parent / "tryon_demo" / "text" / "locales"
+    twice: list[str] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [key for key, _ in items]
+        twice.extend(key for key in set(keys) if keys.count(key) > 1)
+        return dict(items)
+
+    json.loads((folder / f"{lang}.json").read_text(encoding="utf-8"), object_pairs_hook=pairs)
+    assert twice == []
+
+
 @pytest.mark.parametrize("lang", [lang for lang in languages() if lang != "en"])
 def test_every_catalogue_has_exactly_the_keys_and_placeholders_of_the_english_one(
     lang: str,

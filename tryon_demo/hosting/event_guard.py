@@ -128,7 +128,7 @@ def verdict(rules: EventRules, path: str, body: bytes) -> tuple[int, str, dict[s
         return _too_large()
     data = sent.get("data")
     if _names_remote_file(data):
-        return 400, "http.remote_file", {}
+        return 400, "http.remote_file_event", {}
     if rule is not None and isinstance(data, list):
         for position in rule.token_positions:
             if position < len(data) and not _acceptable_token(data[position]):
