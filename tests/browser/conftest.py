@@ -14,7 +14,9 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.test_app import RunningApp
+from tryon_demo.flow.clients import shared_simulator
 from tryon_demo.settings import Settings
+from tryon_demo.simulator.store import Simulator
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 FLAGS = [
@@ -42,17 +44,24 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
+#: The browser tests' app. A pixel budget below the default, so a test can tell the page's
+#: checks apply this app's own settings (test pictures are far smaller).
+APP_SETTINGS = Settings(
+    simulator_task_seconds=2.0,
+    poll_interval=0.3,
+    poll_max_interval=0.5,
+    max_input_pixels=30_000_000,
+)
+
+
+def app_simulator() -> Simulator:
+    """The offline simulator the browser tests' app talks to (this process's)."""
+    return shared_simulator(APP_SETTINGS).simulator
+
+
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    # A pixel budget below the default, so a test can tell the page's checks apply this app's
-    # own settings (test pictures are far smaller).
-    settings = Settings(
-        simulator_task_seconds=2.0,
-        poll_interval=0.3,
-        poll_max_interval=0.5,
-        max_input_pixels=30_000_000,
-    )
-    running = RunningApp(settings, tmp_path_factory.mktemp("browser-work"))
+    running = RunningApp(APP_SETTINGS, tmp_path_factory.mktemp("browser-work"))
     yield running.url
     running.close()
 

@@ -14,10 +14,8 @@ from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 
 from tests import pictures
-from tests.browser.conftest import ROOT, save_screenshot
+from tests.browser.conftest import ROOT, app_simulator, save_screenshot
 from tests.browser.test_page import upload
-from tryon_demo.flow.clients import shared_simulator
-from tryon_demo.settings import Settings
 
 pytestmark = pytest.mark.browser
 
@@ -246,7 +244,7 @@ def test_on_a_phone_run_follows_the_two_pictures_and_every_tab_shows(
 def held_tasks() -> Iterator[None]:
     """The app's offline simulator with its tasks' clock stopped: every task it is sent stays
     submitted until the test ends, however slow the machine (no race with a timer)."""
-    simulator = shared_simulator(Settings(simulator_task_seconds=2.0)).simulator
+    simulator = app_simulator()
     simulator.hold()
     try:
         yield

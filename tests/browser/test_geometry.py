@@ -126,6 +126,7 @@ def test_the_measure_sees_a_label_under_an_icon(browser: Browser, app_url: str) 
     # The check above must be able to fail: squeeze the API panel until its label runs under
     # the copy and download icons.
     page = open_page(browser, app_url, viewport={"width": 1440, "height": 900})
+    page.wait_for_selector("#request-json label")  # drawn a moment after Run, on a busy machine
     page.evaluate("document.querySelector('#request-json').style.width = '160px'")
     page.evaluate(
         "document.querySelector('#request-json label').style.maxWidth = 'none';"

@@ -10,9 +10,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests import pictures
-from tests.browser.conftest import ROOT, save_screenshot
-from tryon_demo.flow.clients import shared_simulator
-from tryon_demo.settings import Settings
+from tests.browser.conftest import ROOT, app_simulator, save_screenshot
 from tryon_demo.ui import lookbook as lookbook_tab
 
 pytestmark = pytest.mark.browser
@@ -97,7 +95,7 @@ def test_an_upload_that_is_not_an_image_gets_the_apps_message(page: Page, tmp_pa
 def test_cancel_stops_waiting_and_says_the_task_keeps_running(page: Page, app_url: str) -> None:
     # The app's own simulator (this process's) holds its tasks until Cancel was pressed: on a
     # slow machine a 2 s task could otherwise end before the click, taking Cancel away.
-    simulator = shared_simulator(Settings()).simulator
+    simulator = app_simulator()
     upload(page)
     simulator.hold()
     try:

@@ -7,10 +7,8 @@ from collections.abc import Callable, Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import ROOT, save_screenshot
+from tests.browser.conftest import ROOT, app_simulator, save_screenshot
 from tests.browser.test_page import PERSON, upload
-from tryon_demo.flow.clients import shared_simulator
-from tryon_demo.settings import Settings
 
 pytestmark = pytest.mark.browser
 SetSeconds = Callable[[float], None]
@@ -19,7 +17,7 @@ SetSeconds = Callable[[float], None]
 @pytest.fixture
 def task_seconds() -> Iterator[SetSeconds]:
     """Set how long the app's own simulator takes per task, for one test."""
-    config = shared_simulator(Settings()).simulator.config
+    config = app_simulator().config
     before = config.task_seconds
 
     def set_to(seconds: float) -> None:

@@ -26,19 +26,22 @@ if TYPE_CHECKING:  # imported where it is started: FastAPI takes half a second t
 OFFLINE_TOKEN = "offline-demo"
 
 _simulator_lock = threading.Lock()
-_simulator: SimulatorServer | None = None
+#: The process's offline simulators, one for each task length asked for (an app has one; a
+#: process serving apps of different settings, such as a test run, gets what each asked for).
+_simulators: dict[float, SimulatorServer] = {}
 
 
 def shared_simulator(settings: Settings) -> SimulatorServer:
-    """The process's offline simulator, started on first use on a free loopback port."""
+    """The process's offline simulator for ``settings``, started on first use on a free
+    loopback port."""
     from ..simulator import SimulatorConfig, SimulatorServer
 
-    global _simulator
+    seconds = settings.simulator_task_seconds
     with _simulator_lock:
-        if _simulator is None:
-            config = SimulatorConfig(task_seconds=settings.simulator_task_seconds)
-            _simulator = SimulatorServer(config).start()
-        return _simulator
+        if seconds not in _simulators:
+            config = SimulatorConfig(task_seconds=seconds)
+            _simulators[seconds] = SimulatorServer(config).start()
+        return _simulators[seconds]
 
 
 def uses_built_in_simulator(settings: Settings) -> bool:
