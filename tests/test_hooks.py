@@ -164,7 +164,7 @@ class Counting:
     def pause(self) -> float:
         return 0.01
 
-    def backstop(self, every: float) -> float:
+    def backstop(self, every: float, heard: bool = False) -> float:
         return every
 
     def outlook(self) -> Msg | None:

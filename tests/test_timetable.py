@@ -207,3 +207,10 @@ def test_estimates_are_rounded_as_a_person_reads_them(seconds: float, said: int)
 def test_a_window_must_be_in_order() -> None:
     with pytest.raises(ValueError, match="not a window"):
         Window(15.0, 12.0, 18.0)
+
+
+def test_once_a_callback_was_heard_the_backstop_skips_the_window_and_the_moment_after() -> None:
+    # Callbacks reach the app: the end's is not due to be lost, so no look at 19 s.
+    assert next_backstop(4.0, KLING, 15.0, heard=True) == KLING.end + 15.0 - 4.0
+    slow = Window(48.0, 60.0, 72.0)
+    assert next_backstop(4.0, slow, 15.0, heard=True) == 15.0  # surely running: as before

@@ -358,3 +358,17 @@ def test_an_unknown_schedule_is_refused_at_start() -> None:
     with pytest.raises(ConfigurationError, match="TRYON_POLL_SCHEDULE must be 'timed'") as caught:
         load_settings({"TRYON_POLL_SCHEDULE": "fast"}, dotenv_path=None)
     assert "TRYON_POLL_SCHEDULE 必须是 'timed'" in caught.value.render("zh")
+
+
+def test_once_a_callback_was_heard_the_backstop_makes_no_extra_look_after_the_usual_time() -> None:
+    # Callbacks reach the app for this task (its "processing" was confirmed): its end's will
+    # too, so a task past its usual time costs no third query with callbacks.
+    clock = Clock()
+    schedule = TimedSchedule(Durations(None, "api", KLING_WINDOW), Pace(), clock=clock)
+    plan = schedule.plan(NEW, V1)
+    clock.now += 4.0  # the confirmed "processing" came 4 s after the create
+    unheard = plan.backstop(15.0)
+    assert unheard == 15.0  # a whole backstop while the task surely runs: 19 s
+    clock.now += 12.0  # 16 s: a backstop later would fall past the window
+    assert plan.backstop(15.0) < 15.0  # not heard: just after the window, in case it was lost
+    assert plan.backstop(15.0, heard=True) > plan.backstop(15.0)  # past the window, not at it

@@ -101,7 +101,9 @@ class Follower:
                         yield now(phase_of(task))
                     await asyncio.sleep(max(0.0, due - time.monotonic()))
                 else:
-                    backstop = plan.backstop(self.settings.callback_backstop)
+                    backstop = plan.backstop(
+                        self.settings.callback_backstop, heard=received is not None
+                    )
                     until = time.monotonic() + min(backstop, remaining)
                     while (left := until - time.monotonic()) > 0:
                         body = await self.inbox.wait(callback, min(TICK, left))

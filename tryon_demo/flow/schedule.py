@@ -28,9 +28,10 @@ class TaskPlan(Protocol):
         """Seconds to wait before the next status query of a task followed without a callback
         (the follow step never waits past the wait limit, whatever it says)."""
 
-    def backstop(self, every: float) -> float:
+    def backstop(self, every: float, heard: bool = False) -> float:
         """Seconds to wait for a callback before asking anyway; ``every`` is the settings'
-        backstop (``TRYON_CALLBACK_BACKSTOP``)."""
+        backstop (``TRYON_CALLBACK_BACKSTOP``); ``heard``: a callback of this task has been
+        confirmed, so callbacks reach the app."""
 
     def outlook(self) -> Msg | None:
         """The time left as the person waiting is told it; ``None`` when nothing is known."""
@@ -69,7 +70,7 @@ class _Growing:
     def pause(self) -> float:
         return next(self._pauses)
 
-    def backstop(self, every: float) -> float:
+    def backstop(self, every: float, heard: bool = False) -> float:
         return every
 
     def outlook(self) -> Msg | None:

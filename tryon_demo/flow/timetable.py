@@ -94,13 +94,19 @@ def next_poll(elapsed: float, window: Window, pace: Pace) -> float:
     return _until_next(elapsed, poll_moments(window, pace))
 
 
-def next_backstop(elapsed: float, window: Window, every: float) -> float:
+def next_backstop(elapsed: float, window: Window, every: float, heard: bool = False) -> float:
     """Seconds from ``elapsed`` (when the API last answered about the task: its create, or a
     query) until a run that expects a callback asks for itself: ``every`` seconds after that
     answer while the task surely runs (an answer proves it alive: a confirmed "processing"
     puts the next look off), else just after the window, where a callback that never came
-    would have, then every ``every`` seconds again."""
+    would have, then every ``every`` seconds again. Once a callback of the task was ``heard``
+    (confirmed), the looks skip the window and the moment after it: a whole ``every`` after the
+    window's end at the soonest."""
     every = max(every, MIN_PAUSE)
+    if heard:  # callbacks reach the app: none is due to be lost, no look just after the window
+        if elapsed + every < window.start:
+            return every
+        return max(every, window.end + every - elapsed)
     after = window.end + min(every, 1.0)
     if elapsed + every < window.start or elapsed >= after - _JUST_ASKED:
         return every

@@ -87,12 +87,14 @@ class TimedPlan:
             return next(self._growing)
         return timetable.next_poll(self.elapsed(), self.window, self.timing.pace)
 
-    def backstop(self, every: float) -> float:
+    def backstop(self, every: float, heard: bool = False) -> float:
         """Seconds until the next query of a task whose callback is awaited; ``every`` is the
-        longest the backstop waits (``TRYON_CALLBACK_BACKSTOP``)."""
+        longest the backstop waits (``TRYON_CALLBACK_BACKSTOP``). Once a callback of the task
+        was ``heard`` (and confirmed), callbacks reach the app: the end's will too, so no extra
+        look just after the usual time."""
         if self.timing.kind == "growing" or self.window is None:
             return every
-        return timetable.next_backstop(self.elapsed(), self.window, every)
+        return timetable.next_backstop(self.elapsed(), self.window, every, heard)
 
     def outlook(self) -> Msg | None:
         """The time left as the person waiting is told it (``None`` when nothing is known)."""
