@@ -16,14 +16,26 @@ from tryon_demo.api.auth import BearerAuth
 from tryon_demo.api.client import TryOnClient
 from tryon_demo.simulator import SimulatorConfig, SimulatorServer
 
+
+def _run_folder(name: str, prefix: str) -> None:
+    """``name`` set to a folder of this test run (unless set already), and under it one of
+    each worker's own when the run is split over workers (pytest-xdist): workers inherit the
+    run's environment, and two apps of two workers must not share a folder's files."""
+    base = os.environ.setdefault(name, tempfile.mkdtemp(prefix=prefix))
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        os.environ[name] = os.path.join(base, worker)
+        os.makedirs(os.environ[name], exist_ok=True)
+
+
 # The app's state (daily counts, signing secret) goes to a folder of this test run, never to the
 # user's own cache folder; tests that need a state of their own pass TRYON_STATE_DIR themselves.
-os.environ.setdefault("TRYON_STATE_DIR", tempfile.mkdtemp(prefix="tryon-state-"))
+_run_folder("TRYON_STATE_DIR", "tryon-state-")
 # Gradio's upload cache names a file by its content: two test runs at once (or two apps of one
 # run) sharing /tmp/gradio would delete each other's uploads of the same picture as they clean
 # their caches. Each run gets a cache of its own (before any test module imports gradio).
 assert "gradio" not in sys.modules, "set GRADIO_TEMP_DIR before gradio reads it"
-os.environ.setdefault("GRADIO_TEMP_DIR", tempfile.mkdtemp(prefix="tryon-gradio-"))
+_run_folder("GRADIO_TEMP_DIR", "tryon-gradio-")
 
 #: A recognisable fake key: any output that contains it has leaked it.
 FAKE_KEY = "sk-FAKE-KEY-0123456789-must-never-leak"
