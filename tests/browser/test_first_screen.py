@@ -198,6 +198,10 @@ def test_the_history_survives_a_reload_with_a_compares_two_tasks(fresh: Page) ->
     expect(fresh.locator("#compare-button")).to_be_enabled()
     task_ids = fresh.locator("#compare-status code").all_inner_texts()
     assert len(task_ids) == 2
+    # In the page's history (and so in its browser store) before the reload, not racing it.
+    fresh.get_by_role("tab", name="History").click()
+    for task_id in task_ids:
+        expect(fresh.locator("#history-table")).to_contain_text(task_id)
     fresh.reload()
     fresh.wait_for_selector("#run-button")
     fresh.get_by_role("tab", name="History").click()
