@@ -17,11 +17,19 @@ import re
 
 from ..text.i18n import language
 from ..text.messages import text
-from .http_common import ASGIApp, Receive, Scope, Send, header, route_path, send_json
+from .http_common import (
+    REMOTE_ADDRESS,
+    ASGIApp,
+    Receive,
+    Scope,
+    Send,
+    header,
+    route_path,
+    send_json,
+)
 
-#: ``file=`` or ``proxy=`` followed by anything with a scheme (``http:``, ``HTTPS:``,
-#: ``ftp:``), or a network path (``//host``). Gradio reads the rest of the path as the URL.
-_REMOTE = re.compile(r"^/gradio_api/(?:file|proxy)=\s*(?:[A-Za-z][A-Za-z0-9+.\-]*:|[/\\]{2})")
+#: ``file=`` or ``proxy=`` followed by a web address: Gradio reads the rest of the path as a URL.
+_REMOTE = re.compile(r"^/gradio_api/(?:file|proxy)=" + REMOTE_ADDRESS)
 #: Gradio's deep-link route, with or without a trailing slash.
 DEEP_LINK_PATHS = frozenset({"/gradio_api/deep_link", "/gradio_api/deep_link/"})
 

@@ -33,7 +33,17 @@ from gradio.utils import get_function_params
 
 from ..text.i18n import language
 from ..text.messages import text
-from .http_common import ASGIApp, Message, Receive, Scope, Send, header, route_path, send_json
+from .http_common import (
+    REMOTE_ADDRESS,
+    ASGIApp,
+    Message,
+    Receive,
+    Scope,
+    Send,
+    header,
+    route_path,
+    send_json,
+)
 from .ownership import well_formed
 
 #: The most a page event without a picture may send (the history's 100 entries with long
@@ -153,7 +163,8 @@ def _names_remote_file(value: object, depth: int = 0) -> bool:
     return False
 
 
-_REMOTE = re.compile(r"^\s*(?:https?:)?//", re.IGNORECASE)
+#: A file path that is a web address (the same test as the ``file=`` route's, :mod:`.closed_doors`).
+_REMOTE = re.compile(REMOTE_ADDRESS)
 
 
 def _mcp_verdict(rules: EventRules, body: bytes) -> tuple[int, str, dict[str, Any]] | None:

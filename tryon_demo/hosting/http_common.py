@@ -7,6 +7,10 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+#: The start of a web address as Gradio would fetch one: anything with a scheme (``http:``,
+#: ``HTTPS:``, ``ftp:``) or a network path (``//host``); what follows is read as the URL.
+REMOTE_ADDRESS = r"\s*(?:[A-Za-z][A-Za-z0-9+.\-]*:|[/\\]{2})"
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
