@@ -9,9 +9,10 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from tests.test_app import RunningApp
 from tryon_demo.flow.clients import shared_simulator
@@ -32,6 +33,42 @@ SHOTS = ROOT / "test-output" / "screenshots"
 DOCS = ROOT / "docs"
 
 
+#: What the browser saw go wrong during the current test (console errors, HTTP errors, failed
+#: requests): shown with a failing test's report, as the page's own toasts vanish with it.
+SEEN: list[str] = []
+
+
+def _watch(context: BrowserContext) -> BrowserContext:
+    def console(message: Any) -> None:
+        if message.type in ("error", "warning"):
+            SEEN.append(f"console {message.type}: {message.text[:500]}")
+
+    def response(answer: Any) -> None:
+        if answer.status >= 400:
+            SEEN.append(f"HTTP {answer.status} {answer.request.method} {answer.url[:200]}")
+
+    def failed(request: Any) -> None:
+        SEEN.append(f"request failed: {request.method} {request.url[:200]} ({request.failure})")
+
+    context.on("console", console)
+    context.on("response", response)
+    context.on("requestfailed", failed)
+    return context
+
+
+@pytest.fixture(autouse=True)
+def _forget_what_was_seen() -> None:
+    SEEN.clear()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and SEEN:
+        report.sections.append(("what the browser saw", "\n".join(SEEN[-60:])))
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     # Module scope: Playwright's sync API keeps an event loop running in this thread until it
@@ -40,6 +77,9 @@ def browser() -> Iterator[Browser]:
         pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's chromium (see .ci/run).")
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        opened = chromium.new_context
+        # Every test's context is watched, whichever fixture or test opens it.
+        chromium.new_context = lambda **options: _watch(opened(**options))  # type: ignore[method-assign]
         yield chromium
         chromium.close()
 
