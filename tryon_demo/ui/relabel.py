@@ -40,22 +40,26 @@ _MARKER = re.compile(r'__i18n__(\{[^{}]*"key":\s*"[^"]*"[^{}]*\})')
 #: way to change it; its frontend module "core-*.js" exports the ``changeLocale`` its own
 #: settings panel uses, so the page imports that same (already loaded, hence the same
 #: instance) module. Best effort: if a Gradio version renames it, Gradio's own few texts stay
-#: in the browser's language and everything the server sends still switches. It hands every
-#: input on unchanged to the server's handler.
+#: in the browser's language and everything the server sends still switches. It hands the
+#: inputs on to the server's handler, the last one (:func:`wire`'s hidden flag) set to say
+#: whether the locale changed just now.
 APPLY_LOCALE_JS = r"""
 async (choice, ...rest) => {
   const locales = __LOCALES__;
   const target = locales[choice];
   // The page starts in the browser's language: nothing to switch until the visitor does.
   const browser = (navigator.language || "").toLowerCase().split("-")[0];
-  if (target && (window.__tryonLocaleSwitched || browser !== choice)) {
+  const drawnIn = window.__tryonLocale || browser;
+  let switched = false;
+  if (target && drawnIn !== choice) {
     try {
       const url = performance.getEntriesByType("resource").map((entry) => entry.name)
         .find((name) => /\/assets\/core-[\w-]+\.js(\?.*)?$/.test(name));
       const core = url ? await import(url) : null;
       if (core && typeof core.changeLocale === "function") {
         core.changeLocale(target);
-        window.__tryonLocaleSwitched = true;
+        window.__tryonLocale = choice;
+        switched = true;
         // Gradio loads the locale's texts before it sets <html lang>.
         for (let waited = 0; waited < 2000 && document.documentElement.lang !== target;
              waited += 50) {
@@ -66,7 +70,9 @@ async (choice, ...rest) => {
       console.warn("language switch: Gradio's locale could not be changed", error);
     }
   }
-  return [choice, ...rest];
+  // The last input says whether Gradio's own texts changed language just now (then the
+  // galleries must be drawn again); a page load in the browser's language changes none.
+  return [choice, ...rest.slice(0, -1), switched ? "yes" : ""];
 }
 """.replace("__LOCALES__", json.dumps(gradio_locales()))
 
@@ -90,6 +96,10 @@ class PageText:
         return shown == str(self.template).strip() or any(
             shown == str(self.render(lang)).strip() for lang in languages()
         )
+
+
+def _same_text(shown: Any, rendered: Any) -> bool:
+    return str(shown if shown is not None else "").strip() == str(rendered).strip()
 
 
 def translated(template: Any, lang: Language) -> Any:
@@ -158,27 +168,45 @@ def wire(
     values = [t for t in texts if t.prop == "value"]
     watched = list(dict.fromkeys(t.block for t in values))  # each once, in order
     table_inputs = [component for _, inputs, _ in tables for component in inputs]
+    # Set by APPLY_LOCALE_JS: "yes" when Gradio's own texts changed language just now.
+    locale_switched = gr.Textbox(visible=False, elem_id="locale-switched")
     outputs = list(
-        dict.fromkeys([*(t.block for t in texts), *(table for table, _, _ in tables), *redrawn])
+        dict.fromkeys(
+            [
+                *(t.block for t in texts),
+                *(table for table, _, _ in tables),
+                *redrawn,
+                locale_switched,  # kept for the follow-up that shows the galleries again
+            ]
+        )
     )
 
     def relabel(choice: str | None, *current: Any) -> dict[Any, Any]:
         # The switch always names a language here: the page's load sets it to the visitor's.
         lang = choose(choice, None)
         now = dict(zip(watched, current[: len(watched)], strict=True))
-        rest = list(current[len(watched) :])
+        rest = list(current[len(watched) : -1])
+        redraw = current[-1] == "yes"
         changes: dict[Any, dict[str, Any]] = {block: {} for block in outputs}
         for page_text in texts:
-            if page_text.prop == "value" and not page_text.shows_fixed_text(
-                now.get(page_text.block)
-            ):
-                continue
+            if page_text.prop == "value":
+                # What the visitor sees may have changed since this event was sent (a status
+                # after a run pressed while the page loaded): a value is replaced only where
+                # it shows a fixed text in another language, never with the text it shows.
+                shown = now.get(page_text.block)
+                rendered = page_text.render(lang)
+                if not page_text.shows_fixed_text(shown) or _same_text(shown, rendered):
+                    continue
             changes[page_text.block][page_text.prop] = page_text.render(lang)
         for table, inputs, render in tables:
             given, rest = rest[: len(inputs)], rest[len(inputs) :]
             changes[table] = {"__table__": render(*given, lang)}
-        for block in redrawn:
-            changes[block]["visible"] = False
+        if redraw:
+            # Hiding a gallery drops a picture being chosen for it at that moment, so only
+            # when Gradio's texts in it would otherwise stay in the other language.
+            for block in redrawn:
+                changes[block]["visible"] = False
+        changes[locale_switched]["value"] = "yes" if redraw else ""
         return {
             block: (change["__table__"] if "__table__" in change else gr.update(**change))
             for block, change in changes.items()
@@ -187,7 +215,7 @@ def wire(
 
     event = language.change(
         relabel,
-        [language, *watched, *table_inputs],
+        [language, *watched, *table_inputs, locale_switched],
         outputs,
         js=APPLY_LOCALE_JS,
         api_visibility="private",
@@ -195,10 +223,14 @@ def wire(
         show_progress="hidden",
     )
     if redrawn:
-        shown = [gr.update(visible=True) for _ in redrawn]
+
+        def show_again(switched: str | None) -> Any:
+            shown = [gr.update(visible=True) if switched == "yes" else gr.skip() for _ in redrawn]
+            return shown if len(shown) > 1 else shown[0]
+
         event.then(
-            lambda: shown if len(shown) > 1 else shown[0],
-            None,
+            show_again,
+            [locale_switched],
             list(redrawn),
             api_visibility="private",
             queue=False,

@@ -193,9 +193,23 @@
     }
   }
 
+  // Gradio may draw a component anew while its photo is being shrunk (a language switch hides
+  // and shows the lookbook's gallery): the file then goes to the component as drawn now,
+  // found by its id, once it is back on the page.
+  async function drawnNow(component) {
+    for (let waited = 0; waited <= 5000; waited += 100) {
+      if (component.isConnected) return component;
+      const again = component.id ? document.getElementById(component.id) : null;
+      if (again) return again;
+      await new Promise((done) => setTimeout(done, 100));
+    }
+    return null;
+  }
+
   // Shrinks ``files`` one at a time (a phone holds one decoded photo, not all), then gives the
-  // result to ``deliver``; after the time limit the originals go instead, so a stuck decode
-  // never leaves the visitor waiting. A newer choice for the same component wins.
+  // result to ``deliver`` with the component as drawn then; after the time limit the originals
+  // go instead, so a stuck decode never leaves the visitor waiting. A newer choice for the
+  // same component wins.
   async function handOver(component, files, deliver) {
     const token = {};
     pending.set(component, token);
@@ -216,7 +230,8 @@
     pending.delete(component);
     component.classList.remove("tryon-shrinking");
     component.removeAttribute("aria-busy");
-    deliver(chosen);
+    const now = await drawnNow(component);
+    if (now) deliver(chosen, now);
   }
 
   function fileList(files) {
@@ -262,11 +277,13 @@
       const files = Array.from(input.files || []);
       if (!component || files.length === 0) return;
       event.stopImmediatePropagation();
-      handOver(component, files, (chosen) => {
-        input.files = fileList(chosen).files;
+      handOver(component, files, (chosen, now) => {
+        const target = input.isConnected ? input : now.querySelector("input[type=file]");
+        if (!target) return;
+        target.files = fileList(chosen).files;
         const change = new Event("change", { bubbles: true });
         ours.add(change);
-        input.dispatchEvent(change);
+        target.dispatchEvent(change);
       });
     },
     true,
@@ -281,8 +298,8 @@
       event.preventDefault();
       event.stopImmediatePropagation();
       const target = event.target;
-      handOver(component, files, (chosen) =>
-        dropOn(target.isConnected ? target : dropZone(component), chosen),
+      handOver(component, files, (chosen, now) =>
+        dropOn(target.isConnected ? target : dropZone(now), chosen),
       );
     },
     true,
@@ -314,7 +331,7 @@
       event.stopImmediatePropagation();
       clipboardImages().then(
         (files) => {
-          if (files.length) handOver(component, files, (chosen) => dropOn(dropZone(component), chosen));
+          if (files.length) handOver(component, files, (chosen, now) => dropOn(dropZone(now), chosen));
         },
         (error) => console.warn("The clipboard could not be read.", error),
       );
@@ -331,7 +348,7 @@
       if (!component || files.length === 0) return;
       event.preventDefault();
       event.stopImmediatePropagation();
-      handOver(component, files.slice(0, 1), (chosen) => dropOn(dropZone(component), chosen));
+      handOver(component, files.slice(0, 1), (chosen, now) => dropOn(dropZone(now), chosen));
     },
     true,
   );
