@@ -92,9 +92,8 @@ class PageText:
     def shows_fixed_text(self, current: Any) -> bool:
         """Whether ``current`` (the value the browser holds) is still the fixed text, in any
         language, rather than something a handler put there since."""
-        shown = str(current if current is not None else "").strip()
-        return shown == str(self.template).strip() or any(
-            shown == str(self.render(lang)).strip() for lang in languages()
+        return _same_text(current, self.template) or any(
+            _same_text(current, self.render(lang)) for lang in languages()
         )
 
 
@@ -189,15 +188,15 @@ def wire(
         redraw = current[-1] == "yes"
         changes: dict[Any, dict[str, Any]] = {block: {} for block in outputs}
         for page_text in texts:
+            rendered = page_text.render(lang)
             if page_text.prop == "value":
                 # What the visitor sees may have changed since this event was sent (a status
                 # after a run pressed while the page loaded): a value is replaced only where
                 # it shows a fixed text in another language, never with the text it shows.
                 shown = now.get(page_text.block)
-                rendered = page_text.render(lang)
                 if not page_text.shows_fixed_text(shown) or _same_text(shown, rendered):
                     continue
-            changes[page_text.block][page_text.prop] = page_text.render(lang)
+            changes[page_text.block][page_text.prop] = rendered
         for table, inputs, render in tables:
             given, rest = rest[: len(inputs)], rest[len(inputs) :]
             changes[table] = {"__table__": render(*given, lang)}
