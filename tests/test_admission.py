@@ -385,7 +385,9 @@ def test_the_command_line_is_refused_past_the_days_cap_before_any_picture_or_req
         capture_output=True,
         text=True,
         env=env,
-        cwd=tmp_path,
+        # Refused before anything is written; from the project's folder, a mutation run's
+        # child process finds mutmut's settings (tests/test_cli.py runs it from elsewhere).
+        cwd=PACKAGE.parent,
         timeout=60,
         check=False,
     )
