@@ -9,6 +9,7 @@ answer, so a test fails by that wait running out, not by a timing judged too slo
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -83,6 +84,29 @@ def test_a_request_whose_headers_arrive_in_pieces_in_time_is_answered(app: Runni
         for piece in (b"GET /gradio_api/app_id HTTP/1.1\r\n", b"Host: 127.0.0.1\r\n", b"\r\n"):
             sock.sendall(piece)
         assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
+
+
+def post_head(length: int) -> bytes:
+    return (
+        b"POST /gradio_api/queue/join HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % length
+    )
+
+
+def test_a_request_whose_body_stops_arriving_is_closed(app: RunningApp) -> None:
+    with connect(app) as sock:
+        sock.sendall(post_head(1000) + b'{"data": [')  # 990 bytes never come
+        assert b"HTTP/1.1 200" not in answer(sock)  # closed within PATIENCE
+
+
+def test_a_body_that_keeps_arriving_with_short_pauses_is_answered(app: RunningApp) -> None:
+    body = b'{"data": [], "fn_index": 99999, "session_hash": "abcdefghij"}'
+    with connect(app) as sock:
+        sock.sendall(post_head(len(body)))
+        for start in range(0, len(body), 8):
+            time.sleep(0.2)  # well within the pause a body may take
+            sock.sendall(body[start : start + 8])
+        assert sock.recv(65536).startswith(b"HTTP/1.1 ")
 
 
 def test_the_timeout_is_ten_seconds_unless_set() -> None:

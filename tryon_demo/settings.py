@@ -56,7 +56,8 @@ class Settings:
     #: uploads land on the server's disk until the work-file time passes.
     upload_budget_bytes: int = 1000 * 2**20
     #: Seconds a connection has to send its request headers (``TRYON_HEADER_TIMEOUT``); one
-    #: that is late (half-open, or idle after connecting) is closed. 0 turns it off.
+    #: that is late (half-open, or idle after connecting) is closed, and so is one whose body
+    #: stops for three times as long. 0 turns it off.
     header_timeout: float = 10.0
     simulator_task_seconds: float = 3.0
     #: Public deployments: a password for the page (user name ``access_user``), and limits on

@@ -1,17 +1,22 @@
-"""A deadline for a connection's request headers, beneath every ASGI middleware.
+"""Deadlines for a connection's request headers and for each pause in its body, beneath every
+ASGI middleware.
 
 uvicorn with h11 (the server Gradio starts: ``http="auto"`` without ``httptools``) waits for a
 request's headers forever: 2,000 connections that had sent half a request line were all still
 held 90 s later, each a socket and a protocol object, and more would have run the process out
-of file descriptors. ASGI middleware cannot help: the app is first called once the headers are
-complete.
+of file descriptors. It waits as long for a body that stops halfway, with the app's request
+(and whatever it holds) waiting on it. ASGI middleware cannot help with the headers (the app
+is first called once they are complete), nor tell a stalled client from a slow app.
 
-:class:`HeaderTimeoutProtocol` is uvicorn's h11 protocol with one addition: a connection whose
+:class:`HeaderTimeoutProtocol` is uvicorn's h11 protocol with two additions: a connection whose
 request headers are not complete ``timeout`` seconds after it opened, or after the previous
-response on a kept-alive connection, is closed. Once the headers are in, nothing changes
-(uvicorn closes a kept-alive connection idle for 5 s; the body is the app's to read).
-:func:`install` makes it uvicorn's ``auto`` and ``h11`` protocol for this process, on the
-uvicorn version it was checked against; ``TRYON_HEADER_TIMEOUT=0`` leaves uvicorn as it is.
+response on a kept-alive connection, is closed; so is one whose body, once begun, sends
+nothing for :data:`BODY_PAUSE_FACTOR` times as long (a phone's upload may pause a few seconds
+on a poor network; it does not stop for half a minute). A pause that is the server's own (the
+app not reading yet, or a ``100 Continue`` not yet sent) does not count. Otherwise nothing
+changes (uvicorn closes a kept-alive connection idle for 5 s). :func:`install` makes it
+uvicorn's ``auto`` and ``h11`` protocol for this process, on the uvicorn version it was checked
+against; ``TRYON_HEADER_TIMEOUT=0`` leaves uvicorn as it is.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ log = logging.getLogger(__name__)
 CHECKED_VERSIONS = frozenset({"0.54.0"})
 #: Where uvicorn finds this protocol when told ``http="auto"`` or ``"h11"``.
 PROTOCOL_PATH = f"{__name__}:HeaderTimeoutProtocol"
+#: How many times the header deadline a request's body may send nothing once it has begun.
+BODY_PAUSE_FACTOR = 3.0
 
 
 class HeaderTimeoutProtocol(H11Protocol):
@@ -50,7 +57,9 @@ class HeaderTimeoutProtocol(H11Protocol):
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
-        if self.conn.their_state is not h11.IDLE:
+        if self.conn.their_state is h11.SEND_BODY:
+            self._await_body()  # every piece of a body starts its pause anew
+        elif self.conn.their_state is not h11.IDLE:
             self._headers_in()
 
     def on_response_complete(self) -> None:
@@ -77,6 +86,22 @@ class HeaderTimeoutProtocol(H11Protocol):
         self._header_deadline = None
         if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
             self.transport.close()
+
+    def _await_body(self) -> None:
+        self._headers_in()
+        self._header_deadline = self.loop.call_later(
+            self.timeout * BODY_PAUSE_FACTOR, self._body_late
+        )
+
+    def _body_late(self) -> None:
+        self._header_deadline = None
+        if self.conn.their_state is not h11.SEND_BODY or self.transport.is_closing():
+            return
+        cycle = self.cycle
+        if self.flow.read_paused or (cycle is not None and cycle.waiting_for_100_continue):
+            self._await_body()  # the server is the one not reading yet: not the client's pause
+            return
+        self.transport.close()  # the app's receive() then hears the client went away
 
 
 def install(timeout: float) -> bool:
