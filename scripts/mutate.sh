@@ -53,7 +53,7 @@ EOF
         python -m mutmut export-cicd-stats >/dev/null
         python -m mutmut results >survivors.txt 2>&1 || true
     )
-    if grep -q "Failed to run clean test" "$work/mutmut.log"; then
+    if grep -q "Failed to run clean test\|failed to collect stats" "$work/mutmut.log"; then
         # The tests fail without any mutant (or depend on order): no score means anything.
         echo "$module: the mapped tests failed on the unchanged code; see $work/mutmut.log" >&2
         failed=1
