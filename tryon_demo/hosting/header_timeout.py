@@ -49,7 +49,7 @@ class HeaderTimeoutProtocol(H11Protocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._header_deadline: asyncio.TimerHandle | None = None
+        self._deadline: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -75,26 +75,26 @@ class HeaderTimeoutProtocol(H11Protocol):
 
     def _await_headers(self) -> None:
         self._headers_in()
-        self._header_deadline = self.loop.call_later(self.timeout, self._headers_late)
+        self._deadline = self.loop.call_later(self.timeout, self._headers_late)
 
     def _headers_in(self) -> None:
-        if self._header_deadline is not None:
-            self._header_deadline.cancel()
-            self._header_deadline = None
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
 
     def _headers_late(self) -> None:
-        self._header_deadline = None
+        self._deadline = None
         if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
             self.transport.close()
 
     def _await_body(self) -> None:
         self._headers_in()
-        self._header_deadline = self.loop.call_later(
+        self._deadline = self.loop.call_later(
             self.timeout * BODY_PAUSE_FACTOR, self._body_late
         )
 
     def _body_late(self) -> None:
-        self._header_deadline = None
+        self._deadline = None
         if self.conn.their_state is not h11.SEND_BODY or self.transport.is_closing():
             return
         cycle = self.cycle
