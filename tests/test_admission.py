@@ -151,6 +151,29 @@ def test_a_lookup_pass_decodes_nothing_and_a_pictures_pass_sends_nothing(
     assert simulator.simulator.requests_seen == 0
 
 
+def test_an_own_key_of_blanks_is_no_own_key_and_spaces_around_one_are_dropped() -> None:
+    assert Visitor("ip:me", own_key="  \n").own_key is None
+    assert Visitor("ip:me", own_key="").own_key is None
+    assert Visitor("ip:me", own_key=" sk-mine\n").own_key == "sk-mine"
+
+
+def test_the_machines_owner_at_the_command_line_passes_limits_its_address_has_spent(
+    simulator: SimulatorServer, tmp_path: Path
+) -> None:
+    pipeline = make_pipeline(simulator, tmp_path, rate_per_session="1/minute")
+    owner = Visitor.local_owner()
+    assert owner.owner and owner.own_key is None
+    pipeline.limiter.acquire(owner.address)  # the address's one create of the minute is spent
+
+    async def enter(visitor: Visitor) -> Pass:
+        return await pipeline.admission.enter(visitor, Door.CLI, Need.CREATE)
+
+    for _ in range(2):
+        asyncio.run(enter(owner)).close()
+    with pytest.raises(LimitExceededError):  # anyone else at that address is a visitor
+        asyncio.run(enter(Visitor(owner.address)))
+
+
 # --- every door, over the limit: refused before any picture or request ------------------------
 
 
