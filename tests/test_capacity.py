@@ -175,6 +175,33 @@ def test_tasks_already_running_at_the_api_count_before_the_first_create(
     assert creates_refused(server) == 0
 
 
+async def phases_until_created(pipeline: Pipeline, files: tuple[Path, Path]) -> list[str]:
+    """The phases of one run up to its create (the task is left to run at the API)."""
+    phases = []
+    steps = run(pipeline, *files)
+    try:
+        async for step in steps:
+            phases.append(step.phase)
+            if step.phase == "submitted":
+                break
+    finally:
+        await steps.aclose()
+    return phases
+
+
+def test_a_task_running_at_the_api_past_the_wait_limit_holds_no_slot_at_start(
+    start_simulator: StartSimulator, image_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    server = start_simulator(task_seconds=60, max_concurrent_tasks=2)
+    with fast_client(server) as earlier_run_of_the_app:
+        earlier = earlier_run_of_the_app.submit(*LINKS)
+    server.simulator.tasks[earlier.task_id].created_at -= 5_000  # it began 5 s ago
+    pipeline = make_pipeline(server, tmp_path, api_concurrency=1, wait_timeout=3)
+    phases = asyncio.run(phases_until_created(pipeline, image_files))
+    assert phases[-1] == "submitted"
+    assert "queued" not in phases  # its age is counted: past the 3 s its slot is let go
+
+
 def test_a_lookbook_takes_its_turn_garment_by_garment(
     start_simulator: StartSimulator, image_files: tuple[Path, Path], tmp_path: Path
 ) -> None:
