@@ -435,6 +435,16 @@ DRIVEN = {
 }
 
 
+def test_a_lookbook_is_refused_at_the_door_once_the_days_cap_is_spent(
+    simulator: SimulatorServer, tmp_path: Path
+) -> None:
+    pipeline = make_pipeline(simulator, tmp_path, daily_cap=1)
+    pipeline.admission.quota.reserve("ip:someone-else").commit()  # the day's one create
+    refusal = through_lookbook(pipeline, text_file(tmp_path))
+    assert isinstance(refusal, LimitExceededError) and refusal.reason == "daily_cap"
+    assert simulator.simulator.requests_seen == 0
+
+
 def test_every_door_is_driven_over_its_limit_here() -> None:
     assert set(DRIVEN) == set(Door)  # a new door must be added to these tests
     assert {name for door, name in DRIVEN.items() if door is not Door.CLI} <= set(FLOW_DOORS)

@@ -37,6 +37,23 @@ def accept(quota: Quota, address: str = "a") -> None:
 # --- the day's cap -------------------------------------------------------------------------
 
 
+def test_a_check_refuses_as_a_reservation_would_and_reserves_nothing() -> None:
+    quota = Quota(daily_cap=2, per_address=1, clock=Clock())
+    for _ in range(3):
+        quota.check("a")  # checking spends nothing
+    accept(quota, "a")
+    with pytest.raises(LimitExceededError, match="your 1 try-ons for today") as share:
+        quota.check("a")
+    assert share.value.reason == "address_share"
+    quota.check("a", share=False)  # without its share, only the day's total applies
+    quota.check("b")
+    accept(quota, "b")
+    with pytest.raises(LimitExceededError, match="limit of 2 try-ons for today") as cap:
+        quota.check("c")
+    assert cap.value.reason == "daily_cap"
+    assert quota.used() == 2
+
+
 def test_a_daily_cap_makes_the_quota_active_and_refuses_the_create_past_it() -> None:
     quota = Quota(1, clock=Clock())
     assert quota.active
