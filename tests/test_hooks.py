@@ -4,6 +4,7 @@ refusal and wait (the owner's view), and the schedule its follow step polls by."
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -14,9 +15,9 @@ from tests import pictures
 from tests.conftest import FAKE_KEY, StartSimulator
 from tests.flows import collect
 from tryon_demo.api.models import Task
-from tryon_demo.errors import TryOnError
+from tryon_demo.errors import ApiError, ImageError, TryOnError
 from tryon_demo.flow import reattach
-from tryon_demo.flow.admit import Visitor
+from tryon_demo.flow.admit import Door, Need, Visitor
 from tryon_demo.flow.pipeline import Pipeline
 from tryon_demo.flow.run import run
 from tryon_demo.flow.schedule import GrowingPauses, schedule_for
@@ -108,6 +109,62 @@ def test_each_refusal_is_told_with_its_reason(
         ("refused", "address_share"),
     ]
     assert simulator.simulator.creates_received == 2
+
+
+class Timing(Recorder):
+    """Keeps the seconds and the API code of each end as well."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ends: list[tuple[float, int | None]] = []
+
+    def ended(self, model: str, outcome: Outcome, seconds: float, code: int | None = None) -> None:
+        super().ended(model, outcome, seconds, code)
+        self.ends.append((seconds, code))
+
+
+def test_a_pass_tells_a_refusal_once_and_none_once_its_create_was_accepted(
+    simulator: SimulatorServer, tmp_path: Path
+) -> None:
+    recorder = Recorder()
+    pipeline = pipeline_on(simulator, tmp_path, usage=recorder)
+    task = Task(task_id="task-1", task_status="submitted")
+
+    async def scenario() -> None:
+        refused = await pipeline.admission.enter(Visitor("ip:a"), Door.RUN, Need.CREATE)
+        for _ in range(2):  # the step that refused, then the pass's own exit
+            refused.refused(ImageError("not an image"))
+        refused.close()
+        created = await pipeline.admission.enter(Visitor("ip:b"), Door.RUN, Need.CREATE)
+        created.accepted(task, MODEL)
+        created.refused(ApiError("the result could not be fetched"))  # after the create
+        created.close()
+
+    asyncio.run(scenario())
+    assert recorder.told == [("refused", "picture"), ("created", MODEL)]
+
+
+def test_a_pass_tells_its_tasks_end_once_with_the_time_since_the_create_and_the_apis_code(
+    simulator: SimulatorServer, tmp_path: Path
+) -> None:
+    recorder = Timing()
+    pipeline = pipeline_on(simulator, tmp_path, usage=recorder)
+    task = Task(task_id="task-1", task_status="submitted")
+
+    async def scenario() -> None:
+        admitted = await pipeline.admission.enter(Visitor("ip:a"), Door.RUN, Need.CREATE)
+        admitted.accepted(task, MODEL)
+        await asyncio.sleep(0.2)
+        for _ in range(2):
+            admitted.ended("error", ApiError("the API failed", code=5000))
+        admitted.close()
+
+    started = time.monotonic()
+    asyncio.run(scenario())
+    took = time.monotonic() - started
+    assert recorder.told == [("created", MODEL), ("ended", MODEL, "error")]
+    [(seconds, code)] = recorder.ends
+    assert 0.2 <= seconds <= took and code == 5000
 
 
 def test_a_lookup_of_a_task_not_found_is_no_refusal(
