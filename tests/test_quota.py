@@ -183,6 +183,23 @@ def test_the_share_counts_creates_on_their_way_too() -> None:
         quota.reserve("a")
 
 
+def test_a_released_place_in_the_share_frees_that_one_place_only() -> None:
+    quota = Quota(daily_cap=0, per_address=3, clock=Clock())
+    first, _second, _third = (quota.reserve("a") for _ in range(3))
+    first.release()
+    quota.reserve("a")  # the place the first gave back
+    with pytest.raises(LimitExceededError):  # the other two are still on their way
+        quota.reserve("a")
+
+
+def test_an_accepted_create_counts_once_in_the_share() -> None:
+    quota = Quota(daily_cap=0, per_address=2, clock=Clock())
+    accept(quota, "a")
+    accept(quota, "a")  # the second of two
+    with pytest.raises(LimitExceededError):
+        quota.reserve("a")
+
+
 def test_the_command_line_owner_counts_against_the_cap_but_has_no_share() -> None:
     quota = Quota(daily_cap=3, per_address=1, clock=Clock())
     for _ in range(3):
