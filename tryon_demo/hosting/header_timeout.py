@@ -89,9 +89,7 @@ class HeaderTimeoutProtocol(H11Protocol):
 
     def _await_body(self) -> None:
         self._headers_in()
-        self._deadline = self.loop.call_later(
-            self.timeout * BODY_PAUSE_FACTOR, self._body_late
-        )
+        self._deadline = self.loop.call_later(self.timeout * BODY_PAUSE_FACTOR, self._body_late)
 
     def _body_late(self) -> None:
         self._deadline = None
