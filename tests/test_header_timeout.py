@@ -124,4 +124,11 @@ def test_the_guard_is_installed_on_the_checked_uvicorn_version(tmp_path: Path) -
     import uvicorn
 
     assert uvicorn.__version__ in header_timeout.CHECKED_VERSIONS
-    assert header_timeout.install(10.0) is True
+    # One deadline per process: the module's app (0.5 s) keeps its own for the other tests,
+    # whatever order they run in.
+    before = header_timeout.HeaderTimeoutProtocol.timeout
+    try:
+        assert header_timeout.install(10.0) is True
+        assert header_timeout.HeaderTimeoutProtocol.timeout == 10.0
+    finally:
+        header_timeout.HeaderTimeoutProtocol.timeout = before
