@@ -355,3 +355,24 @@ def test_a_held_simulator_keeps_tasks_running_until_released(
     assert status() == "submitted"
     server.simulator.release()
     assert status() == "succeed"
+
+
+def test_a_simulator_held_at_processing_keeps_the_task_processing_until_released(
+    start_simulator: StartSimulator,
+) -> None:
+    server = start_simulator(task_seconds=0.05)
+    server.simulator.hold()
+    task_id = post(server, {"human_image": SEED_HUMAN, "cloth_image": SEED_CLOTH}).json()["data"][
+        "task_id"
+    ]
+
+    def status() -> str:
+        reply = requests.get(f"{server.url}{PATH}/{task_id}", headers=HEADERS, timeout=10)
+        return str(reply.json()["data"]["task_status"])
+
+    assert status() == "submitted"
+    server.simulator.hold_at(task_id, "processing")
+    time.sleep(0.3)  # six times the task's length
+    assert status() == "processing"
+    server.simulator.release()
+    assert status() == "succeed"

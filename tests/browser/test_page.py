@@ -37,11 +37,17 @@ def test_the_page_loads_with_the_offline_banner(page: Page) -> None:
 
 
 def test_a_full_run_shows_request_status_and_result(page: Page) -> None:
-    upload(page)
-    choose_model(page, "Kolors v1.5 (also top + bottom)")
-    page.click("#run-button")
-    expect(page.locator("#status")).to_contain_text("task", timeout=10_000)
-    expect(page.locator("#status")).to_contain_text("Processing")
+    simulator = app_simulator()
+    simulator.hold()  # the task waits at each step until the page has shown it
+    try:
+        upload(page)
+        choose_model(page, "Kolors v1.5 (also top + bottom)")
+        page.click("#run-button")
+        expect(page.locator("#status")).to_contain_text("task", timeout=10_000)
+        simulator.hold_at(page.locator("#status code").first.inner_text(), "processing")
+        expect(page.locator("#status")).to_contain_text("Processing")
+    finally:
+        simulator.release()
     expect(page.locator("#request-json")).to_contain_text("kolors-virtual-try-on-v1-5")
     expect(page.locator("#request-json")).to_contain_text("KB)")
     expect(page.locator("#result-image img")).to_be_visible(timeout=20_000)

@@ -130,6 +130,14 @@ class Simulator:
             if self.held_since is None:
                 self.held_since = now_ms()
 
+    def hold_at(self, task_id: str, status: str) -> None:
+        """Stop the tasks' clock just after task ``task_id`` reached ``status`` (``submitted``
+        or ``processing``): it stays there, and later tasks with it, until :meth:`release`."""
+        with self.lock:
+            processing_at, _ = self._milestones()
+            moment = {"submitted": 0.0, "processing": processing_at}[status]
+            self.held_since = self.tasks[task_id].created_at + round(moment * 1000) + 1
+
     def release(self) -> None:
         """Let the tasks' clock run again (tasks past their time end at once)."""
         with self.lock:
