@@ -73,6 +73,9 @@ def open_page(browser: Browser, url: str, init_script: str = "", **context: Any)
     page.set_default_timeout(20_000)
     page.goto(url)
     page.wait_for_selector("#run-button")
+    # The page's load hook installs the shrinking; a photo chosen before it ran (a busy
+    # machine, the first instant) goes as it is, which is not what these tests look at.
+    page.wait_for_function("'__tryonShrink' in window")
     return page
 
 

@@ -5,6 +5,8 @@
 () => {
   if (window.__tryonShrink) return;
   const config = __CONFIG__;
+  // Set either way once this hook has run (null: this browser's uploads go as they are).
+  window.__tryonShrink = null;
   try {
     new DataTransfer(); // no DataTransfer, no way to hand a new file over: leave uploads alone
     if (typeof HTMLCanvasElement.prototype.toBlob !== "function") return;
