@@ -445,6 +445,26 @@ def test_a_lookbook_is_refused_at_the_door_once_the_days_cap_is_spent(
     assert simulator.simulator.requests_seen == 0
 
 
+def test_the_days_cap_counts_the_creates_in_the_owners_usage_records(
+    simulator: SimulatorServer, tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    earlier = usage_for(Settings(state_dir=state))  # the day's one create, before a restart
+    earlier.created("kolors-virtual-try-on-v1")
+    earlier.close()
+    settings = Settings(
+        api_key="sk-FAKE", api_base=simulator.gateway_base, daily_cap=1, state_dir=state
+    )
+    usage = usage_for(settings)
+    try:
+        pipeline = Pipeline.build(settings, tmp_path / "work", usage=usage)
+        refusal = through_run(pipeline, text_file(tmp_path))
+    finally:
+        usage.close()
+    assert isinstance(refusal, LimitExceededError) and refusal.reason == "daily_cap"
+    assert simulator.simulator.requests_seen == 0
+
+
 def test_every_door_is_driven_over_its_limit_here() -> None:
     assert set(DRIVEN) == set(Door)  # a new door must be added to these tests
     assert {name for door, name in DRIVEN.items() if door is not Door.CLI} <= set(FLOW_DOORS)

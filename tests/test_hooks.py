@@ -35,12 +35,15 @@ class Recorder:
 
     def __init__(self) -> None:
         self.told: list[tuple[Any, ...]] = []
+        #: The seconds of each end and wait told.
+        self.seconds: list[float] = []
 
     def created(self, model: str) -> None:
         self.told.append(("created", model))
 
     def ended(self, model: str, outcome: Outcome, seconds: float, code: int | None = None) -> None:
         assert seconds > 0
+        self.seconds.append(seconds)
         self.told.append(("ended", model, outcome))
 
     def refused(self, reason: str, code: int | None = None) -> None:
@@ -48,6 +51,7 @@ class Recorder:
 
     def waited(self, seconds: float) -> None:
         assert seconds >= 0
+        self.seconds.append(seconds)
         self.told.append(("waited",))
 
 
@@ -193,9 +197,12 @@ def test_a_wait_in_line_is_told(
         await drain(run(pipeline, *image_files))  # waits for the first's slot
         await first
 
+    started = time.monotonic()
     asyncio.run(scenario())
+    took = time.monotonic() - started
     assert recorder.told.count(("waited",)) == 2  # each create's turn (the first's at once)
     assert recorder.told.count(("created", MODEL)) == 2
+    assert all(seconds <= took for seconds in recorder.seconds)  # times taken, not clock readings
 
 
 async def drain(steps: Any) -> None:
